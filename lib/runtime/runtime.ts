@@ -1,0 +1,82 @@
+/**
+ * @module
+ * The runtime seam: the only file that touches `Deno.*` or `Bun.*`. Tests run on Deno;
+ * the product binary is `deno compile`d, or `bun build --compile`d where denort cannot be
+ * had. Everything else uses web standards and `node:` built-ins, which both provide.
+ */
+
+export type FetchHandler = (req: Request, info: { remoteAddr?: string }) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  /** Seconds a connection may stay idle (also bounds slow clients trickling headers). */
+  idleTimeoutSeconds?: number;
+}
+
+export interface RunningServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stops accepting connections and resolves when in-flight requests are done. */
+  shutdown(): Promise<void>;
+}
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+
+/** Which runtime runs this code. */
+export const runtimeName: "bun" | "deno" | "other" = g.Bun ? "bun" : g.Deno ? "deno" : "other";
+
+/** Starts an HTTP server. Resolves once it is listening. */
+export function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
+  if (runtimeName === "bun") {
+    const server = g.Bun.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      idleTimeout: opts.idleTimeoutSeconds ?? 30,
+      // Bun buffers bodies by default above this; we only ever read small requests.
+      maxRequestBodySize: 1024 * 1024,
+      fetch: (req: Request, srv: { requestIP(r: Request): { address: string } | null }) =>
+        handler(req, { remoteAddr: srv.requestIP(req)?.address }),
+    });
+    return Promise.resolve({
+      hostname: server.hostname,
+      port: server.port,
+      shutdown: () => server.stop(false),
+    });
+  }
+  if (runtimeName === "deno") {
+    return new Promise((resolve) => {
+      const server = g.Deno.serve({
+        hostname: opts.hostname,
+        port: opts.port,
+        onListen: (addr: { hostname: string; port: number }) =>
+          resolve({
+            hostname: addr.hostname,
+            port: addr.port,
+            shutdown: () => server.shutdown(),
+          }),
+      }, (req: Request, info: { remoteAddr: { hostname: string } }) =>
+        handler(req, { remoteAddr: info.remoteAddr?.hostname }));
+    });
+  }
+  throw new Error("static-registry needs Deno or Bun to serve HTTP");
+}
+
+/** Runs `fn` on a POSIX signal (SIGHUP: reload, SIGTERM/SIGINT: drain and exit). */
+export function onSignal(signal: "SIGHUP" | "SIGTERM" | "SIGINT", fn: () => void): void {
+  if (runtimeName === "deno") g.Deno.addSignalListener(signal, fn);
+  else g.process.on(signal, fn);
+}
+
+/** Command-line arguments after the program (and script) name. */
+export function args(): string[] {
+  if (runtimeName === "deno") return [...g.Deno.args];
+  return g.process.argv.slice(2);
+}
+
+export function exit(code: number): never {
+  if (runtimeName === "deno") g.Deno.exit(code);
+  g.process.exit(code);
+  throw new Error("unreachable");
+}

@@ -1,0 +1,77 @@
+/**
+ * @module
+ * The storage seam. A store holds the static layout (lib/layout/layout.ts) under some
+ * root: a directory, an S3 bucket prefix, or an HTTP base URL (read-only).
+ * Keys are relative, `/`-separated, and never contain `..` (callers build them with
+ * lib/layout helpers from validated names and digests).
+ */
+
+export interface ObjectMeta {
+  size: number;
+  /** Opaque version tag for conditional reads (HTTP ETag, S3 ETag, dir mtime+size). */
+  etag?: string;
+  contentType?: string;
+}
+
+export type ReadResult =
+  | { status: "ok"; bytes: Uint8Array; meta: ObjectMeta }
+  | { status: "missing" }
+  | { status: "not-modified" };
+
+export interface ByteRange {
+  /** Inclusive first byte. */
+  start: number;
+  /** Inclusive last byte. */
+  end: number;
+}
+
+/** What every store can do. */
+export interface ReadStore {
+  /** Where the store is, for messages: `/srv/data`, `s3://bucket/prefix`, `https://…`. */
+  readonly location: string;
+  /**
+   * Reads a whole (small) object. With `etag`, answers `not-modified` when unchanged.
+   * `missing` when the key does not exist; throws on any other failure.
+   */
+  read(key: string, opts?: { etag?: string }): Promise<ReadResult>;
+  /** Size (and etag) of an object, or null when it does not exist. */
+  stat(key: string): Promise<ObjectMeta | null>;
+}
+
+/** A store that can stream objects to clients itself (the embedded, no-origin mode). */
+export interface StreamStore extends ReadStore {
+  /** Streams an object, or a byte range of it. Null when the key does not exist. */
+  open(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+}
+
+export interface WriteMeta {
+  contentType: string;
+  cacheControl: string;
+  /** Expected size, when known (lets S3 choose single PUT vs multipart). */
+  size?: number;
+}
+
+/** A store that publish can write to. */
+export interface WriteStore extends ReadStore {
+  /**
+   * Writes an object atomically: when the promise resolves the whole object is visible
+   * under `key`; if `body` errors (for example a digest mismatch detected in the stream)
+   * or the process dies, nothing becomes visible under `key`.
+   */
+  write(key: string, body: Uint8Array | ReadableStream<Uint8Array>, meta: WriteMeta): Promise<void>;
+  /**
+   * Serialises read-modify-write of shared documents (a repository's tag index, the
+   * catalog) between concurrent publishers. Resolves to a release function.
+   */
+  lock(name: string): Promise<() => Promise<void>>;
+}
+
+export function isStreamStore(s: ReadStore): s is StreamStore {
+  return typeof (s as StreamStore).open === "function";
+}
+export function isWriteStore(s: ReadStore): s is WriteStore {
+  return typeof (s as WriteStore).write === "function";
+}
