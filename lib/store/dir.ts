@@ -58,7 +58,9 @@ export class DirStore implements StreamStore, WriteStore {
     try {
       const st = await fs.stat(this.pathOf(key));
       if (!st.isFile()) return null;
-      return { size: st.size, etag: `"${st.size.toString(16)}-${Math.floor(st.mtimeMs)}"` };
+      // Every write renames a new file into place, so the inode changes with the content.
+      const etag = `"${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs)}"`;
+      return { size: st.size, etag };
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
