@@ -1,0 +1,240 @@
+/**
+ * @module
+ * Export repositories of a store as a standard OCI image layout (image-spec §"Image
+ * Layout"): a directory (`oci:DIR`) or a tar of one (`oci-archive:FILE`), for carrying
+ * images across an air gap or handing them to skopeo, oras, crane, containerd.
+ *
+ * Every exported tag becomes one entry of `index.json`, annotated with
+ *  - `org.opencontainers.image.ref.name` = the tag (what `skopeo copy oci:DIR:TAG` and
+ *    `oras` look up; skopeo's reference grammar allows no `/` or `:` there), and
+ *  - `io.containerd.image.name` = `<repo>:<tag>` (what `ctr import` names the image, and
+ *    what `static-registry import` reads to put it back under the same repository).
+ * Blobs are copied once however many repositories share them, each verified against its
+ * digest while it is written.
+ */
+import * as fs from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import tar from "tar-stream";
+import { Buffer } from "node:buffer";
+import {
+  blobKey,
+  type Catalog,
+  CATALOG_KEY,
+  type RepoIndex,
+  repoIndexKey,
+} from "../layout/layout.ts";
+import { DigestVerifier, parseDigest } from "../oci/digest.ts";
+import { OCI_INDEX, OCI_LAYOUT_VERSION } from "../oci/mediatypes.ts";
+import { isStreamStore, type ReadStore } from "../store/store.ts";
+
+export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
+export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
+
+export interface ExportTarget {
+  kind: "oci" | "oci-archive";
+  path: string;
+}
+
+export interface ExportOptions {
+  store: ReadStore;
+  target: ExportTarget;
+  /** Repositories to export, optionally `repo:tag`; all of the catalog when empty. */
+  select?: string[];
+  onBlob?: (digest: string, size: number) => void;
+}
+
+export interface ExportResult {
+  images: { repository: string; tag: string; digest: string }[];
+  blobs: number;
+  bytes: number;
+}
+
+/** Parses `oci:DIR` or `oci-archive:FILE` (skopeo's transport names). */
+export function parseExportTarget(s: string): ExportTarget {
+  const m = /^(oci|oci-archive):(.+)$/.exec(s);
+  if (!m) throw new Error(`export target "${s}" must be oci:DIR or oci-archive:FILE`);
+  return { kind: m[1] as ExportTarget["kind"], path: m[2] };
+}
+
+/** Writes the selected repositories of `store` as an OCI image layout. */
+export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
+  const { store } = opts;
+  const wanted = await selection(store, opts.select ?? []);
+  const images: ExportResult["images"] = [];
+  const objects = new Map<string, number>(); // digest → size, manifests and blobs
+  const entries: Record<string, unknown>[] = [];
+  for (const [name, tags] of wanted) {
+    const idx = await readJson<RepoIndex>(store, repoIndexKey(name));
+    for (const tag of tags ?? Object.keys(idx.tags).sort()) {
+      const digest = idx.tags[tag];
+      if (!digest) throw new Error(`repository "${name}" has no tag "${tag}"`);
+      collect(idx, digest, objects);
+      const m = idx.manifests[digest];
+      entries.push({
+        mediaType: m.mediaType,
+        digest,
+        size: m.size,
+        annotations: { [ANNOTATION_REF_NAME]: tag, [ANNOTATION_IMAGE_NAME]: `${name}:${tag}` },
+      });
+      images.push({ repository: name, tag, digest });
+    }
+  }
+  const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
+  const sink = opts.target.kind === "oci"
+    ? await dirSink(opts.target.path)
+    : tarSink(opts.target.path);
+  let bytes = 0;
+  try {
+    await sink.file("oci-layout", JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }));
+    for (const [digest, size] of [...objects].sort()) {
+      await sink.blob(digest, size, await openVerified(store, digest, size));
+      bytes += size;
+      opts.onBlob?.(digest, size);
+    }
+    // index.json last: an interrupted export is not a valid layout rather than a wrong one.
+    await sink.file("index.json", JSON.stringify(index, null, 2) + "\n");
+    await sink.close();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  return { images, blobs: objects.size, bytes };
+}
+
+/** Repository → selected tags (undefined = all tags). */
+async function selection(store: ReadStore, select: string[]) {
+  const out = new Map<string, string[] | undefined>();
+  if (select.length === 0) {
+    const catalog = await readJson<Catalog>(store, CATALOG_KEY);
+    for (const name of catalog.repositories) out.set(name, undefined);
+    return out;
+  }
+  for (const s of select) {
+    const colon = s.lastIndexOf(":");
+    const [name, tag] = colon > 0 ? [s.slice(0, colon), s.slice(colon + 1)] : [s, undefined];
+    if (tag === undefined) out.set(name, undefined);
+    else if (out.has(name) && out.get(name) === undefined) continue;
+    else out.set(name, [...(out.get(name) ?? []), tag]);
+  }
+  return out;
+}
+
+/** Adds a manifest, its children and all their blobs to `objects`. */
+function collect(idx: RepoIndex, digest: string, objects: Map<string, number>) {
+  const m = idx.manifests[digest];
+  if (!m) throw new Error(`repository "${idx.name}": manifest ${digest} is not in its index`);
+  objects.set(digest, m.size);
+  for (const child of m.children ?? []) collect(idx, child, objects);
+  for (const b of m.blobs ?? []) {
+    const size = idx.blobs[b];
+    if (size === undefined) throw new Error(`repository "${idx.name}": blob ${b} has no size`);
+    objects.set(b, size);
+  }
+}
+
+async function readJson<T>(store: ReadStore, key: string): Promise<T> {
+  const r = await store.read(key);
+  if (r.status !== "ok") throw new Error(`store ${store.location}: ${key} not found`);
+  return JSON.parse(new TextDecoder().decode(r.bytes)) as T;
+}
+
+/** The object's bytes as a stream that errors unless digest and size match. */
+async function openVerified(
+  store: ReadStore,
+  digest: string,
+  size: number,
+): Promise<ReadableStream<Uint8Array>> {
+  const key = blobKey(digest);
+  let body: ReadableStream<Uint8Array>;
+  if (isStreamStore(store)) {
+    const o = await store.open(key);
+    if (!o) throw new Error(`store ${store.location}: ${key} is missing`);
+    body = o.body;
+  } else {
+    const r = await store.read(key);
+    if (r.status !== "ok") throw new Error(`store ${store.location}: ${key} is missing`);
+    body = new Blob([r.bytes as BlobPart]).stream();
+  }
+  const v = new DigestVerifier(digest, size);
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        v.update(chunk);
+        c.enqueue(chunk);
+      },
+      flush() {
+        v.check("blob");
+      },
+    }),
+  );
+}
+
+interface Sink {
+  file(name: string, text: string): Promise<void>;
+  blob(digest: string, size: number, body: ReadableStream<Uint8Array>): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function dirSink(dir: string): Promise<Sink> {
+  await fs.mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  return {
+    async file(name, text) {
+      await fs.writeFile(path.join(dir, name), text);
+    },
+    async blob(digest, _size, body) {
+      const { algorithm, hex } = parseDigest(digest);
+      const file = path.join(dir, "blobs", algorithm, hex);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.part`;
+      written.push(tmp);
+      await pipeline(Readable.fromWeb(body as never), createWriteStream(tmp));
+      await fs.rename(tmp, file);
+    },
+    close: () => Promise.resolve(),
+    async abort() {
+      for (const f of written) await fs.rm(f, { force: true });
+    },
+  };
+}
+
+function tarSink(file: string): Sink {
+  const pack = tar.pack();
+  const tmp = `${file}.part`;
+  const done = pipeline(pack, createWriteStream(tmp));
+  const entry = (name: string, size: number) =>
+    new Promise<NodeJS.WritableStream>((resolve) =>
+      resolve(pack.entry({ name, size, mode: 0o644 }))
+    );
+  return {
+    async file(name, text) {
+      const bytes = new TextEncoder().encode(text);
+      await new Promise<void>((resolve, reject) =>
+        pack.entry(
+          { name, size: bytes.byteLength, mode: 0o644 },
+          Buffer.from(bytes),
+          (err) => err ? reject(err) : resolve(),
+        )
+      );
+    },
+    async blob(digest, size, body) {
+      const { algorithm, hex } = parseDigest(digest);
+      const sink = await entry(`blobs/${algorithm}/${hex}`, size);
+      await pipeline(Readable.fromWeb(body as never), sink);
+    },
+    async close() {
+      pack.finalize();
+      await done;
+      await fs.rename(tmp, file);
+    },
+    async abort() {
+      pack.destroy();
+      await done.catch(() => {});
+      await fs.rm(tmp, { force: true });
+    },
+  };
+}
