@@ -1,0 +1,188 @@
+/**
+ * @module
+ * The health checker: HEADs each origin's canary object (the layout marker,
+ * `static-registry.json`) on an interval, with a timeout and rise/fall thresholds, the way
+ * load balancers (HAProxy `rise`/`fall`, nginx `health_check passes=/fails=`) do.
+ *
+ * State machine per origin:
+ * - `unknown` until its first probe completes. The first probe decides the state on its
+ *   own (one success → healthy, one failure → unhealthy): waiting `rise` intervals before a
+ *   freshly started server may redirect anything would make every restart an outage, and
+ *   assuming "healthy until proven otherwise" would send clients to a dead CDN for up to
+ *   `fall` intervals. `start()` runs that first probe immediately and resolves when it is
+ *   done, so a server that awaits it is ready with a real answer.
+ * - afterwards, a healthy origin becomes unhealthy after `fall` consecutive failures, an
+ *   unhealthy one healthy after `rise` consecutive successes.
+ *
+ * A failure is a timeout, a connection error or any non-2xx status (5xx, and also 403/404:
+ * an origin that does not serve the marker does not serve the layout). Every transition is
+ * logged once with the origin's name and the reason.
+ */
+import { clearTimeout, setTimeout } from "node:timers";
+import type { Logger } from "../log.ts";
+
+/** Timing and thresholds of the checker (durations in milliseconds). */
+export interface HealthOptions {
+  interval: number;
+  timeout: number;
+  rise: number;
+  fall: number;
+}
+
+/** What the checker probes: a name and a function returning the canary URL. */
+export interface Probe {
+  name: string;
+  /** The URL to HEAD (for presigned origins a fresh signed URL each time). */
+  canaryUrl(): Promise<string> | string;
+}
+
+/** One origin's health, as `/readyz` reports it. */
+export interface OriginHealth {
+  name: string;
+  state: "unknown" | "healthy" | "unhealthy";
+  healthy: boolean;
+  /** ISO time of the last completed probe, or null before the first. */
+  lastCheck: string | null;
+  /** Why the last probe failed, or null when it succeeded. */
+  lastError: string | null;
+  consecutiveSuccesses: number;
+  consecutiveFailures: number;
+}
+
+export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Runs probes and keeps per-origin state. Create with {@link createHealthChecker}. */
+export interface HealthChecker {
+  /** Probes every origin now, then every `interval`. Resolves after the first round. */
+  start(): Promise<void>;
+  /** Clears the timer; an in-flight round finishes but schedules nothing. */
+  stop(): void;
+  /** Runs one round of probes (all origins in parallel); tests drive the clock with it. */
+  checkAll(): Promise<void>;
+  /** Whether origin `i` (config order) may receive redirects. */
+  isHealthy(i: number): boolean;
+  /** A snapshot of every origin's state, in config order. */
+  states(): OriginHealth[];
+}
+
+/**
+ * Creates a health checker for `probes`, in config order.
+ *
+ * @example
+ * ```ts
+ * const hc = createHealthChecker([{ name: "cdn-a", canaryUrl: () => "https://a/static-registry.json" }],
+ *   { interval: 10_000, timeout: 2_000, rise: 2, fall: 2 }, { log });
+ * await hc.start();
+ * hc.isHealthy(0);
+ * ```
+ */
+export function createHealthChecker(
+  probes: Probe[],
+  opts: HealthOptions,
+  deps: { log: Logger; fetch?: FetchFn; now?: () => number },
+): HealthChecker {
+  for (const k of ["interval", "timeout", "rise", "fall"] as const) {
+    if (!Number.isFinite(opts[k]) || opts[k] <= 0) {
+      throw new Error(`health.${k}: must be a positive number, got ${JSON.stringify(opts[k])}`);
+    }
+  }
+  const doFetch = deps.fetch ?? fetch;
+  const now = deps.now ?? Date.now;
+  const log = deps.log;
+  const state = probes.map((p) => ({
+    name: p.name,
+    state: "unknown" as OriginHealth["state"],
+    lastCheck: null as number | null,
+    lastError: null as string | null,
+    successes: 0,
+    failures: 0,
+  }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = false;
+
+  /** One probe: null on success, else the reason. */
+  async function probe(p: Probe): Promise<string | null> {
+    try {
+      const url = await p.canaryUrl();
+      const res = await doFetch(url, {
+        method: "HEAD",
+        signal: AbortSignal.timeout(opts.timeout),
+      });
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) return null;
+      return `HEAD canary: HTTP ${res.status}`;
+    } catch (e) {
+      const err = e as Error;
+      if (err?.name === "TimeoutError") return `HEAD canary: timed out after ${opts.timeout} ms`;
+      return `HEAD canary: ${err?.message ?? String(e)}`;
+    }
+  }
+
+  function record(i: number, error: string | null): void {
+    const s = state[i];
+    s.lastCheck = now();
+    s.lastError = error;
+    if (error === null) {
+      s.successes++;
+      s.failures = 0;
+    } else {
+      s.failures++;
+      s.successes = 0;
+    }
+    const before = s.state;
+    if (before === "unknown") s.state = error === null ? "healthy" : "unhealthy";
+    else if (before === "unhealthy" && s.successes >= opts.rise) s.state = "healthy";
+    else if (before === "healthy" && s.failures >= opts.fall) s.state = "unhealthy";
+    if (s.state === before) return;
+    const fields = { origin: s.name, from: before, to: s.state };
+    if (s.state === "healthy") {
+      log.info({ ...fields, successes: s.successes }, `origin ${s.name} is healthy`);
+    } else {
+      log.warn(
+        { ...fields, failures: s.failures, reason: error },
+        `origin ${s.name} is unhealthy: ${error}`,
+      );
+    }
+  }
+
+  async function checkAll(): Promise<void> {
+    const results = await Promise.all(probes.map(probe));
+    results.forEach((r, i) => record(i, r));
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    timer = setTimeout(async () => {
+      await checkAll();
+      schedule();
+    }, opts.interval);
+    // Never keep the process alive for health checks alone.
+    timer.unref();
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      await checkAll();
+      schedule();
+    },
+    stop() {
+      running = false;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+    checkAll,
+    isHealthy: (i) => state[i]?.state === "healthy",
+    states: () =>
+      state.map((s) => ({
+        name: s.name,
+        state: s.state,
+        healthy: s.state === "healthy",
+        lastCheck: s.lastCheck === null ? null : new Date(s.lastCheck).toISOString(),
+        lastError: s.lastError,
+        consecutiveSuccesses: s.successes,
+        consecutiveFailures: s.failures,
+      })),
+  };
+}

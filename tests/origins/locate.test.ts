@@ -1,0 +1,184 @@
+/**
+ * @module
+ * createOrigins().locate(): origin preference, verification (positive cache, negative TTL,
+ * fall-through, dedupe), BLOB_UNKNOWN and UNAVAILABLE; readiness() and metrics().
+ */
+import assert from "node:assert/strict";
+import { createOrigins, type OriginsOptions } from "../../lib/origins/origins.ts";
+import { OciError } from "../../lib/oci/errors.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { FakeClock, FakeFetch } from "./fake.ts";
+
+const A = "http://a.test/reg";
+const B = "http://b.test";
+const D = "sha256:" + "ab".repeat(32);
+const BLOB = `blobs/sha256/${"ab".repeat(32)}`;
+const health = { interval: 1000, timeout: 50, rise: 1, fall: 1 };
+
+function setup(extra: Partial<OriginsOptions> = {}) {
+  const f = new FakeFetch()
+    .set(`${A}/static-registry.json`, { status: 200 })
+    .set(`${B}/static-registry.json`, { status: 200 });
+  const clock = new FakeClock();
+  const o = createOrigins({
+    origins: [{ name: "a", url: A + "/" }, { name: "b", url: B }],
+    health,
+    log: silentLogger,
+    fetch: f.fetch,
+    now: clock.now,
+    ...extra,
+  });
+  return { f, clock, o };
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, status: number) {
+  await assert.rejects(p, (e) => {
+    assert.ok(e instanceof OciError, String(e));
+    assert.equal(e.code, code);
+    assert.equal(e.status, status);
+    return true;
+  });
+}
+
+Deno.test("locate() redirects to the first healthy origin, in config order", async () => {
+  const { f, o } = setup();
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`);
+  f.set(`${A}/static-registry.json`, { status: 503 });
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${B}/${BLOB}`, "a is down: b");
+  f.set(`${A}/static-registry.json`, { status: 200 });
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`, "a is back and preferred again");
+  assert.equal(f.count(`${A}/blobs`) + f.count(`${B}/blobs`), 0, "no verification HEADs");
+  assert.match(o.metrics(), /static_registry_redirects_total\{origin="a"\} 2\n/);
+  assert.match(o.metrics(), /static_registry_redirects_total\{origin="b"\} 1\n/);
+});
+
+Deno.test("locate() with no healthy origin throws UNAVAILABLE (503)", async () => {
+  const { f, o } = setup();
+  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503); // before any probe
+  f.set(`${A}/static-registry.json`, "refuse").set(`${B}/static-registry.json`, "hang");
+  await o.health.checkAll();
+  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503);
+  const r = o.readiness();
+  assert.equal(r.ready, false);
+  assert.equal(r.origins[0].url, A);
+  assert.match(r.origins[1].lastError!, /timed out/);
+  assert.match(o.metrics(), /static_registry_origin_up\{origin="a"\} 0\n/);
+});
+
+Deno.test("locate() rejects a malformed digest with DIGEST_INVALID", async () => {
+  const { o } = setup();
+  await o.health.checkAll();
+  await rejectsWith(o.locate("sha256:nope", 5), "DIGEST_INVALID", 400);
+});
+
+Deno.test("locate() verifies once, then answers from the positive cache", async () => {
+  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`);
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`);
+  assert.equal(f.count(`${A}/${BLOB}`), 1);
+  assert.equal(f.calls.find((c) => c.url === `${A}/${BLOB}`)?.method, "HEAD");
+  assert.match(o.metrics(), /static_registry_verify_cache_hits_total 1\n/);
+  assert.match(o.metrics(), /static_registry_verify_cache_misses_total 1\n/);
+});
+
+Deno.test("locate() falls through on 404 and wrong size; negative entries expire", async () => {
+  const { f, clock, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  f.set(`${A}/${BLOB}`, { status: 404 }).set(`${B}/${BLOB}`, { status: 200, size: 5 });
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${B}/${BLOB}`);
+  f.set(`${A}/${BLOB}`, { status: 200, size: 5 }); // the CDN caught up
+  clock.advance(999);
+  assert.equal(await o.locate(D, 5), `${B}/${BLOB}`, "negative entry still trusted");
+  assert.equal(f.count(`${A}/${BLOB}`), 1);
+  clock.advance(2);
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`, "negative entry expired: asked again");
+  assert.equal(f.count(`${A}/${BLOB}`), 2);
+  // Wrong Content-Length counts as absent.
+  const other = "sha256:" + "cd".repeat(32);
+  f.set(`${A}/blobs/sha256/${"cd".repeat(32)}`, { status: 200, size: 4 });
+  f.set(`${B}/blobs/sha256/${"cd".repeat(32)}`, { status: 200, size: 5 });
+  assert.equal(await o.locate(other, 5), `${B}/blobs/sha256/${"cd".repeat(32)}`);
+});
+
+Deno.test("locate() throws BLOB_UNKNOWN when no healthy origin has the blob", async () => {
+  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  f.set(`${A}/${BLOB}`, { status: 404 }).set(`${B}/${BLOB}`, { status: 200, size: 6 });
+  await o.health.checkAll();
+  await rejectsWith(o.locate(D, 5), "BLOB_UNKNOWN", 404);
+  await assert.rejects(o.locate(D, 5), (e: OciError) => {
+    assert.deepEqual(e.detail, {
+      digest: D,
+      origins: { a: "HTTP 404", b: "wrong size: Content-Length 6, expected 5" },
+    });
+    return true;
+  });
+});
+
+Deno.test("locate() answers 503, not BLOB_UNKNOWN, when an origin could not answer", async () => {
+  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  f.set(`${A}/${BLOB}`, { status: 500 }).set(`${B}/${BLOB}`, { status: 404 });
+  await o.health.checkAll();
+  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503);
+  f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
+  assert.equal(await o.locate(D, 5), `${A}/${BLOB}`, "errors are not cached");
+});
+
+Deno.test("locate() verifies per origin when only that origin asks for it", async () => {
+  const { f, o } = setup({
+    origins: [{ name: "a", url: A, verifyBlobs: true }, { name: "b", url: B }],
+  });
+  f.set(`${A}/${BLOB}`, { status: 404 });
+  await o.health.checkAll();
+  assert.equal(await o.locate(D, 5), `${B}/${BLOB}`);
+  assert.equal(f.count(`${B}/${BLOB}`), 0, "b is not verified");
+});
+
+Deno.test("locate() dedupes concurrent verifications of the same blob", async () => {
+  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
+  await o.health.checkAll();
+  const urls = await Promise.all(Array.from({ length: 20 }, () => o.locate(D, 5)));
+  assert.ok(urls.every((u) => u === `${A}/${BLOB}`));
+  assert.equal(f.count(`${A}/${BLOB}`), 1);
+});
+
+Deno.test("VerifyCache evicts the least recently used verdict", async () => {
+  const { f, o } = setup({ verify: { enabled: true, cacheSize: 2, negativeTtl: 1000 } });
+  f.set(`${A}/blobs`, { status: 200, size: 5 });
+  await o.health.checkAll();
+  const d = (c: string) => "sha256:" + c.repeat(64);
+  await o.locate(d("1"), 5);
+  await o.locate(d("2"), 5);
+  await o.locate(d("1"), 5); // 1 is now the most recent
+  await o.locate(d("3"), 5); // evicts 2
+  await o.locate(d("1"), 5);
+  assert.equal(f.count(`${A}/blobs`), 3);
+  await o.locate(d("2"), 5);
+  assert.equal(f.count(`${A}/blobs`), 4, "2 was evicted and verified again");
+});
+
+Deno.test("createOrigins() names the bad key", () => {
+  const base = { health, log: silentLogger };
+  assert.throws(
+    () => createOrigins({ ...base, origins: [{ name: "a", url: "ftp://x" }] }),
+    /origins\[0\]\.url: must be http:\/\/ or https:\/\/, got "ftp:\/\/x"/,
+  );
+  assert.throws(
+    () => createOrigins({ ...base, origins: [{ name: "a", url: A }, { name: "a", url: B }] }),
+    /origins\[1\]\.name: duplicate origin name "a"/,
+  );
+  assert.throws(
+    () =>
+      createOrigins({
+        ...base,
+        store: "/srv/data",
+        origins: [{ name: "a", url: A, presign: { expires: 60_000 } }],
+      }),
+    /origins\[0\]\.presign: needs an s3:\/\/bucket\/prefix store, got "\/srv\/data"/,
+  );
+});
