@@ -1,0 +1,188 @@
+/**
+ * @module
+ * Loading the config: read the file, parse JSON (errors with line and column), apply the
+ * flag and environment overrides (precedence: flags > file > env, in {@link mergeSources}
+ * only), validate against the schema, resolve. Every problem is a `UsageError` (exit
+ * status 2) that names the source, the key path and the value, so the process never starts
+ * half-configured:
+ *
+ *   config "cfg.json": health.interval: expected a duration like "10s", got "ten"
+ */
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import type { TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
+import { UsageError } from "../oci/errors.ts";
+import { describeError, type Problem } from "./errors.ts";
+import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
+import { ConfigSchema, type UserConfig } from "./schema.ts";
+
+/** Values given on the command line; they win over the file. */
+export interface ConfigFlags {
+  listen?: string;
+  store?: string;
+}
+
+/** Environment variables read (only when the file does not set the key). */
+export const CONFIG_ENV = {
+  STATIC_REGISTRY_LISTEN: "listen",
+  STATIC_REGISTRY_STORE: "store",
+  STATIC_REGISTRY_LOG: "log.level",
+} as const;
+
+export interface LoadOptions {
+  /** Config file path as the user wrote it (messages quote it like that). */
+  file?: string;
+  flags?: ConfigFlags;
+  /** Environment to read {@link CONFIG_ENV} from; nothing is read when absent. */
+  env?: Record<string, string | undefined>;
+  /** Base for relative paths given by flags or env (default: process.cwd()). */
+  cwd?: string;
+}
+
+/** Reads, validates and resolves a config. Throws UsageError naming what is wrong. */
+export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
+  const cwd = opts.cwd ?? process.cwd();
+  const fileDoc = opts.file === undefined ? undefined : await readConfigFile(opts.file);
+  const { doc, sources } = mergeSources(fileDoc, opts.flags ?? {}, opts.env ?? {});
+  const fileLabel = opts.file === undefined ? "config" : `config ${JSON.stringify(opts.file)}`;
+  const label = (p: Problem): string => {
+    const top = p.path === "log.level" ? p.path : p.path.split(/[.[]/)[0];
+    const src = sources.get(top);
+    if (src) return `${src}: ${p.problem}`;
+    return `${fileLabel}: ${p.path ? `${p.path}: ` : ""}${p.problem}`;
+  };
+  const fail = (problems: Problem[]): never => {
+    throw new UsageError(problems.map(label).join("\n"));
+  };
+
+  if (opts.file === undefined && doc.store === undefined) {
+    throw new UsageError("no config: give --config FILE, or at least --store");
+  }
+  const problems = validate(doc);
+  if (problems.length) fail(problems);
+
+  const storeFromFile = !sources.has("store") && opts.file !== undefined;
+  const baseDir = storeFromFile ? path.dirname(path.resolve(cwd, opts.file!)) : cwd;
+  const file = opts.file === undefined ? undefined : path.resolve(cwd, opts.file);
+  const r = resolveConfig(doc as UserConfig, { baseDir, file });
+  if ("problems" in r) fail(r.problems);
+  return (r as { config: ResolvedConfig }).config;
+}
+
+/** Schema violations of a document, one per key path, in document order. */
+export function validate(doc: unknown): Problem[] {
+  const seen = new Set<string>();
+  const out: Problem[] = [];
+  for (const e of Value.Errors(ConfigSchema, doc)) {
+    // TypeBox may report one path twice (missing → "required" and "expected string").
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    out.push(describeError(e, schemaAt));
+  }
+  return out;
+}
+
+/** The schema node at a JSON pointer (properties and array items only: all we use). */
+function schemaAt(pointer: string): TSchema {
+  let s = ConfigSchema as TSchema;
+  for (const seg of pointer.split("/").slice(1)) {
+    s = /^[0-9]+$/.test(seg) ? s.items : s.properties?.[seg];
+    if (!s) return {} as TSchema;
+  }
+  return s;
+}
+
+/**
+ * THE precedence rule: flags > file > env. Returns the merged document and, for each
+ * key not taken from the file, where it came from (`--listen`, `STATIC_REGISTRY_LISTEN`),
+ * so a bad value is reported against its real source.
+ */
+export function mergeSources(
+  fileDoc: unknown,
+  flags: ConfigFlags,
+  env: Record<string, string | undefined>,
+): { doc: Record<string, unknown>; sources: Map<string, string> } {
+  const sources = new Map<string, string>();
+  // A non-object file is left for the schema to reject with a clear message.
+  if (
+    fileDoc !== undefined &&
+    (typeof fileDoc !== "object" || fileDoc === null || Array.isArray(fileDoc))
+  ) {
+    return { doc: fileDoc as Record<string, unknown>, sources };
+  }
+  const doc = structuredClone((fileDoc ?? {}) as Record<string, unknown>);
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  for (const [name, key] of Object.entries(CONFIG_ENV)) {
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    if (key === "log.level") {
+      if (doc.log === undefined) doc.log = {};
+      if (isObj(doc.log) && doc.log.level === undefined) {
+        doc.log.level = v;
+        sources.set(key, name);
+      }
+    } else if (doc[key] === undefined) {
+      doc[key] = v;
+      sources.set(key, name);
+    }
+  }
+  for (const key of ["listen", "store"] as const) {
+    if (flags[key] !== undefined) {
+      doc[key] = flags[key];
+      sources.set(key, `--${key}`);
+    }
+  }
+  return { doc, sources };
+}
+
+/** Reads and parses a config file; the errors quote the file and say where it broke. */
+export async function readConfigFile(file: string): Promise<unknown> {
+  const label = `config ${JSON.stringify(file)}`;
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT"
+      ? "file not found"
+      : code === "EISDIR"
+      ? "is a directory, not a file"
+      : code === "EACCES"
+      ? "permission denied"
+      : (e as Error).message;
+    throw new UsageError(`cannot read ${label}: ${why}`, { cause: e });
+  }
+  return parseConfigJson(text, label);
+}
+
+/**
+ * Strict JSON (no comments, no trailing commas). jsonc-parser gives the error offset on
+ * every runtime (Bun's JSON.parse message has none), which we turn into line:column.
+ */
+export function parseConfigJson(text: string, label: string): unknown {
+  const errs: ParseError[] = [];
+  parseJsonc(text, errs, { disallowComments: true, allowTrailingComma: false });
+  if (text.trim() === "") {
+    throw new UsageError(`${label}: the file is empty (expected a JSON object)`);
+  }
+  if (errs.length) {
+    const { error, offset } = errs[0];
+    const before = text.slice(0, offset).split("\n");
+    const line = before.length;
+    const column = before[before.length - 1].length + 1;
+    throw new UsageError(
+      `${label}: invalid JSON at line ${line}, column ${column}: ${
+        explain(printParseErrorCode(error))
+      }`,
+    );
+  }
+  return JSON.parse(text);
+}
+
+function explain(code: string): string {
+  // printParseErrorCode gives names like "CommaExpected"; make them a phrase.
+  return code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}

@@ -1,0 +1,150 @@
+/**
+ * @module
+ * The config file's schema: the ONE definition from which validation (lib/config/load.ts)
+ * and the published JSON Schema (docs/config.schema.json, `scripts/gen-schema`) come.
+ * `default` annotations here are the defaults the resolver applies.
+ *
+ * `x-expected` is our own annotation: the phrase an error message uses for a value that
+ * fails the schema ("expected a duration like "10s""). It is stripped from the published
+ * schema so strict JSON Schema validators accept it.
+ */
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { DURATION_PATTERN } from "./duration.ts";
+
+const closed = { additionalProperties: false } as const;
+
+function duration(description: string, def?: string) {
+  return Type.String({
+    pattern: DURATION_PATTERN,
+    description,
+    examples: ["500ms", "10s", "5m", "1h30m"],
+    "x-expected": 'a duration like "10s"',
+    ...(def === undefined ? {} : { default: def }),
+  });
+}
+
+function httpUrl(description: string) {
+  return Type.String({
+    pattern: "^[hH][tT][tT][pP][sS]?://",
+    description,
+    "x-expected": 'an absolute http(s) URL like "https://cdn.example.com/registry"',
+  });
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const OriginSchema = Type.Object({
+  name: Type.String({
+    pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    description: "Unique name, used in logs, metrics and `check` output.",
+    "x-expected": 'a name of letters, digits, ".", "_" and "-" like "cdn-a"',
+  }),
+  url: httpUrl("Base URL that serves the store's files: a CDN, a bucket's public endpoint."),
+  presign: Type.Optional(Type.Object({
+    expires: duration(
+      "Lifetime of the signed URL a blob redirect carries (at most 7 days).",
+      "15m",
+    ),
+  }, {
+    ...closed,
+    description: "Redirect with a presigned S3 URL (private buckets); needs an s3:// store.",
+  })),
+  verifyBlobs: Type.Optional(Type.Boolean({
+    description: "HEAD each blob on this origin before its first redirect.",
+    default: false,
+  })),
+}, closed);
+
+export const ConfigSchema = Type.Object({
+  listen: Type.Optional(Type.String({
+    description: 'Address to listen on: "host:port" or "[ipv6]:port" (port 0: any free port).',
+    default: "127.0.0.1:5000",
+    examples: ["127.0.0.1:5000", "0.0.0.0:80", "[::1]:5000"],
+    "x-expected": 'an address like "127.0.0.1:5000" or "[::1]:5000"',
+  })),
+  store: Type.String({
+    minLength: 1,
+    description:
+      "Where the static layout lives: a directory (relative to this file), s3://bucket/prefix, " +
+      "or a read-only http(s):// base URL.",
+    examples: ["./data", "/srv/registry", "s3://my-bucket/registry", "https://cdn.example.com/r"],
+    "x-expected": "a directory path, s3://bucket/prefix or an http(s):// URL",
+  }),
+  s3: Type.Optional(Type.Object({
+    endpoint: Type.Optional(httpUrl("S3 API endpoint (MinIO, R2, Swift s3api); AWS when absent.")),
+    region: Type.Optional(Type.String({ minLength: 1, default: "us-east-1" })),
+    forcePathStyle: Type.Optional(Type.Boolean({
+      description: "Path-style bucket addressing (most S3-compatible servers need it).",
+    })),
+    accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+    secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
+    sessionToken: Type.Optional(Type.String({ minLength: 1 })),
+  }, {
+    ...closed,
+    description: "S3 client settings for an s3:// store. Credentials not given here come from " +
+      "the standard AWS environment variables and files.",
+  })),
+  origins: Type.Optional(Type.Array(OriginSchema, {
+    description: "Where blob GETs are redirected, in order of preference; the first healthy " +
+      "one wins. Without origins a directory store streams blobs itself.",
+    default: [],
+  })),
+  health: Type.Optional(Type.Object({
+    interval: Type.Optional(duration("How often each origin's marker object is HEADed.", "10s")),
+    timeout: Type.Optional(duration("Timeout of one health check.", "2s")),
+    rise: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: 2,
+      description: "Consecutive successes that make an origin healthy.",
+    })),
+    fall: Type.Optional(Type.Integer({
+      minimum: 1,
+      default: 2,
+      description: "Consecutive failures that make an origin unhealthy.",
+    })),
+  }, { ...closed, default: {} })),
+  verifyBlobs: Type.Optional(Type.Object({
+    cacheSize: Type.Optional(Type.Integer({
+      minimum: 0,
+      default: 10000,
+      description: "Blob presence results remembered per origin.",
+    })),
+    negativeTtl: Type.Optional(duration("How long a missing blob is remembered.", "30s")),
+  }, { ...closed, default: {} })),
+  refresh: Type.Optional(Type.Object({
+    interval: Type.Optional(duration("How often the index is re-read from the store.", "30s")),
+  }, { ...closed, default: {} })),
+  v1: Type.Optional(Type.Object({
+    origin: Type.Optional(httpUrl("Base URL that /v1/... requests are redirected to.")),
+  }, { ...closed, default: {} })),
+  log: Type.Optional(Type.Object({
+    level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), {
+      default: "info",
+      "x-expected": `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
+    })),
+  }, { ...closed, default: {} })),
+  http: Type.Optional(Type.Object({
+    idleTimeout: Type.Optional(duration("How long an idle connection is kept open.", "30s")),
+  }, { ...closed, default: {} })),
+}, {
+  ...closed,
+  title: "static-registry config",
+  description: "Config file of `static-registry serve --config FILE`.",
+});
+
+/** The config as written in the file (every key but `store` optional). */
+export type UserConfig = Static<typeof ConfigSchema>;
+
+/** The published JSON Schema document (docs/config.schema.json), as text. */
+export function jsonSchemaText(): string {
+  const doc = {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    ...ConfigSchema,
+  };
+  return JSON.stringify(doc, (k, v) => (k === "x-expected" ? undefined : v), 2) + "\n";
+}
+
+/** The `x-expected` phrase of a schema node, if it has one. */
+export function expectedPhrase(schema: TSchema): string | undefined {
+  return (schema as Record<string, unknown>)["x-expected"] as string | undefined;
+}
