@@ -1,0 +1,151 @@
+/**
+ * @module
+ * The HTTP store: the static layout read from any HTTP(S) base URL that serves its files
+ * (a CDN, nginx, a public bucket URL, Swift's `/v1/AUTH_<account>/<container>`). Read-only:
+ * it is how the server loads and refreshes its index from a static host.
+ *
+ * Conditional reads use `If-None-Match` (RFC 9110 §13.1.2): a 304 means the document did
+ * not change, so a refresh costs one small round trip.
+ */
+import { checkKey } from "./dir.ts";
+import type { ObjectMeta, ReadResult, ReadStore } from "./store.ts";
+
+export interface HttpStoreOptions {
+  /** Per-request timeout (ms), headers and body included. Default 10 s. */
+  timeoutMs?: number;
+  /** The fetch to use (tests inject one). Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Extra request headers (for example an Authorization for a private mirror). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A ReadStore on an HTTP(S) base URL.
+ *
+ * @example
+ * ```ts
+ * const store = new HttpStore("https://cdn.example.com/registry");
+ * const r = await store.read("catalog.json"); // GET https://cdn.example.com/registry/catalog.json
+ * ```
+ */
+export class HttpStore implements ReadStore {
+  readonly location: string;
+  readonly #base: URL;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #headers: Record<string, string>;
+
+  constructor(baseUrl: string, opts: HttpStoreOptions = {}) {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: not an absolute URL`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: must be http(s)`);
+    }
+    if (url.hash) throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: has a #fragment`);
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    this.#base = url;
+    this.location = url.href;
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#fetch = opts.fetch ?? fetch;
+    this.#headers = opts.headers ?? {};
+  }
+
+  /** The URL of a key: base path + the key's segments (percent-encoded) + the base's query. */
+  urlOf(key: string): string {
+    const url = new URL(this.#base.href);
+    url.pathname += checkKey(key).split("/").map(encodeURIComponent).join("/");
+    return url.href;
+  }
+
+  async read(key: string, opts: { etag?: string } = {}): Promise<ReadResult> {
+    const url = this.urlOf(key);
+    const headers: Record<string, string> = { ...this.#headers };
+    if (opts.etag) headers["If-None-Match"] = opts.etag;
+    return await this.#request("GET", url, headers, async (res) => {
+      if (res.status === 304) return { status: "not-modified" } as const;
+      if (res.status === 404 || res.status === 410) return { status: "missing" } as const;
+      if (res.status !== 200) throw statusError("GET", url, res);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { status: "ok", bytes, meta: { ...metaOf(res), size: bytes.byteLength } } as const;
+    });
+  }
+
+  async stat(key: string): Promise<ObjectMeta | null> {
+    const url = this.urlOf(key);
+    return await this.#request("HEAD", url, { ...this.#headers }, (res) => {
+      if (res.status === 404 || res.status === 410) return Promise.resolve(null);
+      if (res.status !== 200) throw statusError("HEAD", url, res);
+      const length = res.headers.get("content-length");
+      if (length === null || !/^\d+$/.test(length)) {
+        throw new Error(`HEAD ${url}: no valid Content-Length in the response (got ${length})`);
+      }
+      return Promise.resolve({ ...metaOf(res), size: Number(length) });
+    });
+  }
+
+  /** One request under the timeout; the body is consumed (or cancelled) inside it. */
+  async #request<T>(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    handle: (res: Response) => Promise<T>,
+  ): Promise<T> {
+    const signal = AbortSignal.timeout(this.#timeoutMs);
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { method, headers, signal, redirect: "follow" });
+    } catch (e) {
+      throw requestError(method, url, e, this.#timeoutMs);
+    }
+    try {
+      return await handle(res);
+    } catch (e) {
+      if (e instanceof HttpStoreError) throw e;
+      throw requestError(method, url, e, this.#timeoutMs);
+    } finally {
+      // Unread bodies (304, 404, errors, HEAD) hold the connection: release it.
+      if (!res.bodyUsed) await res.body?.cancel().catch(() => {});
+    }
+  }
+}
+
+/** A failed request: names the method, URL and HTTP status (0 when none was received). */
+export class HttpStoreError extends Error {
+  override name = "HttpStoreError";
+  readonly status: number;
+  readonly url: string;
+  constructor(message: string, url: string, status: number, options?: ErrorOptions) {
+    super(message, options);
+    this.url = url;
+    this.status = status;
+  }
+}
+
+function metaOf(res: Response): Omit<ObjectMeta, "size"> {
+  const meta: Omit<ObjectMeta, "size"> = {};
+  const etag = res.headers.get("etag");
+  const type = res.headers.get("content-type");
+  if (etag) meta.etag = etag;
+  if (type) meta.contentType = type;
+  return meta;
+}
+
+function statusError(method: string, url: string, res: Response): HttpStoreError {
+  return new HttpStoreError(
+    `${method} ${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`,
+    url,
+    res.status,
+  );
+}
+
+function requestError(method: string, url: string, e: unknown, timeoutMs: number): HttpStoreError {
+  const name = (e as Error)?.name;
+  const why = name === "TimeoutError" || name === "AbortError"
+    ? `timed out after ${timeoutMs} ms`
+    : `${(e as Error)?.message ?? e}`;
+  return new HttpStoreError(`${method} ${url}: ${why}`, url, 0, { cause: e });
+}

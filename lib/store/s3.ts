@@ -1,0 +1,237 @@
+/**
+ * @module
+ * The S3 store: the static layout under `s3://<bucket>/<prefix>/` of any S3-compatible
+ * object store (AWS S3, R2, MinIO, OpenStack Swift's s3api, s3rver).
+ *
+ * Client settings that matter for S3-compatible servers:
+ * - `requestChecksumCalculation`/`responseChecksumValidation: "WHEN_REQUIRED"`: with the SDK
+ *   defaults a streamed PutObject is sent with aws-chunked framing plus CRC trailers, which
+ *   s3rver stores verbatim (the framing ends up in the object) and Swift refuses.
+ * - `forcePathStyle` for endpoints without wildcard DNS (local servers, most S3-compatibles).
+ *
+ * Atomicity: an S3 object only becomes visible when its PutObject or
+ * CompleteMultipartUpload succeeds. Bodies are streamed through lib-storage's `Upload`,
+ * which buffers the first part and sends a single PutObject only once the stream has ENDED;
+ * a stream that errors first (the publisher's digest check) never sends it. A larger body
+ * goes multipart and an error aborts the upload (AbortMultipartUpload), so nothing appears
+ * at the key either way.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { checkKey } from "./dir.ts";
+import { acquireLease, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
+import type { ObjectMeta, ReadResult, WriteMeta, WriteStore } from "./store.ts";
+
+/** Multipart part size: 8 MiB (S3's minimum is 5 MiB; 8 MiB matches the AWS CLI). */
+export const PART_SIZE = 8 * 1024 * 1024;
+/** Parts uploaded in parallel per object. */
+export const QUEUE_SIZE = 4;
+
+/** Where the bucket is and how to talk to it. */
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket (`a/b`, no leading/trailing slash needed). */
+  prefix?: string;
+  /** `http(s)://host:port` of an S3-compatible server; AWS when absent. */
+  endpoint?: string;
+  /** Default `us-east-1` with a custom endpoint; otherwise the SDK's chain (AWS_REGION, …). */
+  region?: string;
+  /** Path-style URLs (`/bucket/key`). Default true with a custom endpoint. */
+  forcePathStyle?: boolean;
+  /** Static credentials; otherwise the SDK's default chain (AWS_ACCESS_KEY_ID, profiles, …). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Options of the lease lock (see s3_lock.ts). */
+  lock?: LeaseOptions;
+  /** A ready client (tests, or callers that share one); overrides endpoint/region/… */
+  client?: S3Client;
+}
+
+/**
+ * A WriteStore on an S3 bucket prefix.
+ *
+ * @example
+ * ```ts
+ * const store = new S3Store({ bucket: "reg", prefix: "v1", endpoint: "http://127.0.0.1:9000" });
+ * await store.write("catalog.json", bytes, { contentType: "application/json", cacheControl });
+ * ```
+ */
+export class S3Store implements WriteStore {
+  readonly location: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly client: S3Client;
+  readonly #lock: LeaseOptions;
+
+  constructor(opts: S3StoreOptions) {
+    if (!opts.bucket || opts.bucket.includes("/")) {
+      throw new Error(`invalid S3 bucket name ${JSON.stringify(opts.bucket)}`);
+    }
+    this.bucket = opts.bucket;
+    this.prefix = (opts.prefix ?? "").replace(/^\/+|\/+$/g, "");
+    if (this.prefix) checkKey(this.prefix);
+    this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
+    this.client = opts.client ?? new S3Client(clientConfig(opts));
+    this.#lock = { location: this.location, ...opts.lock };
+  }
+
+  /** The object key of a store key. */
+  objectKey(key: string): string {
+    checkKey(key);
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  async read(key: string, opts: { etag?: string } = {}): Promise<ReadResult> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          IfNoneMatch: opts.etag,
+        }),
+      );
+      const bytes = await res.Body!.transformToByteArray();
+      return {
+        status: "ok",
+        bytes,
+        meta: { size: bytes.byteLength, etag: res.ETag, contentType: res.ContentType },
+      };
+    } catch (e) {
+      const status = httpStatus(e);
+      if (status === 304) return { status: "not-modified" };
+      if (isMissing(e)) return { status: "missing" };
+      throw this.#fail("GET", key, e);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectMeta | null> {
+    try {
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
+      return { size: res.ContentLength ?? 0, etag: res.ETag, contentType: res.ContentType };
+    } catch (e) {
+      // HEAD has no error body: a missing bucket is indistinguishable from a missing key.
+      if (isMissing(e)) return null;
+      throw this.#fail("HEAD", key, e);
+    }
+  }
+
+  /** Like stat, plus the Cache-Control the object was stored with (for checks and tests). */
+  async head(key: string): Promise<(ObjectMeta & { cacheControl?: string }) | null> {
+    try {
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
+      return {
+        size: res.ContentLength ?? 0,
+        etag: res.ETag,
+        contentType: res.ContentType,
+        cacheControl: res.CacheControl,
+      };
+    } catch (e) {
+      if (isMissing(e)) return null;
+      throw this.#fail("HEAD", key, e);
+    }
+  }
+
+  async write(
+    key: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    meta: WriteMeta,
+  ): Promise<void> {
+    const params = {
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      ContentType: meta.contentType,
+      CacheControl: meta.cacheControl,
+    };
+    try {
+      if (body instanceof Uint8Array && body.byteLength <= PART_SIZE) {
+        await this.client.send(new PutObjectCommand({ ...params, Body: body }));
+        return;
+      }
+      // leavePartsOnError: false (the default) → AbortMultipartUpload on any error.
+      const upload = new Upload({
+        client: this.client,
+        params: { ...params, Body: body },
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+      });
+      await upload.done();
+    } catch (e) {
+      throw this.#fail("PUT", key, e);
+    }
+  }
+
+  /** Deletes an object (no error when it does not exist). */
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      );
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw this.#fail("DELETE", key, e);
+    }
+  }
+
+  /** A lease object `.locks/<name>` (see s3_lock.ts for the algorithm and its limits). */
+  lock(name: string): Promise<() => Promise<void>> {
+    const key = `.locks/${checkKey(name)}`;
+    const io: LeaseIO = {
+      get: async (k) => {
+        const r = await this.read(k);
+        return r.status === "ok" ? r.bytes : null;
+      },
+      put: (k, bytes) =>
+        this.write(k, bytes, { contentType: "application/json", cacheControl: "no-store" }),
+      delete: (k) => this.delete(k),
+    };
+    return acquireLease(io, key, this.#lock);
+  }
+
+  /** Closes the client's connections (tests end cleanly without leaked sockets). */
+  close(): void {
+    this.client.destroy();
+  }
+
+  #fail(method: string, key: string, e: unknown): Error {
+    const status = httpStatus(e);
+    const code = (e as Error)?.name ?? "Error";
+    return new Error(
+      `${this.location}: ${method} ${JSON.stringify(key)} failed: ${code}` +
+        `${status ? ` (HTTP ${status})` : ""}: ${(e as Error)?.message ?? e}`,
+      { cause: e },
+    );
+  }
+}
+
+/** The S3Client configuration for the options (exported for the presigner and tests). */
+export function clientConfig(opts: S3StoreOptions): S3ClientConfig {
+  const custom = opts.endpoint !== undefined;
+  return {
+    endpoint: opts.endpoint,
+    region: opts.region ?? (custom ? "us-east-1" : undefined),
+    forcePathStyle: opts.forcePathStyle ?? custom,
+    credentials: opts.credentials,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  };
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function isMissing(e: unknown): boolean {
+  const name = (e as Error)?.name;
+  if (name === "NoSuchBucket") return false; // misconfiguration, not a missing object
+  return name === "NoSuchKey" || name === "NotFound" || httpStatus(e) === 404;
+}

@@ -1,0 +1,192 @@
+/**
+ * @module
+ * A lease lock for object stores that have no conditional writes (OpenStack Swift's s3api
+ * answers `If-None-Match: *` with 501; older S3-compatible servers ignore it).
+ *
+ * The algorithm is Fischer's timed mutual exclusion with the lease object as the shared
+ * variable: wait until the lease is free (absent, or expired), write our random token,
+ * wait `settleMs`, read it back, and hold the lock only if our token is still there (the
+ * last writer wins; every earlier writer sees a foreign token and backs off).
+ *
+ * Guarantees, under these assumptions:
+ * - the store is strongly consistent for a single key (read-after-write and
+ *   read-after-overwrite: AWS S3 since 2020, MinIO, a one-replica Swift; a multi-replica
+ *   Swift is only eventually consistent for overwrites, so exclusion is best-effort there);
+ * - a contender's "read: free" → "write acknowledged" round trip is shorter than
+ *   `settleMs / 2`. Each contender measures its own round trip and does NOT claim the lock
+ *   when it was slower (it backs off; its lease then ages out like a dead holder's). This is
+ *   Fischer's timing bound, checked locally rather than assumed.
+ * then at most one holder is inside the critical section at a time.
+ *
+ * Liveness: the holder renews its lease every `ttlMs / 3` (each renewal changes the
+ * document). A waiter takes a lease over when it is expired by the holder's wall clock
+ * (`expiresAt + clockSkewMs` in the past: a crashed publisher long ago), or when the
+ * waiter has seen the same document unchanged for `ttlMs` on its own monotonic clock
+ * (a dead holder, without trusting anyone's wall clock).
+ *
+ * Limits: there is no fencing token: a holder that stalls for longer than `ttlMs` (a
+ * stopped VM, a long GC pause) can be overtaken while it still believes it holds the lock.
+ * The holder notices when a renewal finds a foreign token or cannot be written for `ttlMs`;
+ * `release()` then throws, so the publisher reports the failure instead of succeeding
+ * silently. Publishers must still re-read the document they modify after taking the lock.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import process from "node:process";
+
+/** The three object operations the lease needs (an S3 store, or a fake in tests). */
+export interface LeaseIO {
+  /** The object's bytes, or null when it does not exist. */
+  get(key: string): Promise<Uint8Array | null>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface LeaseOptions {
+  /** Lease lifetime without renewal (ms). Default 30 s. */
+  ttlMs?: number;
+  /** Delay between writing our token and reading it back (ms). Default 1 s. */
+  settleMs?: number;
+  /** Give up waiting for another holder after this long (ms). Default 5 min. */
+  timeoutMs?: number;
+  /** Tolerated wall-clock difference between publisher hosts (ms). Default 30 s. */
+  clockSkewMs?: number;
+  /** For messages: where the lock lives (`s3://bucket/prefix`). */
+  location?: string;
+}
+
+/** The lease document stored at the lock key. */
+interface Lease {
+  token: string;
+  owner: string;
+  /** Wall-clock ms since the epoch after which the holder no longer claims the lease. */
+  expiresAt: number;
+  /** Incremented by each renewal, so a live lease always changes within ttl. */
+  seq: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Takes the lease lock at `key`; resolves to a release function once held.
+ *
+ * @example
+ * ```ts
+ * const release = await acquireLease(io, ".locks/catalog.json", { location: "s3://b/p" });
+ * try { ...read-modify-write the catalog... } finally { await release(); }
+ * ```
+ */
+export async function acquireLease(
+  io: LeaseIO,
+  key: string,
+  opts: LeaseOptions = {},
+): Promise<() => Promise<void>> {
+  const ttlMs = opts.ttlMs ?? 30_000;
+  const settleMs = opts.settleMs ?? 1_000;
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const skewMs = opts.clockSkewMs ?? 30_000;
+  const where = `${opts.location ?? "store"}: lock ${JSON.stringify(key)}`;
+  const token = randomUUID();
+  const owner = `${hostname()} pid ${process.pid}`;
+  const deadline = performance.now() + timeoutMs;
+  // The document we last saw, and since when (monotonic): for clock-free expiry.
+  let seen: { raw: string; since: number } | null = null;
+  let backoff = Math.max(20, settleMs / 4);
+
+  for (;;) {
+    const t0 = performance.now();
+    const raw = await readRaw(io, key);
+    const now = performance.now();
+    if (raw !== null && (seen === null || seen.raw !== raw)) seen = { raw, since: now };
+    const lease = raw === null ? null : parseLease(raw);
+    const free = raw === null || lease === null || // unreadable lease: treat as abandoned
+      lease.expiresAt + skewMs < Date.now() ||
+      (seen !== null && now - seen.since >= ttlMs);
+    if (free) {
+      const mine: Lease = { token, owner, expiresAt: Date.now() + ttlMs, seq: 0 };
+      await io.put(key, enc.encode(JSON.stringify(mine)));
+      const roundTrip = performance.now() - t0;
+      await sleep(settleMs);
+      const back = parseLease(await readRaw(io, key) ?? "");
+      if (back?.token === token && roundTrip < settleMs / 2) {
+        return startHolding(io, key, mine, ttlMs, where);
+      }
+      // Lost to a later writer, or too slow to trust Fischer's bound: wait like everyone.
+      seen = null;
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`${where} is held by ${lease?.owner ?? "?"} (waited ${timeoutMs} ms)`);
+    }
+    await sleep(backoff * (0.5 + Math.random()));
+    backoff = Math.min(backoff * 2, Math.max(settleMs, ttlMs / 6));
+  }
+}
+
+/** Renews the lease while held; returns the release function. */
+function startHolding(
+  io: LeaseIO,
+  key: string,
+  lease: Lease,
+  ttlMs: number,
+  where: string,
+): () => Promise<void> {
+  let lost: string | null = null;
+  let lastRenewed = performance.now();
+  let stopped = false;
+  const renew = async () => {
+    if (stopped || lost) return;
+    try {
+      const cur = parseLease(await readRaw(io, key) ?? "");
+      if (stopped) return;
+      if (cur?.token !== lease.token) {
+        lost = `taken over by ${cur?.owner ?? "nobody (lease deleted)"}`;
+        return;
+      }
+      lease = { ...lease, expiresAt: Date.now() + ttlMs, seq: lease.seq + 1 };
+      await io.put(key, enc.encode(JSON.stringify(lease)));
+      lastRenewed = performance.now();
+    } catch (e) {
+      if (performance.now() - lastRenewed > ttlMs) {
+        lost = `not renewed for ${ttlMs} ms (${(e as Error).message})`;
+      }
+    }
+  };
+  let pending: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    pending = pending.then(renew);
+  }, ttlMs / 3);
+  return async function release() {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    await pending;
+    if (!lost) {
+      const cur = parseLease(await readRaw(io, key) ?? "");
+      if (cur?.token === lease.token) await io.delete(key);
+      else lost = `taken over by ${cur?.owner ?? "nobody (lease deleted)"}`;
+    }
+    if (lost) throw new Error(`${where} was lost while held: ${lost}`);
+  };
+}
+
+async function readRaw(io: LeaseIO, key: string): Promise<string | null> {
+  const bytes = await io.get(key);
+  return bytes === null ? null : dec.decode(bytes);
+}
+
+function parseLease(raw: string): Lease | null {
+  try {
+    const v = JSON.parse(raw);
+    if (
+      typeof v?.token === "string" && typeof v.expiresAt === "number" &&
+      typeof v.seq === "number"
+    ) {
+      return { token: v.token, owner: String(v.owner ?? "?"), expiresAt: v.expiresAt, seq: v.seq };
+    }
+  } catch {
+    // fall through: not a lease
+  }
+  return null;
+}
