@@ -1,12 +1,124 @@
 /**
  * @module
- * `static-registry publish <source> <repo>[:<tag>] --to <store>` (work in progress: the
- * publisher in lib/publish/ is being written; this entry point exists so lib/cli/main.ts
- * can import it).
+ * `static-registry publish <source> <repo>[:<tag>] --to <dir>`: a thin wrapper over
+ * lib/publish. Sources use skopeo's transports (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`).
+ * Without `:<tag>` on the repository, the source's tag is used, else "latest".
+ * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
  */
+import * as fs from "node:fs/promises";
+import process from "node:process";
+import { parseArgs } from "node:util";
 import { UsageError } from "../oci/errors.ts";
+import { isTag, splitRepoTag } from "../oci/reference.ts";
+import { DirStore } from "../store/dir.ts";
+import { openSource, splitPathTag } from "../publish/source.ts";
+import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
+import { defaultProgress, formatBytes } from "../publish/progress.ts";
+
+export const PUBLISH_USAGE =
+  `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--json]
+
+Copies an image (all platforms, and referrers found beside it) into a static layout.
+
+  <source>   oci:DIR[:TAG]  or  oci-archive:FILE[:TAG]
+  --to DIR   the store (a directory; created if missing)
+  --json     print the result as JSON instead of a summary line
+`;
+
+interface Parsed {
+  source: string;
+  name: string;
+  tag: string;
+  to: string;
+  json: boolean;
+}
+
+/** Parses the arguments after `publish`; throws UsageError naming the bad one. */
+export function parsePublishArgs(argv: string[]): Parsed | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        to: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`publish: ${(e as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `publish: expected <source> <repo>[:<tag>], got ${positionals.length} argument(s)` +
+        (positionals.length ? `: ${positionals.map((p) => JSON.stringify(p)).join(" ")}` : ""),
+    );
+  }
+  if (!values.to) throw new UsageError("publish: --to <dir> is required");
+  const [source, dest] = positionals;
+  const { name, tag, digest } = splitRepoTag(dest);
+  if (digest !== undefined) {
+    throw new UsageError(`publish: destination "${dest}": give a tag, not a digest`);
+  }
+  let finalTag = tag;
+  if (finalTag === undefined) {
+    const sourceTag = source.startsWith("oci:") || source.startsWith("oci-archive:")
+      ? splitPathTag(source.slice(source.indexOf(":") + 1)).tag
+      : undefined;
+    if (sourceTag !== undefined && !isTag(sourceTag)) {
+      throw new UsageError(
+        `publish: source tag "${sourceTag}" is not a valid tag; name one: ${name}:<tag>`,
+      );
+    }
+    finalTag = sourceTag ?? "latest";
+  }
+  checkDestination(name, finalTag);
+  return { source, name, tag: finalTag, to: values.to, json: values.json ?? false };
+}
+
+function summary(r: PublishResult, source: string, to: string): string {
+  return `published ${r.name}:${r.tag} (${r.digest}) from ${source} to ${to}: ` +
+    `${r.blobsCopied} blob(s) copied (${formatBytes(r.bytesCopied)}), ` +
+    `${r.blobsSkipped} already present (${formatBytes(r.bytesSkipped)}), ` +
+    `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
+}
 
 /** Runs `publish` with the arguments after the word `publish`; resolves to the exit code. */
-export function publishCommand(argv: string[]): Promise<number> {
-  return Promise.reject(new UsageError(`publish is not implemented yet (${argv.join(" ")})`));
+export async function publishCommand(argv: string[]): Promise<number> {
+  try {
+    const args = parsePublishArgs(argv);
+    if (args === "help") {
+      process.stdout.write(PUBLISH_USAGE);
+      return 0;
+    }
+    await fs.mkdir(args.to, { recursive: true });
+    const store = new DirStore(args.to);
+    const source = await openSource(args.source);
+    try {
+      const result = await publish({
+        source,
+        store,
+        name: args.name,
+        tag: args.tag,
+        progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
+      });
+      console.log(
+        args.json ? JSON.stringify(result) : summary(result, args.source, store.location),
+      );
+    } finally {
+      await source.close();
+    }
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`static-registry publish: ${msg}`);
+    if (e instanceof UsageError) {
+      console.error("Run `static-registry publish --help` for usage.");
+      return 2;
+    }
+    return 1;
+  }
 }

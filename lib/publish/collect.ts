@@ -1,0 +1,121 @@
+/**
+ * @module
+ * Reads every manifest an image consists of from a source: the root, all children of an
+ * index (recursively), and the source's other manifests whose `subject` is one of those
+ * (referrers, distribution-spec §"Listing Referrers"). Each manifest's bytes are checked
+ * against its descriptor (digest and size) and parsed with parseManifest, which refuses
+ * Docker schema 1.
+ */
+import type { Descriptor, ManifestInfo } from "../oci/mediatypes.ts";
+import { isManifestType, parseManifest } from "../oci/mediatypes.ts";
+import { DigestVerifier } from "../oci/digest.ts";
+import { OciError } from "../oci/errors.ts";
+import type { Source } from "./source.ts";
+
+/** distribution caps manifests at 4 MiB; we refuse larger ones before reading them whole. */
+export const MANIFEST_MAX = 4 * 1024 * 1024;
+/** Index nesting deeper than this is refused (a sane image never comes close). */
+const MAX_DEPTH = 8;
+
+export interface CollectedManifest {
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+  info: ManifestInfo;
+}
+
+/** The manifests of an image, children before parents (the order they must be written). */
+export interface CollectedImage {
+  root: Descriptor;
+  manifests: CollectedManifest[];
+  /** Every config/layer blob, unique, by digest. */
+  blobs: Map<string, Descriptor>;
+}
+
+/** Reads a whole manifest from the source and verifies it against `d`. */
+export async function readManifest(source: Source, d: Descriptor): Promise<CollectedManifest> {
+  if (d.size > MANIFEST_MAX) {
+    throw new Error(`manifest ${d.digest}: size ${d.size} exceeds the ${MANIFEST_MAX}-byte limit`);
+  }
+  const { body } = await source.open(d.digest);
+  const verifier = new DigestVerifier(d.digest, d.size);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) {
+    verifier.update(chunk);
+    if (verifier.size > MANIFEST_MAX) break;
+    chunks.push(chunk);
+  }
+  verifier.check("manifest");
+  const bytes = new Uint8Array(verifier.size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  let info: ManifestInfo;
+  try {
+    info = parseManifest(bytes, d.mediaType);
+  } catch (e) {
+    const why = e instanceof OciError ? e.message : String(e);
+    throw new Error(`manifest ${d.digest} in ${source.description}: ${why}`, { cause: e });
+  }
+  return { descriptor: { ...d, mediaType: info.mediaType }, bytes, info };
+}
+
+/** Walks the image from its root; see the module doc. */
+export async function collectImage(source: Source): Promise<CollectedImage> {
+  const root = await source.resolve();
+  const seen = new Map<string, CollectedManifest>();
+  const ordered: CollectedManifest[] = [];
+
+  const visit = async (d: Descriptor, depth: number, path: string): Promise<void> => {
+    if (seen.has(d.digest)) return;
+    if (depth > MAX_DEPTH) throw new Error(`${path}: indexes nested deeper than ${MAX_DEPTH}`);
+    if (!isManifestType(d.mediaType)) {
+      throw new Error(
+        `${path} ${d.digest}: media type "${d.mediaType}" is not a manifest we publish`,
+      );
+    }
+    const m = await readManifest(source, d);
+    seen.set(d.digest, m);
+    for (const [i, child] of m.info.manifests.entries()) {
+      await visit(child, depth + 1, `${path}.manifests[${i}]`);
+    }
+    ordered.push(m); // after its children: parents are written last
+  };
+  await visit(root, 0, "root");
+
+  // Referrers held by the source (e.g. signatures beside the image in index.json). A
+  // referrer of a referrer is taken too, hence the loop until nothing new is found.
+  // Unreadable candidates are skipped: they may be other images of the layout, not ours.
+  const pending = new Map<string, CollectedManifest>();
+  for (const d of await source.related()) {
+    if (seen.has(d.digest) || !isManifestType(d.mediaType)) continue;
+    try {
+      pending.set(d.digest, await readManifest(source, d));
+    } catch { /* not part of this image */ }
+  }
+  for (let found = true; found;) {
+    found = false;
+    for (const [digest, m] of pending) {
+      if (m.info.subject && seen.has(m.info.subject.digest)) {
+        pending.delete(digest);
+        await visit(m.descriptor, 0, "referrer");
+        found = true;
+      }
+    }
+  }
+
+  const blobs = new Map<string, Descriptor>();
+  for (const m of ordered) {
+    for (const b of m.info.blobs) {
+      const prev = blobs.get(b.digest);
+      if (prev && prev.size !== b.size) {
+        throw new Error(
+          `blob ${b.digest}: descriptors disagree on its size (${prev.size}, ${b.size})`,
+        );
+      }
+      blobs.set(b.digest, b);
+    }
+  }
+  return { root: seen.get(root.digest)!.descriptor, manifests: ordered, blobs };
+}

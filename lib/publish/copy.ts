@@ -1,0 +1,83 @@
+/**
+ * @module
+ * Copies one blob from a source into a store, verifying it on the way. The verification
+ * is a TransformStream between source and store that errors the stream BEFORE it ends when
+ * the size or digest differs from the descriptor (image-spec §"Descriptors": a consumer
+ * MUST verify content against the digest), so an atomic store write never commits it.
+ */
+import type { Descriptor } from "../oci/mediatypes.ts";
+import { DigestVerifier } from "../oci/digest.ts";
+import { blobKey, CACHE_IMMUTABLE } from "../layout/layout.ts";
+import type { WriteStore } from "../store/store.ts";
+import type { Source } from "./source.ts";
+
+/**
+ * A pass-through stream that checks size and digest against `d`; `what` names the object
+ * in errors ("blob", "layer"). `onBytes` sees every chunk's length (progress).
+ */
+export function verifyingStream(
+  d: Descriptor,
+  what: string,
+  onBytes: (n: number) => void = () => {},
+): TransformStream<Uint8Array, Uint8Array> {
+  const v = new DigestVerifier(d.digest, d.size);
+  return new TransformStream({
+    transform(chunk, ctl) {
+      v.update(chunk);
+      if (v.size > d.size) {
+        // Fail at once rather than copying an unbounded stream to the end.
+        throw new Error(
+          `${what} ${d.digest}: source has more than the descriptor size ${d.size} bytes`,
+        );
+      }
+      onBytes(chunk.byteLength);
+      ctl.enqueue(chunk);
+    },
+    flush() {
+      v.check(what); // throws → the readable side errors before it closes
+    },
+  });
+}
+
+/** Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. */
+export async function copyBlob(
+  source: Source,
+  store: WriteStore,
+  d: Descriptor,
+  onBytes?: (n: number) => void,
+): Promise<void> {
+  const { body, size } = await source.open(d.digest);
+  if (size !== d.size) {
+    await body.cancel().catch(() => {});
+    throw new Error(
+      `blob ${d.digest}: ${source.description} holds ${size} bytes, the descriptor says ${d.size}`,
+    );
+  }
+  await store.write(blobKey(d.digest), body.pipeThrough(verifyingStream(d, "blob", onBytes)), {
+    contentType: "application/octet-stream",
+    cacheControl: CACHE_IMMUTABLE,
+    size: d.size,
+  });
+}
+
+/** Runs `fn` over `items` with at most `n` in flight; rejects with the first error. */
+export async function eachLimit<T>(
+  items: T[],
+  n: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+}

@@ -1,0 +1,176 @@
+/**
+ * @module
+ * `publish()`: copies one image from a {@link Source} into a store in the static layout v1,
+ * in the order that keeps readers safe (docs/LAYOUT.md §"Write order"):
+ *
+ *   1. the marker `static-registry.json`, if missing;
+ *   2. every blob (configs, layers), verified while streaming, skipped when present;
+ *   3. every manifest at blobs/<alg>/<hex>, children before parents;
+ *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
+ *      and the tag;
+ *   5. under lock "catalog": `catalog.json` gains the name.
+ *
+ * A tag only becomes visible in step 4, when everything it references is in place, so a
+ * publish killed at any point leaves the store consistent (at worst with unreferenced
+ * blobs, which a rerun reuses).
+ *
+ * @example
+ * ```ts
+ * const source = await openSource("oci:./hello:v1");
+ * try {
+ *   await publish({ source, store: new DirStore("./data"), name: "demo/hello", tag: "v1" });
+ * } finally {
+ *   await source.close();
+ * }
+ * ```
+ */
+import type { Descriptor } from "../oci/mediatypes.ts";
+import { UsageError } from "../oci/errors.ts";
+import { isTag, nameProblem } from "../oci/reference.ts";
+import {
+  blobKey,
+  CACHE_IMMUTABLE,
+  CACHE_INDEX,
+  encodeDocument,
+  LAYOUT_VERSION,
+  MARKER,
+  MARKER_KEY,
+} from "../layout/layout.ts";
+import type { WriteStore } from "../store/store.ts";
+import { type Logger, silentLogger } from "../log.ts";
+import type { Source } from "./source.ts";
+import { collectImage } from "./collect.ts";
+import { copyBlob, eachLimit } from "./copy.ts";
+import { addToCatalog, updateRepoIndex } from "./indexes.ts";
+import { noProgress, type PublishProgress } from "./progress.ts";
+
+export interface PublishOptions {
+  source: Source;
+  store: WriteStore;
+  /** Destination repository name (distribution-spec name grammar). */
+  name: string;
+  /** Destination tag. */
+  tag: string;
+  log?: Logger;
+  progress?: PublishProgress;
+  /** Blobs copied at once (default 4). */
+  concurrency?: number;
+}
+
+export interface PublishResult {
+  name: string;
+  tag: string;
+  /** The tagged root manifest. */
+  digest: string;
+  mediaType: string;
+  /** Manifests in the image (root, children, referrers) and how many were written. */
+  manifests: number;
+  manifestsWritten: number;
+  blobsCopied: number;
+  blobsSkipped: number;
+  bytesCopied: number;
+  bytesSkipped: number;
+  /** Whether the tag index / the catalog had to be rewritten. */
+  indexChanged: boolean;
+  catalogChanged: boolean;
+}
+
+/** Throws UsageError unless `name` and `tag` are a valid repository name and tag. */
+export function checkDestination(name: string, tag: string): void {
+  const why = nameProblem(name);
+  if (why) throw new UsageError(`repository name "${name}": ${why}`);
+  if (!isTag(tag)) {
+    throw new UsageError(`tag "${tag}": must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+  }
+}
+
+/** Writes the marker unless present; refuses a store of another layout version. */
+export async function ensureMarker(store: WriteStore): Promise<void> {
+  const r = await store.read(MARKER_KEY);
+  if (r.status === "ok") {
+    let doc: { layout?: unknown; version?: unknown } | null = null;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(r.bytes));
+    } catch { /* reported below */ }
+    if (doc?.layout !== "static-registry" || doc.version !== LAYOUT_VERSION) {
+      throw new Error(
+        `store ${store.location}: ${MARKER_KEY} is not a static-registry layout v${LAYOUT_VERSION} marker`,
+      );
+    }
+    return;
+  }
+  await store.write(MARKER_KEY, encodeDocument(MARKER), {
+    contentType: "application/json",
+    cacheControl: CACHE_INDEX,
+  });
+}
+
+/** True when the store already holds `d` with the right size (content-addressed: done). */
+async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
+  const meta = await store.stat(blobKey(d.digest));
+  return meta !== null && meta.size === d.size;
+}
+
+/** Publishes one image; see the module doc for the order. */
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const { source, store, name, tag } = opts;
+  const log = opts.log ?? silentLogger;
+  const progress = opts.progress ?? noProgress;
+  checkDestination(name, tag);
+
+  const image = await collectImage(source);
+  log.debug({ source: source.description, root: image.root.digest }, "resolved source");
+  const result: PublishResult = {
+    name,
+    tag,
+    digest: image.root.digest,
+    mediaType: image.root.mediaType,
+    manifests: image.manifests.length,
+    manifestsWritten: 0,
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    bytesCopied: 0,
+    bytesSkipped: 0,
+    indexChanged: false,
+    catalogChanged: false,
+  };
+
+  await ensureMarker(store);
+
+  const blobs = [...image.blobs.values()];
+  progress.start({ blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.size, 0) });
+  try {
+    await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
+      if (await present(store, d)) {
+        result.blobsSkipped++;
+        result.bytesSkipped += d.size;
+        progress.advance(d.size);
+        progress.blobDone(d.digest, false);
+        return;
+      }
+      await copyBlob(source, store, d, (n) => progress.advance(n));
+      result.blobsCopied++;
+      result.bytesCopied += d.size;
+      progress.blobDone(d.digest, true);
+      log.debug({ digest: d.digest, size: d.size }, "blob copied");
+    });
+  } finally {
+    progress.stop();
+  }
+
+  // Children before parents: a parent is never stored before what it references.
+  for (const m of image.manifests) {
+    if (await present(store, m.descriptor)) continue;
+    await store.write(blobKey(m.descriptor.digest), m.bytes, {
+      contentType: m.info.mediaType,
+      cacheControl: CACHE_IMMUTABLE,
+      size: m.bytes.byteLength,
+    });
+    result.manifestsWritten++;
+  }
+
+  result.indexChanged = await updateRepoIndex(store, name, tag, image);
+  result.catalogChanged = await addToCatalog(store, name);
+  log.info({ ...result, source: source.description }, "published");
+  return result;
+}

@@ -1,0 +1,70 @@
+/**
+ * @module
+ * Image sources for `publish`, named with skopeo's transport syntax (containers-transports(5)):
+ * `oci:DIR[:TAG]` and `oci-archive:FILE[:TAG]`. A {@link Source} resolves to the root
+ * descriptor and opens blobs by digest, so more transports (`docker-archive:`, `docker://`)
+ * plug in without touching the copy.
+ */
+import type { Descriptor } from "../oci/mediatypes.ts";
+import { UsageError } from "../oci/errors.ts";
+import { OciLayoutSource } from "./oci_layout.ts";
+import { openOciArchive } from "./oci_archive.ts";
+
+/** Where an image comes from. */
+export interface Source {
+  /** The source as the user wrote it, for messages: `oci:/tmp/img:v1`. */
+  readonly description: string;
+  /** The tag the source names, if any (used as the destination tag when none is given). */
+  readonly tag?: string;
+  /** The root descriptor: an image manifest or an index. */
+  resolve(): Promise<Descriptor>;
+  /** Streams a blob or manifest. Throws an Error naming the digest when it is missing. */
+  open(digest: string): Promise<{ body: ReadableStream<Uint8Array>; size: number }>;
+  /**
+   * Other manifests the source holds besides the root (for an OCI layout: the rest of
+   * index.json). publish copies those whose `subject` is a published manifest (referrers).
+   */
+  related(): Promise<Descriptor[]>;
+  /** Releases what the source holds (temporary directories). */
+  close(): Promise<void>;
+}
+
+/** The transports `publish` understands. */
+export const TRANSPORTS = ["oci:", "oci-archive:"] as const;
+
+/**
+ * Splits `PATH[:TAG]` the way skopeo does for `oci:` and `oci-archive:` (the first `:`
+ * separates the path from the image reference).
+ */
+export function splitPathTag(ref: string): { path: string; tag?: string } {
+  const i = ref.indexOf(":");
+  if (i < 0) return { path: ref };
+  const tag = ref.slice(i + 1);
+  return { path: ref.slice(0, i), tag: tag === "" ? undefined : tag };
+}
+
+/**
+ * Opens a source from its transport string. Throws UsageError for an unknown transport or
+ * an empty path. `oci-archive:` sources are unpacked into a temporary directory that
+ * {@link Source.close} removes.
+ */
+export async function openSource(spec: string): Promise<Source> {
+  const colon = spec.indexOf(":");
+  const transport = colon < 0 ? "" : spec.slice(0, colon + 1);
+  const rest = spec.slice(colon + 1);
+  if (transport === "oci:" || transport === "oci-archive:") {
+    const { path, tag } = splitPathTag(rest);
+    if (!path) throw new UsageError(`source "${spec}": missing path after "${transport}"`);
+    if (transport === "oci:") return new OciLayoutSource(path, tag, spec);
+    return await openOciArchive(path, tag, spec);
+  }
+  const known = TRANSPORTS.join(", ");
+  if (transport === "docker-archive:" || transport === "docker:") {
+    throw new UsageError(
+      `source "${spec}": transport "${transport}" is not supported yet (${known})`,
+    );
+  }
+  throw new UsageError(
+    `source "${spec}": unknown transport${transport ? ` "${transport}"` : ""} (use ${known})`,
+  );
+}

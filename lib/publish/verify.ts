@@ -1,0 +1,154 @@
+/**
+ * @module
+ * `verifyStore()`: the layout's consistency promise, checked. For every repository in the
+ * catalog: its tag index exists and is well formed; every tag names a manifest the index
+ * lists; every listed manifest is stored with the right size and digest and parses with
+ * the recorded media type; every child manifest is listed and every referenced blob is
+ * stored with the recorded size. Used by the crash-safety tests and by `check`.
+ */
+import { parseManifest } from "../oci/mediatypes.ts";
+import { digestOf, DigestVerifier } from "../oci/digest.ts";
+import {
+  blobKey,
+  CATALOG_KEY,
+  LAYOUT_VERSION,
+  MARKER_KEY,
+  repoIndexKey,
+} from "../layout/layout.ts";
+import { isStreamStore, type ReadStore } from "../store/store.ts";
+import { checkCatalog, checkRepoIndex } from "./indexes.ts";
+
+/** One thing wrong, with the key it concerns. */
+export interface StoreProblem {
+  key: string;
+  message: string;
+}
+
+export interface VerifyOptions {
+  /** Also stream every blob and check its digest (slow; needs a StreamStore). */
+  deep?: boolean;
+}
+
+async function readJson(store: ReadStore, key: string): Promise<unknown | null> {
+  const r = await store.read(key);
+  if (r.status !== "ok") return null;
+  return JSON.parse(new TextDecoder().decode(r.bytes));
+}
+
+/** Lists every inconsistency; an empty list means every tag is fully pullable. */
+export async function verifyStore(
+  store: ReadStore,
+  opts: VerifyOptions = {},
+): Promise<StoreProblem[]> {
+  const problems: StoreProblem[] = [];
+  const problem = (key: string, message: string) => problems.push({ key, message });
+  const attempt = async (key: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      problem(key, (e as Error).message);
+    }
+  };
+
+  let catalogDoc: unknown = null;
+  await attempt(CATALOG_KEY, async () => {
+    catalogDoc = await readJson(store, CATALOG_KEY);
+  });
+  if (catalogDoc === null) return problems; // nothing published yet (or unreadable, reported)
+  await attempt(MARKER_KEY, async () => {
+    const marker = (await readJson(store, MARKER_KEY)) as { version?: unknown } | null;
+    if (!marker) throw new Error("marker missing although repositories are published");
+    if (marker.version !== LAYOUT_VERSION) throw new Error(`marker version ${marker.version}`);
+  });
+  let repositories: string[] = [];
+  await attempt(CATALOG_KEY, () => {
+    repositories = checkCatalog(catalogDoc, CATALOG_KEY).repositories;
+    return Promise.resolve();
+  });
+
+  const checkedManifests = new Map<string, string | null>(); // digest → problem or null
+  const checkedBlobs = new Map<string, string | null>();
+  for (const name of repositories) {
+    const key = repoIndexKey(name);
+    await attempt(key, async () => {
+      const doc = await readJson(store, key);
+      if (doc === null) throw new Error(`catalog lists "${name}" but its tag index is missing`);
+      const index = checkRepoIndex(doc, name, key);
+      for (const [tag, digest] of Object.entries(index.tags)) {
+        if (!index.manifests[digest]) problem(key, `tag "${tag}" → ${digest}: not in manifests`);
+      }
+      for (const [digest, entry] of Object.entries(index.manifests)) {
+        if (!checkedManifests.has(digest)) {
+          checkedManifests.set(
+            digest,
+            await manifestProblem(store, digest, entry.mediaType, entry.size),
+          );
+        }
+        const why = checkedManifests.get(digest);
+        if (why) problem(key, why);
+        for (const child of entry.children ?? []) {
+          if (!index.manifests[child]) {
+            problem(key, `manifest ${digest}: child ${child} not in manifests`);
+          }
+        }
+        for (const blob of entry.blobs ?? []) {
+          const size = index.blobs[blob];
+          if (size === undefined) {
+            problem(key, `manifest ${digest}: blob ${blob} not in blobs`);
+            continue;
+          }
+          if (!checkedBlobs.has(blob)) {
+            checkedBlobs.set(blob, await blobProblem(store, blob, size, opts));
+          }
+          const bwhy = checkedBlobs.get(blob);
+          if (bwhy) problem(key, bwhy);
+        }
+      }
+    });
+  }
+  return problems;
+}
+
+async function manifestProblem(
+  store: ReadStore,
+  digest: string,
+  mediaType: string,
+  size: number,
+): Promise<string | null> {
+  const r = await store.read(blobKey(digest));
+  if (r.status !== "ok") return `manifest ${digest}: missing from the store`;
+  if (r.bytes.byteLength !== size) {
+    return `manifest ${digest}: stored size ${r.bytes.byteLength}, index says ${size}`;
+  }
+  const actual = digestOf(r.bytes, digest.startsWith("sha512:") ? "sha512" : "sha256");
+  if (actual !== digest) return `manifest ${digest}: stored content has digest ${actual}`;
+  try {
+    parseManifest(r.bytes, mediaType);
+  } catch (e) {
+    return `manifest ${digest}: ${(e as Error).message}`;
+  }
+  return null;
+}
+
+async function blobProblem(
+  store: ReadStore,
+  digest: string,
+  size: number,
+  opts: VerifyOptions,
+): Promise<string | null> {
+  const meta = await store.stat(blobKey(digest));
+  if (!meta) return `blob ${digest}: missing from the store`;
+  if (meta.size !== size) return `blob ${digest}: stored size ${meta.size}, index says ${size}`;
+  if (opts.deep && isStreamStore(store)) {
+    const opened = await store.open(blobKey(digest));
+    if (!opened) return `blob ${digest}: missing from the store`;
+    const v = new DigestVerifier(digest, size);
+    for await (const chunk of opened.body) v.update(chunk);
+    try {
+      v.check("blob");
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return null;
+}
