@@ -1,0 +1,85 @@
+/**
+ * @module
+ * `GET|HEAD /v2/<name>/blobs/<digest>` (distribution-spec §"Pulling blobs", §"Checking if
+ * content exists in the registry"). A blob is served only if this repository references it
+ * (a config/layer of one of its manifests, or one of its manifests): clients HEAD blobs
+ * before a push and trust a 200, so other repositories' blobs are BLOB_UNKNOWN.
+ * GET redirects (307) to an origin; with no origins a streaming store sends the bytes.
+ */
+import { errors, OciError } from "../oci/errors.ts";
+import { parseDigest } from "../oci/digest.ts";
+import { blobKey } from "../layout/layout.ts";
+import type { Logger } from "../log.ts";
+import { isStreamStore, type ReadStore } from "../store/store.ts";
+import type { Registry } from "../index/registry.ts";
+import type { Origins } from "./deps.ts";
+import { API_VERSION, API_VERSION_HEADER, empty, errorResponse } from "./http.ts";
+import { findRepo } from "./lookup.ts";
+import { parseRange } from "./range.ts";
+
+const OCTETS = "application/octet-stream";
+
+/** Builds the blobs handler. */
+export function blobsRoute(
+  registry: Registry,
+  store: ReadStore,
+  origins: Origins | undefined,
+  log: Logger,
+) {
+  const streamStore = isStreamStore(store) ? store : undefined;
+
+  return async function blobs(req: Request, name: string, ref: string): Promise<Response> {
+    const repo = findRepo(registry, name);
+    const digest = parseDigest(ref).digest;
+    const size = repo.referencedSize(digest);
+    if (size === undefined) throw errors.blobUnknown(digest);
+    if (req.method === "HEAD") {
+      return empty(200, {
+        "Content-Type": OCTETS,
+        "Content-Length": String(size),
+        "Docker-Content-Digest": digest,
+        "Accept-Ranges": "bytes",
+        ETag: `"${digest}"`,
+      });
+    }
+    if (origins) {
+      const location = await origins.locate(digest, size);
+      return empty(307, { Location: location, "Docker-Content-Digest": digest });
+    }
+    if (!streamStore) throw errors.blobUnknown(digest);
+
+    const range = parseRange(req.headers.get("range"), size);
+    if (range === "unsatisfiable") {
+      return errorResponse(errors.rangeInvalid(req.headers.get("range") ?? "", size), log, {
+        "Content-Range": `bytes */${size}`,
+      });
+    }
+    const opened = await streamStore.open(blobKey(digest), range);
+    if (!opened) {
+      log.warn({ name, digest }, "the index lists a blob the store does not have");
+      throw errors.blobUnknown(digest);
+    }
+    if (opened.size !== size) {
+      await opened.body.cancel();
+      throw new OciError(
+        "INTERNAL",
+        `blob ${digest} in the store has ${opened.size} bytes, the index says ${size}`,
+        { digest },
+      );
+    }
+    const headers: Record<string, string> = {
+      [API_VERSION_HEADER]: API_VERSION,
+      "Content-Type": OCTETS,
+      "Docker-Content-Digest": digest,
+      "Accept-Ranges": "bytes",
+      ETag: `"${digest}"`,
+    };
+    if (!range) {
+      headers["Content-Length"] = String(size);
+      return new Response(opened.body, { status: 200, headers });
+    }
+    headers["Content-Length"] = String(range.end - range.start + 1);
+    headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
+    return new Response(opened.body, { status: 206, headers });
+  };
+}

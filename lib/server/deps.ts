@@ -1,0 +1,35 @@
+/**
+ * @module
+ * What the HTTP app is built from. Everything is passed in (no globals, no env reads), so
+ * tests build an app over a temp-dir store and a fake {@link Origins}.
+ */
+import type { Logger } from "../log.ts";
+import type { Registry } from "../index/registry.ts";
+import type { ReadStore } from "../store/store.ts";
+
+/**
+ * Where blob bytes are fetched from (implemented in lib/origins/). The app only asks
+ * for a redirect target, for readiness and for extra metrics lines.
+ */
+export interface Origins {
+  /**
+   * The URL a client should GET blob `digest` (of `size` bytes) from, for a 307.
+   * Throws an OciError (for example BLOB_UNKNOWN, or UNAVAILABLE when no origin is healthy).
+   */
+  locate(digest: string, size: number): Promise<string>;
+  /** Whether at least one origin is healthy, with per-origin detail for `/readyz`. */
+  readiness(): { ready: boolean; origins: unknown[] };
+  /** Prometheus text-format lines (with their `# HELP`/`# TYPE`), appended to `/metrics`. */
+  metrics?(): string;
+}
+
+/** Dependencies of {@link createApp} (lib/server/app.ts). */
+export interface AppDeps {
+  registry: Registry;
+  /** The store the registry reads; when it can stream and no origins are set, blobs are served from it. */
+  store: ReadStore;
+  origins?: Origins;
+  /** Base URL every `/v1/...` request (other than `/v1/_ping`) is redirected to. */
+  v1Origin?: string;
+  log: Logger;
+}

@@ -1,0 +1,62 @@
+/**
+ * @module
+ * Small response helpers shared by the routes. Every response carries
+ * `Docker-Distribution-API-Version: registry/2.0` (distribution-spec §"Determining
+ * Support": clients check it on `/v2/`; distribution sends it everywhere).
+ */
+import { OciError } from "../oci/errors.ts";
+import type { Logger } from "../log.ts";
+
+export const API_VERSION_HEADER = "Docker-Distribution-API-Version";
+export const API_VERSION = "registry/2.0";
+const JSON_TYPE = "application/json";
+
+/** Splits a request URL into its raw (still percent-encoded) path and query. */
+export function splitUrl(url: string): { path: string; query: string } {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  if (start < 0) return { path: "/", query: "" };
+  const q = url.indexOf("?", start);
+  return q < 0
+    ? { path: url.slice(start), query: "" }
+    : { path: url.slice(start, q), query: url.slice(q + 1) };
+}
+
+/** A JSON response with the API version header. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": JSON_TYPE, ...headers },
+  });
+}
+
+/** A response without a body (redirects, HEAD answers, 304). */
+export function empty(status: number, headers: Record<string, string>): Response {
+  return new Response(null, { status, headers: { [API_VERSION_HEADER]: API_VERSION, ...headers } });
+}
+
+/**
+ * Renders any thrown value as the spec's error body (distribution-spec §"Error Codes").
+ * An OciError keeps its status and code; anything else is a bug and becomes 500 INTERNAL,
+ * logged here once. 5xx OciErrors are logged too (they mean a broken store or origin).
+ */
+export function errorResponse(
+  err: unknown,
+  log: Logger,
+  headers?: Record<string, string>,
+): Response {
+  let e: OciError;
+  if (err instanceof OciError) {
+    e = err;
+    if (e.status >= 500) log.error({ err }, e.message);
+  } else {
+    log.error({ err }, "unexpected error while handling a request");
+    e = new OciError("INTERNAL", "internal server error");
+  }
+  const extra = e.status === 405 ? { Allow: "GET, HEAD", ...headers } : headers;
+  return json(e.status, e.toJSON(), extra);
+}
+
+/** 404 for a path that is no endpoint of this server. */
+export function noSuchEndpoint(path: string): OciError {
+  return new OciError("NAME_UNKNOWN", "no such endpoint", { path });
+}

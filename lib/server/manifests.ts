@@ -1,0 +1,63 @@
+/**
+ * @module
+ * `GET|HEAD /v2/<name>/manifests/<reference>` (distribution-spec §"Pulling manifests").
+ * Served from the in-memory index and the manifest cache, never redirected: clients fail
+ * on a manifest served with the wrong Content-Type. The exact stored bytes are returned,
+ * so their digest is the `Docker-Content-Digest` the client verifies.
+ */
+import { errors } from "../oci/errors.ts";
+import { parseReference } from "../oci/reference.ts";
+import type { Logger } from "../log.ts";
+import type { Registry } from "../index/registry.ts";
+import { API_VERSION, API_VERSION_HEADER, empty } from "./http.ts";
+import { findRepo } from "./lookup.ts";
+
+/** Builds the manifests handler. */
+export function manifestsRoute(registry: Registry, log: Logger) {
+  return async function manifests(req: Request, name: string, ref: string): Promise<Response> {
+    const repo = findRepo(registry, name);
+    const r = parseReference(ref);
+    const digest = r.kind === "tag" ? repo.tagDigest(r.tag) : r.digest;
+    const entry = digest === undefined ? undefined : repo.index.manifests[digest];
+    if (!entry || digest === undefined) throw errors.manifestUnknown(ref);
+    const etag = `"${digest}"`;
+    const inm = req.headers.get("if-none-match");
+    if (inm !== null && etagMatches(inm, etag)) {
+      return empty(304, { "Docker-Content-Digest": digest, ETag: etag });
+    }
+    // HEAD is answered from the index: the tag index is written after the manifest
+    // (docs/LAYOUT.md, write order), so the entry's size is the stored size.
+    let body: Uint8Array<ArrayBuffer> | null = null;
+    let length = entry.size;
+    if (req.method !== "HEAD") {
+      const bytes = await registry.manifest(digest);
+      if (!bytes) {
+        log.warn({ name, digest }, "the index lists a manifest the store does not have");
+        throw errors.manifestUnknown(ref);
+      }
+      body = bytes as Uint8Array<ArrayBuffer>;
+      length = bytes.byteLength;
+    }
+    return new Response(body, {
+      status: 200,
+      headers: {
+        [API_VERSION_HEADER]: API_VERSION,
+        "Content-Type": entry.mediaType,
+        "Content-Length": String(length),
+        "Docker-Content-Digest": digest,
+        ETag: etag,
+      },
+    });
+  };
+}
+
+/** RFC 9110 §13.1.2 If-None-Match: `*` or a list of (weak or strong) entity tags. */
+export function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  for (const part of header.split(",")) {
+    let t = part.trim();
+    if (t.startsWith("W/")) t = t.slice(2);
+    if (t === etag) return true;
+  }
+  return false;
+}

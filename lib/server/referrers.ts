@@ -1,0 +1,28 @@
+/**
+ * @module
+ * `GET /v2/<name>/referrers/<digest>?artifactType=` (distribution-spec §"Listing
+ * Referrers"): an image index of the descriptors of this repository's manifests whose
+ * `subject` is `<digest>`. An unknown subject gives an empty index, never 404; filtering by
+ * `artifactType` is announced with `OCI-Filters-Applied: artifactType`.
+ */
+import { parseDigest } from "../oci/digest.ts";
+import { OCI_INDEX } from "../oci/mediatypes.ts";
+import type { Registry } from "../index/registry.ts";
+import { json } from "./http.ts";
+import { findRepo } from "./lookup.ts";
+
+/** Builds the referrers handler. */
+export function referrersRoute(registry: Registry) {
+  return function referrers(_req: Request, name: string, ref: string, query: string): Response {
+    const repo = findRepo(registry, name);
+    const digest = parseDigest(ref).digest;
+    let list = repo.referrers(digest);
+    const headers: Record<string, string> = { "Content-Type": OCI_INDEX };
+    const artifactType = query === "" ? null : new URLSearchParams(query).get("artifactType");
+    if (artifactType !== null) {
+      list = list.filter((r) => r.artifactType === artifactType);
+      headers["OCI-Filters-Applied"] = "artifactType";
+    }
+    return json(200, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: list }, headers);
+  };
+}
