@@ -20,7 +20,7 @@ import {
   type HealthOptions,
   type OriginHealth,
 } from "./health.ts";
-import { createPresigner, parseS3Url, type S3Options } from "./presign.ts";
+import { createPresigner, parseS3Url, presignEndpoint, type S3Options } from "./presign.ts";
 import { headObject, VerifyCache } from "./verify.ts";
 
 /** One origin from config (`origins[i]`). */
@@ -113,12 +113,21 @@ export function resolveOrigins(
         `${at}.presign: needs an s3://bucket/prefix store, got ${JSON.stringify(opts.store)}`,
       );
     }
-    const signer = createPresigner({
-      endpoint: base,
-      expires: Math.ceil(o.presign.expires / 1000),
-      location: parseS3Url(opts.store),
-      s3: opts.s3 ?? {},
-    });
+    const location = parseS3Url(opts.store);
+    const s3 = opts.s3 ?? {};
+    const endpoint = presignEndpoint(base, location, s3.forcePathStyle ?? true);
+    if (typeof endpoint !== "string") throw new Error(`${at}.url: ${endpoint.problem}`);
+    let signer;
+    try {
+      signer = createPresigner({
+        endpoint,
+        expires: Math.ceil(o.presign.expires / 1000),
+        location,
+        s3,
+      });
+    } catch (e) {
+      throw new Error(`${at}.${(e as Error).message}`);
+    }
     return {
       name: o.name,
       url: base,

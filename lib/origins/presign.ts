@@ -7,10 +7,13 @@
  * reach the bucket or a log.
  *
  * A SigV4 signature covers the Host header, so the URL must be signed for the host the
- * client will reach. The origin's `url` is therefore the S3 endpoint as clients see it
- * (e.g. a public `https://s3.eu-west-1.amazonaws.com` when the server itself talks to an
- * internal endpoint); bucket and prefix come from the `s3://bucket/prefix` store; region,
- * path style and credentials from the `s3` config.
+ * client will reach: the origin's `url` gives the endpoint as clients see it (e.g. a public
+ * `https://s3.eu-west-1.amazonaws.com` while the server itself reads an internal endpoint).
+ * Bucket and prefix come from the `s3://bucket/prefix` store; region, path style and
+ * credentials from the `s3` config. The origin's path must be `/` (the url is the bare
+ * endpoint) or the bucket's base path the signed URLs will have (`/bucket/prefix` in path
+ * style, `/prefix` with virtual-hosted buckets), so that the url in the config never lies
+ * about where redirects go.
  */
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
@@ -20,8 +23,8 @@ export interface S3Options {
   endpoint?: string;
   region?: string;
   forcePathStyle?: boolean;
-  accessKeyId?: string;
-  secretAccessKey?: string;
+  /** Explicit keys; absent → the AWS SDK's default chain (AWS_* variables, profiles). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 /** Where the layout lives in the bucket. */
@@ -47,6 +50,26 @@ export interface Presigner {
 }
 
 /**
+ * The S3 endpoint for a presigned origin's `url`, or an error message when its path is
+ * neither `/` nor the bucket's base path.
+ */
+export function presignEndpoint(
+  url: string,
+  location: BucketLocation,
+  forcePathStyle: boolean,
+): string | { problem: string } {
+  const u = new URL(url);
+  const path = u.pathname.replace(/\/+$/, "");
+  const tail = location.prefix ? `/${location.prefix}` : "";
+  const expected = forcePathStyle ? `/${location.bucket}${tail}` : tail;
+  if (path === "" || path === expected) return u.origin;
+  return {
+    problem: `a presigned origin's url is the S3 endpoint (${u.origin}) or the bucket's base ` +
+      `URL (${u.origin}${expected}), got path ${JSON.stringify(u.pathname)}`,
+  };
+}
+
+/**
  * Creates a presigner for an origin.
  *
  * @example
@@ -57,7 +80,7 @@ export interface Presigner {
  * ```
  */
 export function createPresigner(opts: {
-  /** The endpoint clients reach (the origin's url). */
+  /** The S3 endpoint clients reach (see {@link presignEndpoint}). */
   endpoint: string;
   /** Lifetime of each URL, seconds. */
   expires: number;
@@ -71,14 +94,11 @@ export function createPresigner(opts: {
     );
   }
   const { s3 } = opts;
-  const credentials = s3.accessKeyId && s3.secretAccessKey
-    ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-    : undefined;
+  const credentials = s3.credentials;
   const client = new S3Client({
     endpoint: opts.endpoint.replace(/\/+$/, ""),
     region: s3.region ?? "us-east-1",
     forcePathStyle: s3.forcePathStyle ?? true,
-    // Without explicit keys the SDK's default chain (AWS_* variables, profiles) applies.
     ...(credentials ? { credentials } : {}),
   });
   const fullKey = (key: string) => opts.location.prefix ? `${opts.location.prefix}/${key}` : key;
