@@ -1,0 +1,40 @@
+/**
+ * @module
+ * End-to-end: images published by the COMPILED binary into a directory store, served by
+ * `static-registry serve`, pulled by the real clients — skopeo, podman, containerd's ctr
+ * and docker (private dockerd). Every pull must yield the source's digests: the registry
+ * serves the exact stored bytes (distribution-spec §"Pulling manifests"), so a digest
+ * mismatch or a refused Content-Type is a product bug. tests/e2e/harness_distribution_test.ts
+ * runs the same clients against CNCF distribution, to tell harness bugs from ours.
+ */
+import { startRegistry } from "../helpers/binary.ts";
+import { PullClients } from "../helpers/clients.ts";
+import { makeFixture, publish } from "./fixture.ts";
+import { pullSteps } from "./pull_steps.ts";
+
+Deno.test({
+  name: "e2e: skopeo, podman, ctr and docker pull what publish wrote and serve serves",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const tmp = await Deno.makeTempDir({ prefix: "sr-e2e-pull-" });
+    let reg: Awaited<ReturnType<typeof startRegistry>> | undefined;
+    let clients: PullClients | undefined;
+    try {
+      const store = `${tmp}/store`;
+      await Deno.mkdir(store);
+      const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+      reg = await startRegistry({ config: { store } });
+      clients = await PullClients.create();
+      await pullSteps(t, reg.addr, fx, clients);
+    } catch (e) {
+      if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
+      if (clients) console.error(clients.daemonLogs());
+      throw e;
+    } finally {
+      await clients?.close();
+      await reg?.stop();
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
