@@ -30,7 +30,8 @@ export function didYouMean(key: string, known: Iterable<string>): string | undef
     const d = leven(key.toLowerCase(), k.toLowerCase());
     if (d < bestDist) [best, bestDist] = [k, d];
   }
-  return best !== undefined && bestDist <= Math.max(1, Math.floor(best.length / 3))
+  return best !== undefined && bestDist < best.length &&
+      bestDist <= Math.max(2, Math.floor(best.length / 3))
     ? best
     : undefined;
 }

@@ -44,7 +44,7 @@ export interface LoadOptions {
 /** Reads, validates and resolves a config. Throws UsageError naming what is wrong. */
 export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const cwd = opts.cwd ?? process.cwd();
-  const fileDoc = opts.file === undefined ? undefined : await readConfigFile(opts.file);
+  const fileDoc = opts.file === undefined ? undefined : await readConfigFile(opts.file, cwd);
   const { doc, sources } = mergeSources(fileDoc, opts.flags ?? {}, opts.env ?? {});
   const fileLabel = opts.file === undefined ? "config" : `config ${JSON.stringify(opts.file)}`;
   const label = (p: Problem): string => {
@@ -139,11 +139,11 @@ export function mergeSources(
 }
 
 /** Reads and parses a config file; the errors quote the file and say where it broke. */
-export async function readConfigFile(file: string): Promise<unknown> {
+export async function readConfigFile(file: string, cwd = process.cwd()): Promise<unknown> {
   const label = `config ${JSON.stringify(file)}`;
   let text: string;
   try {
-    text = await fs.readFile(file, "utf8");
+    text = await fs.readFile(path.resolve(cwd, file), "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT"

@@ -56,6 +56,9 @@ export const OriginSchema = Type.Object({
 }, closed);
 
 export const ConfigSchema = Type.Object({
+  $schema: Type.Optional(Type.String({
+    description: 'Editors: where this schema is, e.g. "./config.schema.json". Ignored.',
+  })),
   listen: Type.Optional(Type.String({
     description: 'Address to listen on: "host:port" or "[ipv6]:port" (port 0: any free port).',
     default: "127.0.0.1:5000",

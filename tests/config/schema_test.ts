@@ -1,0 +1,88 @@
+/** The published JSON Schema and the duration/listen parsers. */
+import assert from "node:assert/strict";
+import * as fs from "node:fs/promises";
+import { jsonSchemaText } from "../../lib/config/schema.ts";
+import { parseDuration } from "../../lib/config/duration.ts";
+import { parseListen } from "../../lib/config/resolve.ts";
+import { didYouMean, keyPath } from "../../lib/config/errors.ts";
+
+Deno.test("docs/config.schema.json is up to date with lib/config/schema.ts (run scripts/gen-schema)", async () => {
+  const onDisk = await fs.readFile(
+    new URL("../../docs/config.schema.json", import.meta.url),
+    "utf8",
+  );
+  assert.equal(onDisk, jsonSchemaText());
+});
+
+Deno.test("jsonSchemaText() is plain JSON Schema: no private annotations, closed objects", () => {
+  const text = jsonSchemaText();
+  assert.ok(!text.includes("x-expected"));
+  const doc = JSON.parse(text);
+  assert.equal(doc.$schema, "https://json-schema.org/draft/2020-12/schema");
+  assert.deepEqual(doc.required, ["store"]);
+  const walk = (s: Record<string, unknown>, at: string) => {
+    if (s.type === "object") assert.equal(s.additionalProperties, false, `${at} is not closed`);
+    for (
+      const [k, v] of Object.entries(
+        (s.properties ?? {}) as Record<string, Record<string, unknown>>,
+      )
+    ) walk(v, `${at}.${k}`);
+    if (s.items) walk(s.items as Record<string, unknown>, `${at}[]`);
+  };
+  walk(doc, "config");
+});
+
+Deno.test("parseDuration() reads ms, s, m, h and compounds", () => {
+  const table: [string, number | null][] = [
+    ["500ms", 500],
+    ["10s", 10_000],
+    ["1.5s", 1_500],
+    ["5m", 300_000],
+    ["1h", 3_600_000],
+    ["1m30s", 90_000],
+    ["0s", 0],
+    ["ten", null],
+    ["10", null],
+    ["", null],
+    ["10 s", null],
+    ["-1s", null],
+    ["1d", null],
+  ];
+  for (const [text, want] of table) assert.equal(parseDuration(text), want, text);
+});
+
+Deno.test("parseListen() takes host:port and [v6]:port only", () => {
+  assert.deepEqual(parseListen("127.0.0.1:5000"), { hostname: "127.0.0.1", port: 5000 });
+  assert.deepEqual(parseListen("localhost:0"), { hostname: "localhost", port: 0 });
+  assert.deepEqual(parseListen("[::]:80"), { hostname: "::", port: 80 });
+  assert.deepEqual(parseListen("[::1]:5000"), { hostname: "::1", port: 5000 });
+  for (
+    const bad of [
+      "",
+      "5000",
+      ":5000",
+      "host",
+      "host:",
+      "host:65536",
+      "::1:5000",
+      "[::1]",
+      "[1.2.3]:5",
+      "a_b:1",
+      "-a:1",
+    ]
+  ) {
+    assert.equal(parseListen(bad), null, bad);
+  }
+});
+
+Deno.test("keyPath() turns JSON pointers into dotted paths", () => {
+  assert.equal(keyPath(""), "");
+  assert.equal(keyPath("/health/interval"), "health.interval");
+  assert.equal(keyPath("/origins/0/presign/expires"), "origins[0].presign.expires");
+});
+
+Deno.test("didYouMean() suggests only near misses", () => {
+  assert.equal(didYouMean("orgins", ["origins", "store"]), "origins");
+  assert.equal(didYouMean("Listen", ["listen"]), "listen");
+  assert.equal(didYouMean("zzzz", ["origins", "store"]), undefined);
+});
