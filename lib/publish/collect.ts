@@ -70,11 +70,7 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
   const visit = async (d: Descriptor, depth: number, path: string): Promise<void> => {
     if (seen.has(d.digest)) return;
     if (depth > MAX_DEPTH) throw new Error(`${path}: indexes nested deeper than ${MAX_DEPTH}`);
-    if (!isManifestType(d.mediaType)) {
-      throw new Error(
-        `${path} ${d.digest}: media type "${d.mediaType}" is not a manifest we publish`,
-      );
-    }
+    // No media-type pre-check: parseManifest gives the precise refusal (schema 1, …).
     const m = await readManifest(source, d);
     seen.set(d.digest, m);
     for (const [i, child] of m.info.manifests.entries()) {

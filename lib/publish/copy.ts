@@ -60,24 +60,28 @@ export async function copyBlob(
   });
 }
 
-/** Runs `fn` over `items` with at most `n` in flight; rejects with the first error. */
+/**
+ * Runs `fn` over `items` with at most `n` in flight. On the first error no new item is
+ * started, the ones in flight are awaited (nothing keeps writing after we return), and
+ * the first error is thrown.
+ */
 export async function eachLimit<T>(
   items: T[],
   n: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (!failed && next < items.length) {
+    while (!failure && next < items.length) {
       const item = items[next++];
       try {
         await fn(item);
       } catch (e) {
-        failed = true;
-        throw e;
+        failure ??= { error: e };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  if (failure) throw failure.error;
 }

@@ -40,7 +40,7 @@ export function splitPathTag(ref: string): { path: string; tag?: string } {
   const i = ref.indexOf(":");
   if (i < 0) return { path: ref };
   const tag = ref.slice(i + 1);
-  return { path: ref.slice(0, i), tag: tag === "" ? undefined : tag };
+  return tag === "" ? { path: ref.slice(0, i) } : { path: ref.slice(0, i), tag };
 }
 
 /**
