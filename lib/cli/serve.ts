@@ -1,0 +1,60 @@
+/**
+ * @module
+ * `static-registry [serve] --config FILE [--listen ADDR] [--store STORE]`: load the config
+ * (exit 2 on any problem, before anything starts), start the server, then live by
+ * signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
+ */
+import { parseArgs } from "node:util";
+import { loadConfig, type LoadOptions } from "../config/load.ts";
+import { createLogger } from "../log.ts";
+import { UsageError } from "../oci/errors.ts";
+import { onSignal } from "../runtime/runtime.ts";
+import { SERVE_HELP } from "./help.ts";
+import { startInstance } from "./instance.ts";
+
+/** Runs `serve` with the arguments after the word `serve`; resolves to the exit code. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string", short: "c" },
+      listen: { type: "string" },
+      store: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  if (positionals.length) {
+    throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positionals[0])}`);
+  }
+  if (values.config === undefined && values.store === undefined) {
+    throw new UsageError("serve needs --config FILE (or at least --store STORE)");
+  }
+  const opts: LoadOptions = {
+    file: values.config,
+    flags: { listen: values.listen, store: values.store },
+    env: process.env,
+  };
+  const config = await loadConfig(opts);
+  const log = createLogger({ level: config.log.level });
+  const instance = await startInstance(config, { log, reloadConfig: () => loadConfig(opts) });
+
+  const stopped = new Promise<string>((resolve) => {
+    onSignal("SIGTERM", () => resolve("SIGTERM"));
+    onSignal("SIGINT", () => resolve("SIGINT"));
+  });
+  onSignal("SIGHUP", () => {
+    log.info({ file: config.file }, "SIGHUP: reloading config and index");
+    void instance.reload();
+  });
+  const signal = await stopped;
+  log.info({ signal }, "shutting down: draining in-flight requests");
+  await instance.stop();
+  log.info("stopped");
+  return 0;
+}
