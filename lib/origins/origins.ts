@@ -115,7 +115,10 @@ export function resolveOrigins(
     }
     const location = parseS3Url(opts.store);
     const s3 = opts.s3 ?? {};
-    const endpoint = presignEndpoint(base, location, s3.forcePathStyle ?? true);
+    // Same default as the store's client: path style with a custom S3 endpoint, virtual-hosted
+    // buckets on AWS itself.
+    const pathStyle = s3.forcePathStyle ?? s3.endpoint !== undefined;
+    const endpoint = presignEndpoint(base, location, pathStyle);
     if (typeof endpoint !== "string") throw new Error(`${at}.url: ${endpoint.problem}`);
     let signer;
     try {
@@ -123,7 +126,7 @@ export function resolveOrigins(
         endpoint,
         expires: Math.ceil(o.presign.expires / 1000),
         location,
-        s3,
+        s3: { ...s3, forcePathStyle: pathStyle },
       });
     } catch (e) {
       throw new Error(`${at}.${(e as Error).message}`);

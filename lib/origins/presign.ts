@@ -99,6 +99,8 @@ export function createPresigner(opts: {
     endpoint: opts.endpoint.replace(/\/+$/, ""),
     region: s3.region ?? "us-east-1",
     forcePathStyle: s3.forcePathStyle ?? true,
+    // Presigned URLs carry no payload checksum; keep the SDK from adding checksum params.
+    requestChecksumCalculation: "WHEN_REQUIRED",
     ...(credentials ? { credentials } : {}),
   });
   const fullKey = (key: string) => opts.location.prefix ? `${opts.location.prefix}/${key}` : key;
