@@ -22,7 +22,7 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import { type Daemon, run, runOk, spawnDaemon } from "./process.ts";
+import { type Daemon, run, runOk as runOkUnbounded, spawnDaemon } from "./process.ts";
 
 /** What `skopeo copy` wrote: the digest of the root manifest it copied, and what else. */
 export interface SkopeoPulled {
@@ -62,11 +62,23 @@ export class PullClients {
   #containerd?: Daemon;
   #dockerd?: Daemon;
   #seq = 0;
-  private constructor(readonly workDir: string) {}
+  private constructor(readonly workDir: string, readonly deadline: number) {}
 
-  /** Makes the temp dir; daemons start lazily on the first ctr/docker pull. */
-  static async create(): Promise<PullClients> {
-    return new PullClients(await Deno.makeTempDir({ prefix: "sr-clients-" }));
+  /**
+   * Makes the temp dir; daemons start lazily on the first ctr/docker pull. `budgetMs`
+   * (default 5 min) bounds all client commands together: each one is killed when it would
+   * run past it, so a hanging pull fails the test instead of stalling the suite.
+   */
+  static async create(opts: { budgetMs?: number } = {}): Promise<PullClients> {
+    const dir = await Deno.makeTempDir({ prefix: "sr-clients-" });
+    return new PullClients(dir, Date.now() + (opts.budgetMs ?? 300_000));
+  }
+
+  /** runOk bounded by 120 s and by what is left of the budget. */
+  #runOk(cmd: string, args: string[], opts: { env?: Record<string, string> } = {}) {
+    const left = this.deadline - Date.now();
+    if (left <= 0) throw new Error(`PullClients budget spent before: ${cmd} ${args.join(" ")}`);
+    return runOkUnbounded(cmd, args, { ...opts, timeoutMs: Math.min(120_000, left) });
   }
 
   #fresh(name: string): string {
@@ -90,13 +102,13 @@ export class PullClients {
     const args = ["copy", "--src-tls-verify=false", "--preserve-digests"];
     if (opts.all) args.push("--all");
     const target = dest === "oci" ? `oci:${dir}:pulled` : `dir:${dir}`;
-    await runOk("skopeo", [...args, `docker://${addr}/${ref}`, target]);
+    await this.#runOk("skopeo", [...args, `docker://${addr}/${ref}`, target]);
     return dest === "oci" ? await readOciCopy(dir) : await readDirCopy(dir);
   }
 
   /** `skopeo inspect --raw docker://ADDR/REF`: the served manifest bytes and their digest. */
   async skopeoInspectRaw(addr: string, ref: string): Promise<RawManifest> {
-    const r = await runOk("skopeo", [
+    const r = await this.#runOk("skopeo", [
       "inspect",
       "--raw",
       "--tls-verify=false",
@@ -140,8 +152,8 @@ export class PullClients {
       "--events-backend=file",
     ];
     const image = `${addr}/${ref}`;
-    await runOk("podman", [...base, "pull", "--tls-verify=false", image], { env });
-    const r = await runOk("podman", [...base, "image", "inspect", image], { env });
+    await this.#runOk("podman", [...base, "pull", "--tls-verify=false", image], { env });
+    const r = await this.#runOk("podman", [...base, "image", "inspect", image], { env });
     const [info] = JSON.parse(r.stdout);
     return { id: info.Id, digest: info.Digest, repoDigests: info.RepoDigests ?? [] };
   }
@@ -185,8 +197,8 @@ export class PullClients {
     const image = `${addr}/${ref}`;
     const args = ["-a", sock, "-n", ns, "images", "pull", "--plain-http"];
     if (opts.allPlatforms) args.push("--all-platforms");
-    await runOk("ctr", [...args, image]);
-    const ls = await runOk("ctr", ["-a", sock, "-n", ns, "images", "ls"]);
+    await this.#runOk("ctr", [...args, image]);
+    const ls = await this.#runOk("ctr", ["-a", sock, "-n", ns, "images", "ls"]);
     // Columns: REF TYPE DIGEST SIZE PLATFORMS LABELS (SIZE has a space: "4.2 KiB").
     const row = ls.stdout.split("\n").map((l) => l.trim().split(/\s+/)).find((c) => c[0] === image);
     if (!row) throw new Error(`ctr images ls has no row for ${image}:\n${ls.stdout}`);
@@ -236,8 +248,8 @@ export class PullClients {
   async docker(addr: string, ref: string): Promise<DockerPulled> {
     const host = `unix://${await this.#startDockerd()}`;
     const image = `${addr}/${ref}`;
-    await runOk("docker", ["-H", host, "pull", "-q", image]);
-    const r = await runOk("docker", [
+    await this.#runOk("docker", ["-H", host, "pull", "-q", image]);
+    const r = await this.#runOk("docker", [
       "-H",
       host,
       "image",
@@ -248,7 +260,7 @@ export class PullClients {
     ]);
     const info = JSON.parse(r.stdout);
     // Remove it so the next pull of the same layers really fetches them again.
-    await runOk("docker", ["-H", host, "image", "rm", "-f", info.Id]);
+    await this.#runOk("docker", ["-H", host, "image", "rm", "-f", info.Id]);
     return { id: info.Id, repoDigests: info.RepoDigests ?? [] };
   }
 
