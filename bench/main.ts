@@ -1,0 +1,222 @@
+/**
+ * @module
+ * `scripts/bench` runs this: generates one image, publishes it with the compiled binary,
+ * starts the baselines (nginx, distribution) and static-registry on 127.0.0.1 one at a time,
+ * loads each with wrk, and prints one table with the ratios measured in this run.
+ *
+ *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
+ *                             [--only serve,scale,publish] [--nginx-workers N]
+ *
+ * `--write` puts the table, the command and the machine facts in docs/BENCHMARKS.md
+ * (between the BEGIN/END markers; the prose around them is kept). Timings are never
+ * asserted anywhere: a MISS is reported, not failed.
+ */
+import { parseArgs } from "node:util";
+import { makeOciLayout } from "../tests/helpers/image.ts";
+import { machineFacts } from "./facts.ts";
+import { startNginx } from "./nginx.ts";
+import { runOk } from "./proc.ts";
+import { publishRows } from "./publish_rows.ts";
+import { scaleRows } from "./scale_rows.ts";
+import { serveRows } from "./serve_rows.ts";
+import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
+import type { LoadSettings } from "./wrk.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const SECTIONS = ["serve", "scale", "publish"] as const;
+
+function options(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean" },
+      write: { type: "boolean" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      only: { type: "string" },
+      "nginx-workers": { type: "string", default: "1" },
+    },
+  });
+  const int = (name: string, v: string | undefined, def: number) => {
+    const n = v === undefined ? def : Number(v);
+    // wrk takes whole seconds only.
+    if (!Number.isInteger(n) || n < 0) {
+      throw new Error(`--${name} must be a whole number of seconds, not "${v}"`);
+    }
+    return n;
+  };
+  const quick = values.quick ?? false;
+  const only = values.only?.split(",") ?? [...SECTIONS];
+  for (const s of only) {
+    if (!(SECTIONS as readonly string[]).includes(s)) {
+      throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(", ")})`);
+    }
+  }
+  const load: LoadSettings = {
+    threads: 2,
+    connections: 64,
+    durationS: int("duration", values.duration, quick ? 1 : 5),
+    warmupS: int("warmup", values.warmup, quick ? 0 : 1),
+  };
+  if (load.durationS < 1) throw new Error("--duration must be at least 1 second");
+  return {
+    quick,
+    write: values.write ?? false,
+    only,
+    load,
+    nginxWorkers: Number(values["nginx-workers"]),
+  };
+}
+
+async function main(argv: string[]) {
+  const opt = options(argv);
+  const bin = Deno.env.get("STATIC_REGISTRY_BIN") ?? `${ROOT}/dist/static-registry`;
+  await Deno.stat(bin).catch(() => {
+    throw new Error(`static-registry binary "${bin}" not found: run scripts/build`);
+  });
+  const workDir = await Deno.makeTempDir({ prefix: "sr-bench-" });
+  const rows: Row[] = [];
+  const t0 = performance.now();
+  const say = (s: string) => console.error(`bench: ${s}`);
+  try {
+    if (opt.only.includes("serve")) {
+      say("serve rows (nginx, distribution, static-registry)…");
+      try {
+        rows.push(...await serve(bin, workDir, opt.load, opt.nginxWorkers));
+      } catch (e) {
+        rows.push(errorRow("serve rows", "", e));
+      }
+    }
+    if (opt.only.includes("scale")) {
+      say("start-up, RSS and p50 at 10 / 10k / 100k tags…");
+      rows.push(
+        ...await scaleRows(bin, workDir, [10, 10_000, 100_000], opt.load, opt.quick ? 1 : 3),
+      );
+    }
+    if (opt.only.includes("publish")) {
+      say("publish into s3rver…");
+      try {
+        const mib = opt.quick ? 4 : 16;
+        rows.push(
+          ...await publishRows({
+            root: ROOT,
+            bin,
+            workDir,
+            layers: 4,
+            layerSize: mib << 20,
+            runs: opt.quick ? 1 : 2,
+          }),
+        );
+      } catch (e) {
+        rows.push(errorRow("publish rows", "", e));
+      }
+    }
+  } finally {
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+  const took = ((performance.now() - t0) / 1000).toFixed(0);
+  console.log(textTable(rows));
+  console.log("\n" + notes(rows).map((n) => `- ${n}`).join("\n"));
+  const command = `scripts/bench ${argv.join(" ")}`.trim();
+  const facts = await machineFacts(ROOT, bin);
+  const settings = `wrk ${opt.load.threads} threads, ${opt.load.connections} connections, ` +
+    `${opt.load.durationS} s per row after ${opt.load.warmupS} s warm-up; nginx worker_processes ${opt.nginxWorkers}`;
+  console.log(`\n${settings}; ${took} s in all`);
+  if (opt.write) {
+    await writeDoc(rows, command, facts, settings, took);
+    say("wrote docs/BENCHMARKS.md");
+  }
+  return rows.some((r) => r.pass === "ERROR") ? 1 : 0;
+}
+
+async function serve(bin: string, workDir: string, load: LoadSettings, workers: number) {
+  const layoutDir = `${workDir}/image`;
+  const storeDir = `${workDir}/store`;
+  const repo = "bench/app";
+  const tag = "latest";
+  const image = await makeOciLayout(layoutDir, {
+    tag,
+    layers: 2,
+    layerSize: 1 << 20,
+    seed: "bench",
+  });
+  await runOk(bin, ["publish", `oci:${layoutDir}:${tag}`, `${repo}:${tag}`, "--to", storeDir]);
+  const blob = image.manifests[0].layers[0];
+  const nginx = await startNginx(
+    {
+      storeDir,
+      repo,
+      tag,
+      manifestDigest: image.rootDigest,
+      manifestMediaType: image.rootMediaType,
+      tagsJson: JSON.stringify({ name: repo, tags: [tag] }),
+    },
+    workers,
+    workDir,
+  );
+  try {
+    return await serveRows(
+      {
+        bin,
+        workDir,
+        layoutDir,
+        storeDir,
+        repo,
+        tag,
+        manifestDigest: image.rootDigest,
+        manifestMediaType: image.rootMediaType,
+        manifestSize: image.rootSize,
+        blobDigest: blob.digest,
+        blobSize: blob.size,
+      },
+      load,
+      nginx,
+    );
+  } finally {
+    await nginx.stop();
+  }
+}
+
+const BEGIN = "<!-- BEGIN scripts/bench --write -->";
+const END = "<!-- END scripts/bench --write -->";
+
+async function writeDoc(
+  rows: Row[],
+  command: string,
+  facts: [string, string][],
+  settings: string,
+  took: string,
+) {
+  const file = `${ROOT}/docs/BENCHMARKS.md`;
+  const block = [
+    BEGIN,
+    `Run on ${
+      new Date().toISOString().slice(0, 16).replace("T", " ")
+    } UTC with \`${command}\` (${took} s).`,
+    "",
+    markdownTable(rows),
+    "",
+    ...notes(rows).map((n) => `- ${n}`),
+    "",
+    `Load: ${settings}.`,
+    "",
+    "| machine / tool | |",
+    "| --- | --- |",
+    ...facts.map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`),
+    END,
+  ].join("\n");
+  const old = await Deno.readTextFile(file).catch(() => "");
+  const a = old.indexOf(BEGIN);
+  const b = old.indexOf(END);
+  const text = a >= 0 && b > a
+    ? old.slice(0, a) + block + old.slice(b + END.length)
+    : `# Benchmarks\n\n${block}\n`;
+  await Deno.writeTextFile(file, text);
+}
+
+if (import.meta.main) {
+  main(Deno.args).then(Deno.exit, (e) => {
+    console.error(`bench: ${e?.stack ?? e}`);
+    Deno.exit(1);
+  });
+}

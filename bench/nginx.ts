@@ -1,0 +1,130 @@
+/**
+ * @module
+ * The nginx baselines, in one private nginx (own prefix, conf and temp dirs in a temp dir,
+ * `daemon off`, stopped by PID):
+ *   - `return 307` for blob GETs: the ceiling for a redirect on this machine;
+ *   - the same manifest bytes, tags/list JSON and blob file served as static files;
+ *   - `/base/…`: the store directory itself, the CDN origin that static-registry and
+ *     distribution redirect to (only HEADed by the health checker while others are loaded).
+ *
+ * worker_processes 1: static-registry serves from ONE JavaScript thread (Bun.serve's
+ * event loop), and wrk needs the other core of this 2-core machine. One nginx worker is
+ * the like-for-like single-process ceiling; 2 workers would fight wrk for CPU and measure
+ * the scheduler instead. `keepalive_requests` is raised so nginx does not close each
+ * connection after 1000 requests (Bun and distribution never do).
+ */
+import { freePort, type Proc, start, waitFor } from "./proc.ts";
+
+/** What the baseline nginx serves, and where. */
+export interface NginxFixture {
+  /** The static-registry store directory (blobs/<alg>/<hex> files). */
+  storeDir: string;
+  repo: string;
+  tag: string;
+  manifestDigest: string;
+  manifestMediaType: string;
+  /** Bytes of `GET /v2/<repo>/tags/list`. */
+  tagsJson: string;
+}
+
+export interface Nginx {
+  proc: Proc;
+  url: string;
+  /** Base URL of the store as an origin: `${url}/base`. */
+  origin: string;
+  /** URL paths of the baseline rows. */
+  paths: {
+    redirect: (digest: string) => string;
+    manifest: string;
+    tags: string;
+    blob: (digest: string) => string;
+  };
+  stop(): Promise<void>;
+}
+
+/** Writes the conf and starts nginx; resolves once `/v2/` answers. */
+export async function startNginx(fx: NginxFixture, workers = 1, workDir: string): Promise<Nginx> {
+  const prefix = `${workDir}/nginx`;
+  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
+  await Deno.mkdir(`${prefix}/static`, { recursive: true });
+  await Deno.writeTextFile(`${prefix}/static/tags.json`, fx.tagsJson);
+  const port = freePort();
+  const hex = fx.manifestDigest.slice("sha256:".length);
+  const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
+  // As root the master would hand the worker to "nobody", which cannot read our 0700 temp dirs.
+  const user = Deno.uid() === 0 ? "user root;" : "";
+  const conf = `
+${user}
+worker_processes ${workers};
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 10000000;
+  keepalive_timeout 65;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /v2/ { ${api} default_type application/json; return 200 '{}'; }
+    # Baseline "blob 307": the same regex work a registry does, then a redirect.
+    location ~ "^/redirect/v2/(.+)/blobs/sha256:([a-f0-9]{64})$" {
+      ${api} return 307 http://127.0.0.1:${port}/base/blobs/sha256/$2;
+    }
+    # Baseline "manifest by tag": the stored manifest bytes with their media type.
+    location = /static/v2/${fx.repo}/manifests/${fx.tag} {
+      ${api} add_header Docker-Content-Digest ${fx.manifestDigest};
+      types { } default_type ${fx.manifestMediaType};
+      alias ${fx.storeDir}/blobs/sha256/${hex};
+    }
+    location = /static/v2/${fx.repo}/tags/list {
+      ${api} types { } default_type application/json;
+      alias ${prefix}/static/tags.json;
+    }
+    # Baseline "blob streamed": the blob file itself.
+    location ~ "^/static/v2/(.+)/blobs/sha256:([a-f0-9]{64})$" {
+      ${api} types { } default_type application/octet-stream;
+      alias ${fx.storeDir}/blobs/sha256/$2;
+    }
+    # The origin: the store directory, as a CDN would serve it.
+    location /base/ { alias ${fx.storeDir}/; }
+  }
+}
+`;
+  await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
+  const proc = start("nginx", "nginx", [
+    "-p",
+    prefix,
+    "-c",
+    `${prefix}/nginx.conf`,
+    "-e",
+    `${prefix}/error.log`,
+  ], `${prefix}/out.log`);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(proc, `${url}/v2/`, { timeoutMs: 10_000 });
+  return {
+    proc,
+    url,
+    origin: `${url}/base`,
+    paths: {
+      redirect: (d) => `/redirect/v2/${fx.repo}/blobs/${d}`,
+      manifest: `/static/v2/${fx.repo}/manifests/${fx.tag}`,
+      tags: `/static/v2/${fx.repo}/tags/list`,
+      blob: (d) => `/static/v2/${fx.repo}/blobs/${d}`,
+    },
+    stop: () => proc.stop(),
+  };
+}
+
+/** `nginx -v` (it prints to stderr). */
+export async function nginxVersion(): Promise<string> {
+  const r = await new Deno.Command("nginx", { args: ["-v"] }).output();
+  return new TextDecoder().decode(r.stderr).trim().replace(/^nginx version: /, "");
+}

@@ -1,0 +1,41 @@
+/**
+ * @module
+ * The system under test: the compiled `dist/static-registry serve --config cfg.json`,
+ * with its log in a file and its start-up timed from spawn to the first 200 on `/v2/`.
+ */
+import { freePort, type Proc, start, waitFor } from "./proc.ts";
+
+export interface Registry {
+  proc: Proc;
+  url: string;
+  /** ms from spawn to the first 200 on /v2/. */
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+let serial = 0;
+
+/** Writes `config` (listen filled in) into `workDir` and starts the binary. */
+export async function startRegistry(
+  bin: string,
+  workDir: string,
+  config: Record<string, unknown>,
+): Promise<Registry> {
+  const port = freePort();
+  const n = ++serial;
+  const cfg = `${workDir}/static-registry-${n}.json`;
+  await Deno.writeTextFile(
+    cfg,
+    JSON.stringify({ ...config, listen: `127.0.0.1:${port}` }, null, 2),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const proc = start(
+    "static-registry",
+    bin,
+    ["serve", "--config", cfg],
+    `${workDir}/static-registry-${n}.log`,
+  );
+  const startupMs = await waitFor(proc, `${url}/v2/`, { t0, timeoutMs: 60_000, everyMs: 2 });
+  return { proc, url, startupMs, stop: () => proc.stop() };
+}

@@ -1,0 +1,151 @@
+/**
+ * @module
+ * Rows that depend on how many tags the store holds (10, 10k, 100k): start-up time, RSS
+ * idle and under load, and the manifest GET p50 at 100k tags vs 10.
+ *
+ * Start-up is "spawn → first 200 on /v2/" (issue 4); we also time "spawn → first 200 for
+ * the LAST tag written", which proves the whole index is loaded. PASS needs both under the
+ * target: a server that answers /v2/ before it has read its index is not started.
+ */
+import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
+import { startRegistry } from "./registry.ts";
+import { makeSyntheticStore, type SyntheticStore } from "./stores.ts";
+import { rssMB, sampleRss, waitFor } from "./proc.ts";
+import { ACCEPT } from "./serve_rows.ts";
+import { errorRow, mb, ms, ratio, type Row, rps } from "./table.ts";
+
+interface Scale {
+  store: SyntheticStore;
+  startV2: number;
+  startIndex: number;
+  rssIdle: number;
+  rssLoad: number;
+  load: WrkResult;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const label = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
+async function measureScale(
+  bin: string,
+  workDir: string,
+  tags: number,
+  load: LoadSettings,
+  samples: number,
+): Promise<Scale> {
+  const store = await makeSyntheticStore(`${workDir}/store-${tags}`, tags);
+  const lastUrl = (url: string) => `${url}/v2/${store.last.repo}/manifests/${store.last.tag}`;
+  const v2: number[] = [];
+  const index: number[] = [];
+  // Start-up: fresh process each sample; the store files are in the page cache after the
+  // first (a warm restart, as on a running host).
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    const reg = await startRegistry(bin, workDir, { store: store.dir });
+    try {
+      v2.push(reg.startupMs);
+      index.push(await waitFor(reg.proc, lastUrl(reg.url), { t0, timeoutMs: 60_000, everyMs: 2 }));
+    } finally {
+      await reg.stop();
+    }
+  }
+  const reg = await startRegistry(bin, workDir, { store: store.dir });
+  try {
+    await waitFor(reg.proc, lastUrl(reg.url), { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 1000)); // settle: idle means idle
+    const rssIdle = rssMB(reg.proc.pid);
+    const probe = `${reg.url}/v2/${store.probe.repo}/manifests/${store.probe.tag}`;
+    const sampler = { peak: () => 0 } as ReturnType<typeof sampleRss>;
+    const res = await loadTest(probe, load, [ACCEPT], () => {
+      Object.assign(sampler, sampleRss(reg.proc.pid));
+      return () => sampler.stop();
+    });
+    return {
+      store,
+      startV2: median(v2),
+      startIndex: median(index),
+      rssIdle,
+      rssLoad: sampler.peak(),
+      load: res,
+    };
+  } finally {
+    await reg.stop();
+  }
+}
+
+const START_TARGET: Record<number, number> = { 10_000: 200, 100_000: 2000 };
+const RSS_IDLE_TARGET: Record<number, number> = { 10_000: 80, 100_000: 400 };
+const RSS_LOAD_TARGET: Record<number, number> = { 100_000: 400 };
+
+/** Start-up, RSS and p50 rows for each tag count. */
+export async function scaleRows(
+  bin: string,
+  workDir: string,
+  counts: number[],
+  load: LoadSettings,
+  samples: number,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  const by = new Map<number, Scale>();
+  for (const n of counts) {
+    try {
+      by.set(n, await measureScale(bin, workDir, n, load, samples));
+    } catch (e) {
+      rows.push(errorRow(`${label(n)} tags`, "", e));
+    }
+  }
+  for (const [n, s] of by) {
+    const t = START_TARGET[n];
+    const worst = Math.max(s.startV2, s.startIndex);
+    rows.push({
+      name: `start-up, ${label(n)} tags (${s.store.repositories} repos)`,
+      value: `${ms(s.startV2)} (/v2/), ${ms(s.startIndex)} (last tag)`,
+      baselines: [],
+      ratios: [],
+      target: t ? `≤ ${ms(t)}` : "",
+      pass: t ? worst <= t : null,
+      note: `median of ${samples} starts; spawn → first 200`,
+    });
+  }
+  for (const [n, s] of by) {
+    const ti = RSS_IDLE_TARGET[n];
+    rows.push({
+      name: `RSS idle, ${label(n)} tags`,
+      value: mb(s.rssIdle),
+      baselines: [],
+      ratios: [],
+      target: ti ? `≤ ${ti} MB` : "",
+      pass: ti ? s.rssIdle <= ti : null,
+    });
+    const tl = RSS_LOAD_TARGET[n];
+    rows.push({
+      name: `RSS under load, ${label(n)} tags`,
+      value: mb(s.rssLoad),
+      baselines: [],
+      ratios: [],
+      target: tl ? `≤ ${tl} MB` : "",
+      pass: tl ? s.rssLoad <= tl : null,
+      note: `peak VmRSS sampled every 100 ms during the manifest GET load (${
+        rps(s.load.requestsPerSec)
+      } req/s)`,
+    });
+  }
+  const small = by.get(Math.min(...counts));
+  const big = by.get(Math.max(...counts));
+  if (small && big && small !== big) {
+    rows.push({
+      name: `manifest GET p50, ${label(big.store.tags)} vs ${label(small.store.tags)} tags`,
+      value: `${ms(big.load.p50)} (${rps(big.load.requestsPerSec)} req/s)`,
+      baselines: [
+        `${label(small.store.tags)} tags ${ms(small.load.p50)} (${
+          rps(small.load.requestsPerSec)
+        } req/s)`,
+      ],
+      ratios: [ratio(big.load.p50, small.load.p50)],
+      target: "≤ 1.10×",
+      pass: big.load.p50 <= small.load.p50 * 1.1,
+      note: `p99 ${ms(big.load.p99)} vs ${ms(small.load.p99)}`,
+    });
+  }
+  return rows;
+}
