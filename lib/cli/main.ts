@@ -13,6 +13,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve.ts")).serveCommand,
   publish: async () => (await import("./publish.ts")).publishCommand,
+  check: async () => (await import("./check.ts")).checkCommand,
 };
 
 /**
