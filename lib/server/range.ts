@@ -26,8 +26,8 @@ export function parseRange(
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(first);
-  const end = last === "" ? size - 1 : Number(last);
-  if (end < start) return undefined; // invalid range-spec: ignore the header
+  if (last !== "" && Number(last) < start) return undefined; // invalid range-spec: ignore it
   if (start >= size) return "unsatisfiable";
-  return { start, end: Math.min(end, size - 1) };
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  return { start, end };
 }
