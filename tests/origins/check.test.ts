@@ -99,3 +99,29 @@ Deno.test("check() reports a deleted blob and a truncated blob per origin, again
     await Deno.remove(base, { recursive: true });
   }
 });
+
+Deno.test("check() and verified locate() through an nginx CDN edge in front of a static origin", async () => {
+  const root = await Deno.makeTempDir({ prefix: "sr-check-" });
+  const fx = await writeFixtureStore(root);
+  const origin = await startNginx({ mode: "static", root });
+  const edge = await startNginx({ mode: "cdn", upstream: origin.url });
+  try {
+    const origins = createOrigins({
+      origins: [{ name: "edge", url: edge.url, verifyBlobs: true }],
+      health: { interval: 10_000, timeout: 2_000, rise: 1, fall: 1 },
+      log: silentLogger,
+    });
+    await origins.health.checkAll();
+    const [digest, size] = [...fx.objects][0];
+    const url = await origins.locate(digest, size);
+    const res = await fetch(url);
+    assert.equal((await res.bytes()).byteLength, size);
+    assert.equal(res.headers.get("x-cache-status"), "HIT", "the verification HEAD warmed the edge");
+    const objects = referencedObjects(await indexesOf(root));
+    assert.equal((await check({ objects, targets: origins.list })).ok, true);
+  } finally {
+    await edge.close();
+    await origin.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
