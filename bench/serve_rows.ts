@@ -10,6 +10,7 @@ import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
 import type { Nginx } from "./nginx.ts";
 import { startDistribution } from "./distribution.ts";
 import { startRegistry } from "./registry.ts";
+import { freePort, start, waitFor } from "./proc.ts";
 import { ms, ratio, type Row, rps } from "./table.ts";
 
 /** The accepted manifest types, sent by every manifest request (distribution needs them). */
@@ -106,7 +107,7 @@ export async function serveRows(
     store: fx.storeDir,
     origins: [{ name: "nginx", url: nginx.origin }],
     // Ready within a second of start instead of rise × the default 10 s interval.
-    health: { interval: "2s", rise: 1 },
+    health: { interval: "2s", timeout: "1s", rise: 1 },
   });
   try {
     await waitReady(withOrigin.url);
@@ -124,6 +125,26 @@ export async function serveRows(
     sBlob = await measure(noOrigin.url + blobPath, load, blob);
   } finally {
     await noOrigin.stop();
+  }
+
+  // 4. The floors under static-registry's redirect: bare Bun, Bun + requestIP, Hono on Bun.
+  const floors: [string, WrkResult][] = [];
+  for (const mode of ["bun", "bun-ip", "hono"]) {
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const root = new URL("..", import.meta.url).pathname;
+    const proc = start(
+      `floor ${mode}`,
+      "bun",
+      [`${root}bench/floor.ts`, mode, String(port)],
+      `${fx.workDir}/floor-${mode}.log`,
+    );
+    try {
+      await waitFor(proc, `${url}/v2/`, { timeoutMs: 15_000 });
+      floors.push([mode, await measure(url + blobPath, load, r307)]);
+    } finally {
+      await proc.stop();
+    }
   }
 
   const sr = (w: WrkResult) => `${rps(w.requestsPerSec)} req/s`;
@@ -178,8 +199,26 @@ export async function serveRows(
       pass: null,
       note: `static-registry ${lat(sBlob)}; nginx ${lat(n.blob)}`,
     },
+    ...floors.map(([mode, w]): Row => ({
+      name: `  floor: ${FLOOR_NAMES[mode]} → 307`,
+      value: sr(w),
+      baselines: [`nginx return 307 ${sr(n.redirect)}`, `static-registry ${sr(s.redirect)}`],
+      ratios: [
+        ratio(w.requestsPerSec, n.redirect.requestsPerSec),
+        ratio(s.redirect.requestsPerSec, w.requestsPerSec),
+      ],
+      target: "",
+      pass: null,
+      note: `${FLOOR_NAMES[mode]} ${lat(w)} (ratios: floor/nginx, static-registry/floor)`,
+    })),
   ];
 }
+
+const FLOOR_NAMES: Record<string, string> = {
+  bun: "bare Bun.serve",
+  "bun-ip": "Bun.serve + requestIP()",
+  hono: "Hono on Bun.serve",
+};
 
 /** With origins, blob redirects need a healthy origin: wait for /readyz (bounded). */
 async function waitReady(url: string) {
