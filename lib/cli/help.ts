@@ -9,7 +9,7 @@ A pull-only OCI container registry over a static layout (directory, S3 bucket, H
 
 Usage:
   static-registry [serve] --config FILE     run the registry (the default command)
-  static-registry publish SOURCE REPO[:TAG] --to STORE
+  static-registry publish SOURCE REPO[:TAG] --to DIR
                                             copy an image into a store
   static-registry check --config FILE       verify every origin holds every referenced object
   static-registry --help | -h               this text; "<command> --help" for one command
