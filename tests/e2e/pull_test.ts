@@ -7,10 +7,20 @@
  * mismatch or a refused Content-Type is a product bug. tests/e2e/harness_distribution_test.ts
  * runs the same clients against CNCF distribution, to tell harness bugs from ours.
  */
+import assert from "node:assert/strict";
 import { startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { makeFixture, publish } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
+
+/** `static_registry_requests_total{route="blobs",status="200"}` from /metrics (0 before the first). */
+async function blobGets(url: string): Promise<number> {
+  const res = await fetch(`${url}/metrics`);
+  const text = await res.text();
+  assert.equal(res.status, 200, `/metrics: ${text}`);
+  const m = /^static_registry_requests_total\{route="blobs",status="200"\} (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
 
 Deno.test({
   name: "e2e: skopeo, podman, ctr and docker pull what publish wrote and serve serves",
@@ -26,7 +36,8 @@ Deno.test({
       const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
       reg = await startRegistry({ config: { store } });
       clients = await PullClients.create();
-      await pullSteps(t, reg.addr, fx, clients);
+      const url = reg.url;
+      await pullSteps(t, reg.addr, fx, clients, () => blobGets(url));
     } catch (e) {
       if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
       if (clients) console.error(clients.daemonLogs());
