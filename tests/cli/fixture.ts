@@ -34,7 +34,8 @@ export const TAG = "latest";
 export async function writeStore(
   root: string,
   seed = "hello",
-): Promise<{ digest: string; manifest: Uint8Array; layer: string }> {
+  layerBytes = 0,
+): Promise<{ digest: string; manifest: Uint8Array; layer: string; layerSize: number }> {
   const store = new DirStore(root);
   const put = async (bytes: Uint8Array, mediaType: string) => {
     const digest = digestOf(bytes);
@@ -49,7 +50,7 @@ export async function writeStore(
     "application/vnd.oci.image.config.v1+json",
   );
   const layer = await put(
-    enc.encode(`layer ${seed} `.repeat(100)),
+    layerBytes ? new Uint8Array(layerBytes).fill(7) : enc.encode(`layer ${seed} `.repeat(100)),
     "application/vnd.oci.image.layer.v1.tar",
   );
   const manifest = encodeDocument({
@@ -72,7 +73,7 @@ export async function writeStore(
   await store.write(repoIndexKey(REPO), encodeDocument(index), meta);
   await store.write(CATALOG_KEY, encodeDocument({ version: 1, repositories: [REPO] }), meta);
   await store.write(MARKER_KEY, encodeDocument(MARKER), meta);
-  return { digest: m.digest, manifest, layer: layer.digest };
+  return { digest: m.digest, manifest, layer: layer.digest, layerSize: layer.size };
 }
 
 /** A pino logger whose JSON lines are kept in `lines` (parsed). */

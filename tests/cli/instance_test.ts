@@ -135,3 +135,34 @@ Deno.test("startInstance() fails when the address is taken", async () => {
     }
   });
 });
+
+Deno.test("Instance.stop() lets an in-flight blob download finish and refuses new connections", async () => {
+  await withTempDir(async (dir) => {
+    const size = 32 << 20;
+    const { layer } = await writeStore(path.join(dir, "store"), "big", size);
+    const config = await loadConfig({
+      flags: { store: path.join(dir, "store"), listen: "127.0.0.1:0" },
+    });
+    const { log } = memoryLogger();
+    const inst = await startInstance(config, { log, reloadConfig: () => Promise.resolve(config) });
+    const res = await fetch(`${inst.address.url}/v2/${REPO}/blobs/${layer}`);
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let got = (await reader.read()).value?.byteLength ?? 0;
+    let stopped = false;
+    const stopping = inst.stop().then(() => stopped = true);
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(
+      fetch(`${inst.address.url}/v2/`),
+      "a new connection after stop() is refused",
+    );
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      got += value.byteLength;
+    }
+    assert.equal(got, size, "the in-flight download completed");
+    await stopping;
+    assert.ok(stopped);
+  });
+});

@@ -1,0 +1,37 @@
+/** openStore(): the resolved `store` setting → a store (directory kind). */
+import assert from "node:assert/strict";
+import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import { openStore } from "../../lib/store/open.ts";
+import { DirStore } from "../../lib/store/dir.ts";
+import { UsageError } from "../../lib/oci/errors.ts";
+import { memoryLogger, withTempDir } from "./fixture.ts";
+
+const { log } = memoryLogger();
+
+Deno.test("openStore() opens a directory store at the resolved path", async () => {
+  await withTempDir(async (dir) => {
+    const store = openStore({ kind: "dir", location: dir, path: dir }, { log });
+    assert.ok(store instanceof DirStore);
+    assert.equal(store.location, dir);
+  });
+});
+
+Deno.test("openStore() rejects a missing directory and a file, naming the path", async () => {
+  await withTempDir(async (dir) => {
+    const missing = path.join(dir, "nope");
+    assert.throws(
+      () => openStore({ kind: "dir", location: missing, path: missing }, { log }),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message === `store ${JSON.stringify(missing)}: directory not found`,
+    );
+    const file = path.join(dir, "file");
+    await fs.writeFile(file, "x");
+    assert.throws(
+      () => openStore({ kind: "dir", location: file, path: file }, { log }),
+      (e: Error) =>
+        e instanceof UsageError && e.message === `store ${JSON.stringify(file)}: not a directory`,
+    );
+  });
+});
