@@ -10,10 +10,11 @@ import { memoryLogger, withTempDir } from "./fixture.ts";
 const { log } = memoryLogger();
 
 Deno.test("openStore() opens a directory store at the resolved path", async () => {
-  await withTempDir(async (dir) => {
+  await withTempDir((dir) => {
     const store = openStore({ kind: "dir", location: dir, path: dir }, { log });
     assert.ok(store instanceof DirStore);
     assert.equal(store.location, dir);
+    return Promise.resolve();
   });
 });
 
