@@ -186,3 +186,21 @@ Deno.test("publish() rejects invalid repository names and tags with UsageError n
     }
     assert.equal(await Deno.stat(path.join(tmp, "store")).catch(() => null), null);
   }));
+
+Deno.test("concurrent publishes to one repository serialise on the lock and keep every tag", () =>
+  withTemp(async (tmp) => {
+    const tags = ["a", "b", "c", "d"];
+    const images: string[] = [];
+    for (const tag of tags) {
+      images.push((await makeOciLayout(`${tmp}/src`, { tag, seed: tag })).rootDigest);
+    }
+    // Separate store objects, as separate processes would have.
+    await Promise.all(
+      tags.map((tag) =>
+        publishFrom(`oci:${tmp}/src:${tag}`, new DirStore(`${tmp}/store`), "demo/hello", tag)
+      ),
+    );
+    const index = await readDoc<RepoIndex>(`${tmp}/store`, INDEX_KEY);
+    assert.deepEqual(index.tags, Object.fromEntries(tags.map((t, i) => [t, images[i]])));
+    assert.deepEqual(await verifyStore(new DirStore(`${tmp}/store`)), []);
+  }));

@@ -144,3 +144,27 @@ Deno.test("publishCommand() exits 0 with a summary, 2 on usage errors, 1 on fail
     assert.equal(bad.code, 1);
     assert.match(bad.err, /blob sha256:[0-9a-f]{64}: content digest is/);
   }));
+
+const skopeo = await new Deno.Command("skopeo", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success).catch(() => false);
+
+Deno.test({
+  name: "publish() reads the oci-archive skopeo writes",
+  ignore: !skopeo,
+  fn: () =>
+    withTemp(async (tmp) => {
+      const img = await makeOciLayout(`${tmp}/src`, { tag: "v1", layers: 2 });
+      const out = await new Deno.Command("skopeo", {
+        args: ["copy", "--quiet", `oci:${tmp}/src:v1`, `oci-archive:${tmp}/skopeo.tar:v1`],
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const store = new DirStore(`${tmp}/store`);
+      const r = await publishFrom(`oci-archive:${tmp}/skopeo.tar:v1`, store, "demo/sk", "v1");
+      assert.equal(r.digest, img.rootDigest); // skopeo keeps the manifest bytes
+      assert.deepEqual(await verifyStore(store, { deep: true }), []);
+    }),
+});
