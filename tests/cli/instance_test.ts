@@ -166,3 +166,78 @@ Deno.test("Instance.stop() lets an in-flight blob download finish and refuses ne
     assert.ok(stopped);
   });
 });
+
+Deno.test("Instance.reload() swaps origins in and out (blob GETs follow the config)", async () => {
+  await withTempDir(async (dir) => {
+    const { layer } = await writeStore(path.join(dir, "store"));
+    const file = path.join(dir, "cfg.json");
+    const write = (extra: object) =>
+      fs.writeFile(file, JSON.stringify({ listen: "127.0.0.1:0", store: "store", ...extra }));
+    await write({});
+    const { log } = memoryLogger();
+    const inst = await startInstance(await loadConfig({ file }), {
+      log,
+      reloadConfig: () => loadConfig({ file }),
+    });
+    const blob = async () => {
+      const res = await fetch(`${inst.address.url}/v2/${REPO}/blobs/${layer}`, {
+        redirect: "manual",
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    try {
+      assert.equal(await blob(), 200, "no origins: the directory store streams the blob");
+      // Nothing listens on port 1: the origin is unhealthy after its first probe.
+      await write({
+        origins: [{ name: "dead", url: "http://127.0.0.1:1/registry" }],
+        health: { interval: "1s", timeout: "200ms", rise: 1, fall: 1 },
+      });
+      assert.equal(await inst.reload(), true);
+      assert.equal((await get(`${inst.address.url}/readyz`)).status, 503);
+      assert.equal(await blob(), 503, "no healthy origin");
+      await write({});
+      assert.equal(await inst.reload(), true);
+      assert.equal((await get(`${inst.address.url}/readyz`)).status, 200);
+      assert.equal(await blob(), 200);
+    } finally {
+      await inst.stop();
+    }
+  });
+});
+
+Deno.test("startInstance() with a healthy origin redirects blob GETs to it", async () => {
+  await withTempDir(async (dir) => {
+    const { layer } = await writeStore(path.join(dir, "store"));
+    // A stand-in CDN that has every object (the health check HEADs the marker).
+    const cdn = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      () => new Response("ok"),
+    );
+    try {
+      const origin = `http://127.0.0.1:${cdn.addr.port}/registry`;
+      const config = await loadConfig({
+        flags: { store: path.join(dir, "store"), listen: "127.0.0.1:0" },
+        env: {},
+      }).then((c) => ({ ...c, origins: [{ name: "cdn", url: `${origin}/`, verifyBlobs: false }] }));
+      const { log } = memoryLogger();
+      const inst = await startInstance(config, {
+        log,
+        reloadConfig: () => Promise.resolve(config),
+      });
+      try {
+        assert.equal((await get(`${inst.address.url}/readyz`)).status, 200);
+        const res = await fetch(`${inst.address.url}/v2/${REPO}/blobs/${layer}`, {
+          redirect: "manual",
+        });
+        await res.body?.cancel();
+        assert.equal(res.status, 307);
+        assert.equal(res.headers.get("location"), `${origin}/blobs/${layer.replace(":", "/")}`);
+      } finally {
+        await inst.stop();
+      }
+    } finally {
+      await cdn.shutdown();
+    }
+  });
+});
