@@ -12,6 +12,10 @@ Usage:
   static-registry publish SOURCE REPO[:TAG] --to DIR
                                             copy an image into a store
   static-registry check --config FILE       verify every origin holds every referenced object
+  static-registry export --from STORE [REPO[:TAG]...] oci-archive:FILE
+                                            write repositories as an OCI layout (air gap out)
+  static-registry import oci-archive:FILE --to STORE
+                                            publish every image of an OCI layout (air gap in)
   static-registry --help | -h               this text; "<command> --help" for one command
   static-registry --version                 print the version
 

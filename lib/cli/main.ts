@@ -14,6 +14,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve.ts")).serveCommand,
   publish: async () => (await import("./publish.ts")).publishCommand,
   check: async () => (await import("./check.ts")).checkCommand,
+  export: async () => (await import("./bundle.ts")).exportCommand,
+  import: async () => (await import("./bundle.ts")).importCommand,
 };
 
 /**

@@ -1,0 +1,58 @@
+/**
+ * @module
+ * A store named on the command line (`--to`, `--from`, `--store`): a directory,
+ * `s3://bucket/prefix` or an `http(s)://` URL, resolved through the config loader so that
+ * S3 settings (`s3` key of `--config FILE`, or the standard AWS variables) apply exactly
+ * as they do for `serve`. One function, so every subcommand opens stores the same way.
+ */
+import * as fs from "node:fs/promises";
+import process from "node:process";
+import { loadConfig } from "../config/mod.ts";
+import type { ResolvedConfig } from "../config/resolve.ts";
+import { UsageError } from "../oci/errors.ts";
+import { openStore } from "../store/open.ts";
+import { isWriteStore, type ReadStore, type WriteStore } from "../store/store.ts";
+import { createLogger, type Logger } from "../log.ts";
+
+export interface StoreArg {
+  /** The store as given (flag value); falls back to the config file's `store`. */
+  store?: string;
+  /** `--config FILE`, for `s3` settings (and `store` when no flag names one). */
+  config?: string;
+  /** The flag's name, for messages: "--to". */
+  flag: string;
+}
+
+/** Opens a store for reading. Throws UsageError naming the flag or config key. */
+export async function readStoreArg(
+  arg: StoreArg,
+  log: Logger = createLogger({ level: "warn" }),
+): Promise<{ store: ReadStore; config: ResolvedConfig }> {
+  if (arg.store === undefined && arg.config === undefined) {
+    throw new UsageError(`${arg.flag} <store> is required (a directory, s3://bucket/prefix)`);
+  }
+  const config = await loadConfig({
+    file: arg.config,
+    flags: arg.store === undefined ? {} : { store: arg.store },
+    env: process.env,
+  });
+  return { store: openStore(config.store, { log }), config };
+}
+
+/** Opens a store for writing; a missing directory is created (a new store). */
+export async function writeStoreArg(
+  arg: StoreArg,
+  log?: Logger,
+): Promise<{ store: WriteStore; config: ResolvedConfig }> {
+  if (arg.store !== undefined && !/^[a-z0-9+.-]+:\/\//i.test(arg.store)) {
+    await fs.mkdir(arg.store, { recursive: true });
+  }
+  const { store, config } = await readStoreArg(arg, log);
+  if (!isWriteStore(store)) {
+    throw new UsageError(
+      `${arg.flag} ${store.location}: cannot write there (HTTP stores are read-only; ` +
+        "publish to the directory or bucket behind it)",
+    );
+  }
+  return { store, config };
+}
