@@ -1,8 +1,11 @@
 /**
  * @module
- * `static-registry publish <source> <repo>[:<tag>] --to <dir>`: a thin wrapper over
- * lib/publish. Sources use skopeo's transports (`oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`).
- * Without `:<tag>` on the repository, the source's tag is used, else "latest".
+ * `static-registry publish <source> <repo>[:<tag>] --to <store> [--config FILE]`: a thin
+ * wrapper over lib/publish. Sources use skopeo's transports (`oci:DIR[:TAG]`,
+ * `oci-archive:FILE[:TAG]`). Without `:<tag>` on the repository, the source's tag is used,
+ * else "latest". A `--to` directory is created if missing; any other store (`s3://…`) is
+ * opened like `serve` opens it (lib/config + lib/store/open.ts), with S3 settings from
+ * `--config`.
  * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
  */
 import * as fs from "node:fs/promises";
@@ -11,6 +14,10 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../oci/errors.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
 import { DirStore } from "../store/dir.ts";
+import { openStore } from "../store/open.ts";
+import { isWriteStore, type WriteStore } from "../store/store.ts";
+import { loadConfig } from "../config/load.ts";
+import { createLogger } from "../log.ts";
 import { openSource, splitPathTag } from "../publish/source.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
@@ -30,6 +37,7 @@ interface Parsed {
   name: string;
   tag: string;
   to: string;
+  config?: string;
   json: boolean;
 }
 
@@ -42,6 +50,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
       allowPositionals: true,
       options: {
         to: { type: "string" },
+        config: { type: "string", short: "c" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -57,7 +66,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
         (positionals.length ? `: ${positionals.map((p) => JSON.stringify(p)).join(" ")}` : ""),
     );
   }
-  if (!values.to) throw new UsageError("publish: --to <dir> is required");
+  if (!values.to) throw new UsageError("publish: --to <store> is required");
   const [source, dest] = positionals;
   const { name, tag, digest } = splitRepoTag(dest);
   if (digest !== undefined) {
@@ -76,7 +85,14 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     finalTag = sourceTag ?? "latest";
   }
   checkDestination(name, finalTag);
-  return { source, name, tag: finalTag, to: values.to, json: values.json ?? false };
+  return {
+    source,
+    name,
+    tag: finalTag,
+    to: values.to,
+    config: values.config,
+    json: values.json ?? false,
+  };
 }
 
 function summary(r: PublishResult, source: string, to: string): string {
@@ -84,6 +100,24 @@ function summary(r: PublishResult, source: string, to: string): string {
     `${r.blobsCopied} blob(s) copied (${formatBytes(r.bytesCopied)}), ` +
     `${r.blobsSkipped} already present (${formatBytes(r.bytesSkipped)}), ` +
     `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
+}
+
+/** A directory path → DirStore (created); anything with a scheme → the configured store. */
+async function openWriteStore(to: string, config: string | undefined): Promise<WriteStore> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(to)) {
+    await fs.mkdir(to, { recursive: true });
+    return new DirStore(to);
+  }
+  const resolved = await loadConfig({ file: config, flags: { store: to }, env: process.env });
+  // A copy: the resolved config is frozen, and the AWS SDK tags the credentials object it is
+  // given (`$source`), which throws on a frozen one.
+  const store = openStore(structuredClone(resolved.store), {
+    log: createLogger({ level: resolved.log.level }),
+  });
+  if (!isWriteStore(store)) {
+    throw new UsageError(`publish: --to ${JSON.stringify(to)}: this store is read-only`);
+  }
+  return store;
 }
 
 /** Runs `publish` with the arguments after the word `publish`; resolves to the exit code. */
@@ -94,8 +128,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
       process.stdout.write(PUBLISH_USAGE);
       return 0;
     }
-    await fs.mkdir(args.to, { recursive: true });
-    const store = new DirStore(args.to);
+    const store = await openWriteStore(args.to, args.config);
     const source = await openSource(args.source);
     try {
       const result = await publish({
