@@ -56,21 +56,21 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
       },
     });
   } catch (e) {
-    throw new UsageError(`publish: ${(e as Error).message}`);
+    throw new UsageError(`${(e as Error).message}`);
   }
   const { values, positionals } = parsed;
   if (values.help) return "help";
   if (positionals.length !== 2) {
     throw new UsageError(
-      `publish: expected <source> <repo>[:<tag>], got ${positionals.length} argument(s)` +
+      `expected <source> <repo>[:<tag>], got ${positionals.length} argument(s)` +
         (positionals.length ? `: ${positionals.map((p) => JSON.stringify(p)).join(" ")}` : ""),
     );
   }
-  if (!values.to) throw new UsageError("publish: --to <store> is required");
+  if (!values.to) throw new UsageError("--to <store> is required");
   const [source, dest] = positionals;
   const { name, tag, digest } = splitRepoTag(dest);
   if (digest !== undefined) {
-    throw new UsageError(`publish: destination "${dest}": give a tag, not a digest`);
+    throw new UsageError(`destination "${dest}": give a tag, not a digest`);
   }
   let finalTag = tag;
   if (finalTag === undefined) {
@@ -79,7 +79,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
       : undefined;
     if (sourceTag !== undefined && !isTag(sourceTag)) {
       throw new UsageError(
-        `publish: source tag "${sourceTag}" is not a valid tag; name one: ${name}:<tag>`,
+        `source tag "${sourceTag}" is not a valid tag; name one: ${name}:<tag>`,
       );
     }
     finalTag = sourceTag ?? "latest";
@@ -115,7 +115,7 @@ async function openWriteStore(to: string, config: string | undefined): Promise<W
     log: createLogger({ level: resolved.log.level }),
   });
   if (!isWriteStore(store)) {
-    throw new UsageError(`publish: --to ${JSON.stringify(to)}: this store is read-only`);
+    throw new UsageError(`--to ${JSON.stringify(to)}: this store is read-only`);
   }
   return store;
 }
