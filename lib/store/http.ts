@@ -81,7 +81,11 @@ export class HttpStore implements ReadStore {
       if (res.status !== 200) throw statusError("HEAD", url, res);
       const length = res.headers.get("content-length");
       if (length === null || !/^\d+$/.test(length)) {
-        throw new Error(`HEAD ${url}: no valid Content-Length in the response (got ${length})`);
+        throw new HttpStoreError(
+          `HEAD ${url}: no valid Content-Length in the response (got ${length})`,
+          url,
+          res.status,
+        );
       }
       return Promise.resolve({ ...metaOf(res), size: Number(length) });
     });

@@ -13,6 +13,8 @@ import type { StoreConfig } from "../config/resolve.ts";
 import type { Logger } from "../log.ts";
 import { UsageError } from "../oci/errors.ts";
 import { DirStore } from "./dir.ts";
+import { HttpStore } from "./http.ts";
+import { S3Store } from "./s3.ts";
 import type { ReadStore } from "./store.ts";
 
 export interface OpenStoreOptions {
@@ -39,10 +41,10 @@ export function openStore(store: StoreConfig, opts: OpenStoreOptions): ReadStore
       return new DirStore(store.path);
     }
     case "s3":
+      opts.log.debug({ store: store.location, endpoint: store.s3.endpoint }, "S3 store");
+      return new S3Store({ bucket: store.bucket, prefix: store.prefix, ...store.s3 });
     case "http":
-      throw new UsageError(
-        `store ${JSON.stringify(store.location)}: ${store.kind} stores are not wired into ` +
-          "openStore yet (lib/store/open.ts)",
-      );
+      opts.log.debug({ store: store.location }, "HTTP store");
+      return new HttpStore(store.url);
   }
 }

@@ -152,6 +152,7 @@ export class S3Store implements WriteStore {
       ContentType: meta.contentType,
       CacheControl: meta.cacheControl,
     };
+    const tap = body instanceof Uint8Array ? null : tapErrors(body);
     try {
       if (body instanceof Uint8Array && body.byteLength <= PART_SIZE) {
         await this.client.send(new PutObjectCommand({ ...params, Body: body }));
@@ -160,12 +161,19 @@ export class S3Store implements WriteStore {
       // leavePartsOnError: false (the default) → AbortMultipartUpload on any error.
       const upload = new Upload({
         client: this.client,
-        params: { ...params, Body: body },
+        params: { ...params, Body: tap?.stream ?? body },
         partSize: PART_SIZE,
         queueSize: QUEUE_SIZE,
       });
       await upload.done();
     } catch (e) {
+      // lib-storage throws the AbortMultipartUpload failure instead of the body's error
+      // when the abort fails too: report the body's error first, it is the cause.
+      const bodyError = tap?.error();
+      if (bodyError !== undefined && bodyError !== e) {
+        const msg = (e as Error)?.message ?? e;
+        throw this.#fail("PUT", key, bodyError, ` (aborting the upload failed too: ${msg})`);
+      }
       throw this.#fail("PUT", key, e);
     }
   }
@@ -202,12 +210,12 @@ export class S3Store implements WriteStore {
     this.client.destroy();
   }
 
-  #fail(method: string, key: string, e: unknown): Error {
+  #fail(method: string, key: string, e: unknown, more = ""): Error {
     const status = httpStatus(e);
     const code = (e as Error)?.name ?? "Error";
     return new Error(
       `${this.location}: ${method} ${JSON.stringify(key)} failed: ${code}` +
-        `${status ? ` (HTTP ${status})` : ""}: ${(e as Error)?.message ?? e}`,
+        `${status ? ` (HTTP ${status})` : ""}: ${(e as Error)?.message ?? e}${more}`,
       { cause: e },
     );
   }
@@ -224,6 +232,26 @@ export function clientConfig(opts: S3StoreOptions): S3ClientConfig {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   };
+}
+
+/** Passes a stream through unchanged, remembering the error it fails with (if any). */
+function tapErrors(body: ReadableStream<Uint8Array>) {
+  let failure: unknown = undefined;
+  const reader = body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      } catch (e) {
+        failure = e;
+        c.error(e);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { stream, error: () => failure };
 }
 
 function httpStatus(e: unknown): number | undefined {

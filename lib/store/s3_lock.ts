@@ -13,9 +13,12 @@
  *   read-after-overwrite: AWS S3 since 2020, MinIO, a one-replica Swift; a multi-replica
  *   Swift is only eventually consistent for overwrites, so exclusion is best-effort there);
  * - a contender's "read: free" → "write acknowledged" round trip is shorter than
- *   `settleMs / 2`. Each contender measures its own round trip and does NOT claim the lock
- *   when it was slower (it backs off; its lease then ages out like a dead holder's). This is
- *   Fischer's timing bound, checked locally rather than assumed.
+ *   `settleMs` (Fischer's timing bound: a write that lands within settleMs of reading
+ *   "free" is seen by every earlier writer's read-back). Each contender measures its own
+ *   round trip and does NOT claim the lock when it took more than 80% of `settleMs` (it
+ *   backs off; its lease then ages out like a dead holder's, after `ttlMs`). So the bound
+ *   is checked locally rather than assumed; `settleMs` must comfortably exceed the store's
+ *   GET+PUT latency, or contenders keep withdrawing.
  * then at most one holder is inside the critical section at a time.
  *
  * Liveness: the holder renews its lease every `ttlMs / 3` (each renewal changes the
@@ -101,8 +104,10 @@ export async function acquireLease(
     const now = performance.now();
     if (raw !== null && (seen === null || seen.raw !== raw)) seen = { raw, since: now };
     const lease = raw === null ? null : parseLease(raw);
-    const free = raw === null || lease === null || // unreadable lease: treat as abandoned
-      lease.expiresAt + skewMs < Date.now() ||
+    // An unparseable document is not "free": a mock store (s3rver) serves a half-written
+    // object during an overwrite. It ages out like any lease nobody renews.
+    const free = raw === null ||
+      (lease !== null && lease.expiresAt + skewMs < Date.now()) ||
       (seen !== null && now - seen.since >= ttlMs);
     if (free) {
       const mine: Lease = { token, owner, expiresAt: Date.now() + ttlMs, seq: 0 };
@@ -110,7 +115,7 @@ export async function acquireLease(
       const roundTrip = performance.now() - t0;
       await sleep(settleMs);
       const back = parseLease(await readRaw(io, key) ?? "");
-      if (back?.token === token && roundTrip < settleMs / 2) {
+      if (back?.token === token && roundTrip < settleMs * 0.8) {
         return startHolding(io, key, mine, ttlMs, where);
       }
       // Lost to a later writer, or too slow to trust Fischer's bound: wait like everyone.

@@ -1,0 +1,97 @@
+/**
+ * @module
+ * The lease lock's algorithm (lib/store/s3_lock.ts) against an in-memory object store with
+ * injected latencies: mutual exclusion under contention, and what happens when a contender
+ * breaks Fischer's timing bound (its write lands after another contender's read-back).
+ */
+import assert from "node:assert/strict";
+import { acquireLease, type LeaseIO } from "../../lib/store/s3_lock.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A strongly consistent key-value store; `delay(op)` is each operation's latency. */
+function memoryIO(delay: (op: "get" | "put" | "delete") => number = () => 0) {
+  const objects = new Map<string, Uint8Array>();
+  const io: LeaseIO = {
+    async get(k) {
+      await sleep(delay("get"));
+      return objects.get(k) ?? null;
+    },
+    async put(k, b) {
+      await sleep(delay("put"));
+      objects.set(k, b);
+    },
+    async delete(k) {
+      await sleep(delay("delete"));
+      objects.delete(k);
+    },
+  };
+  return { io, objects };
+}
+
+Deno.test("acquireLease() excludes 5 contenders with random latencies below the bound", async () => {
+  const { io, objects } = memoryIO(() => Math.random() * 30);
+  let inside = 0, counter = 0, maxInside = 0;
+  const worker = async () => {
+    for (let i = 0; i < 3; i++) {
+      const release = await acquireLease(io, "L", { settleMs: 100, ttlMs: 3000 });
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      const n = counter;
+      await sleep(5);
+      counter = n + 1;
+      inside--;
+      await release();
+    }
+  };
+  await Promise.all([1, 2, 3, 4, 5].map(worker));
+  assert.equal(maxInside, 1);
+  assert.equal(counter, 15);
+  assert.equal(objects.has("L"), false, "the last release deletes the lease");
+});
+
+Deno.test("acquireLease() does not claim when its own write was slower than the bound", async () => {
+  const { io } = memoryIO((op) => (op === "put" ? 120 : 0)); // put > 0.8 × settle
+  await assert.rejects(
+    acquireLease(io, "L", { settleMs: 100, ttlMs: 60_000, timeoutMs: 800, location: "mem" }),
+    /^Error: mem: lock "L" is held by .* pid \d+ \(waited 800 ms\)/,
+  );
+});
+
+Deno.test("acquireLease(): a late write that overtakes a holder makes the holder's release() throw", async () => {
+  // A reads "free", then its write is delayed until after B has checked and entered.
+  const { io } = memoryIO();
+  let firstPut = true;
+  const slowIO: LeaseIO = {
+    ...io,
+    async put(k, b) {
+      if (firstPut) {
+        firstPut = false;
+        await sleep(250);
+      }
+      await io.put(k, b);
+    },
+  };
+  const opts = { settleMs: 100, ttlMs: 900 };
+  const a = acquireLease(slowIO, "L", opts).then((release) => ({ release, at: performance.now() }));
+  await sleep(10);
+  const releaseB = await acquireLease(io, "L", opts);
+  const bEntered = performance.now();
+  await sleep(400); // B works; A's late write lands meanwhile, A refuses to claim
+  await assert.rejects(releaseB(), /was lost while held: taken over by .* pid \d+/);
+  const bLeft = performance.now();
+  const { release: releaseA, at } = await a;
+  assert.ok(at >= bLeft, `A entered at ${at}, while B held the lock ${bEntered}..${bLeft}`);
+  await releaseA();
+});
+
+Deno.test("acquireLease() treats an unreadable lease as held until it stays unchanged for ttl", async () => {
+  // s3rver serves an empty body while an object is being overwritten.
+  const { io, objects } = memoryIO();
+  objects.set("L", new Uint8Array());
+  const t0 = performance.now();
+  const release = await acquireLease(io, "L", { settleMs: 50, ttlMs: 600 });
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 600, `took over an unreadable lease after ${waited} ms`);
+  await release();
+});
