@@ -28,7 +28,7 @@ import {
 } from "../layout/layout.ts";
 import { DigestVerifier, parseDigest } from "../oci/digest.ts";
 import { OCI_INDEX, OCI_LAYOUT_VERSION } from "../oci/mediatypes.ts";
-import { isStreamStore, type ReadStore } from "../store/store.ts";
+import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
 
 export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
@@ -152,7 +152,7 @@ async function openVerified(
   if (isStreamStore(store)) {
     const o = await store.open(key);
     if (!o) throw new Error(`store ${store.location}: ${key} is missing`);
-    body = o.body;
+    body = bodyStream(o.body);
   } else {
     const r = await store.read(key);
     if (r.status !== "ok") throw new Error(`store ${store.location}: ${key} is missing`);

@@ -15,7 +15,7 @@ import {
   MARKER_KEY,
   repoIndexKey,
 } from "../layout/layout.ts";
-import { isStreamStore, type ReadStore } from "../store/store.ts";
+import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
 import { checkCatalog, checkRepoIndex } from "./indexes.ts";
 
 /** One thing wrong, with the key it concerns. */
@@ -143,7 +143,7 @@ async function blobProblem(
     const opened = await store.open(blobKey(digest));
     if (!opened) return `blob ${digest}: missing from the store`;
     const v = new DigestVerifier(digest, size);
-    for await (const chunk of opened.body) v.update(chunk);
+    for await (const chunk of bodyStream(opened.body)) v.update(chunk);
     try {
       v.check("blob");
     } catch (e) {

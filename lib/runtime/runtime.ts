@@ -4,8 +4,13 @@
  * the product binary is `deno compile`d, or `bun build --compile`d where denort cannot be
  * had. Everything else uses web standards and `node:` built-ins, which both provide.
  */
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 
-export type FetchHandler = (req: Request, info: { remoteAddr?: string }) => Response | Promise<Response>;
+export type FetchHandler = (
+  req: Request,
+  info: { remoteAddr?: string },
+) => Response | Promise<Response>;
 
 export interface ServeOptions {
   hostname: string;
@@ -47,20 +52,41 @@ export function serve(handler: FetchHandler, opts: ServeOptions): Promise<Runnin
   }
   if (runtimeName === "deno") {
     return new Promise((resolve) => {
-      const server = g.Deno.serve({
-        hostname: opts.hostname,
-        port: opts.port,
-        onListen: (addr: { hostname: string; port: number }) =>
-          resolve({
-            hostname: addr.hostname,
-            port: addr.port,
-            shutdown: () => server.shutdown(),
-          }),
-      }, (req: Request, info: { remoteAddr: { hostname: string } }) =>
-        handler(req, { remoteAddr: info.remoteAddr?.hostname }));
+      const server = g.Deno.serve(
+        {
+          hostname: opts.hostname,
+          port: opts.port,
+          onListen: (addr: { hostname: string; port: number }) =>
+            resolve({
+              hostname: addr.hostname,
+              port: addr.port,
+              shutdown: () => server.shutdown(),
+            }),
+        },
+        (req: Request, info: { remoteAddr: { hostname: string } }) =>
+          handler(req, { remoteAddr: info.remoteAddr?.hostname }),
+      );
     });
   }
   throw new Error("static-registry needs Deno or Bun to serve HTTP");
+}
+
+/**
+ * A response body for (a byte range of) a file. On Bun a lazy file Blob: Bun then sends it
+ * with sendfile(2) and a Content-Length (Bun drops Content-Length on stream bodies and
+ * answers chunked, which clients accept but cannot show progress for). Elsewhere a stream.
+ * `range` is inclusive, like HTTP's.
+ */
+export function fileBody(
+  path: string,
+  range?: { start: number; end: number },
+): ReadableStream<Uint8Array> | Blob {
+  if (runtimeName === "bun") {
+    const file = g.Bun.file(path) as Blob;
+    return range ? file.slice(range.start, range.end + 1) : file;
+  }
+  const stream = createReadStream(path, range ? { ...range } : {});
+  return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
 }
 
 /** Runs `fn` on a POSIX signal (SIGHUP: reload, SIGTERM/SIGINT: drain and exit). */

@@ -60,7 +60,7 @@ export function blobsRoute(
       throw errors.blobUnknown(digest);
     }
     if (opened.size !== size) {
-      await opened.body.cancel();
+      if (!(opened.body instanceof Blob)) await opened.body.cancel();
       throw new OciError(
         "INTERNAL",
         `blob ${digest} in the store has ${opened.size} bytes, the index says ${size}`,

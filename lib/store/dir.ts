@@ -5,11 +5,10 @@
  * so a reader or a killed writer never sees half an object.
  */
 import * as fs from "node:fs/promises";
-import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
+import { fileBody } from "../runtime/runtime.ts";
 import type {
   ByteRange,
   ObjectMeta,
@@ -83,14 +82,10 @@ export class DirStore implements StreamStore, WriteStore {
   async open(
     key: string,
     range?: ByteRange,
-  ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
+  ): Promise<{ body: ReadableStream<Uint8Array> | Blob; size: number } | null> {
     const meta = await this.stat(key);
     if (!meta) return null;
-    const stream = createReadStream(this.pathOf(key), range ? { ...range } : {});
-    return {
-      body: Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>,
-      size: meta.size,
-    };
+    return { body: fileBody(this.pathOf(key), range), size: meta.size };
   }
 
   async write(

@@ -40,11 +40,20 @@ export interface ReadStore {
 
 /** A store that can stream objects to clients itself (the embedded, no-origin mode). */
 export interface StreamStore extends ReadStore {
-  /** Streams an object, or a byte range of it. Null when the key does not exist. */
+  /**
+   * Streams an object, or a byte range of it. Null when the key does not exist. `size` is
+   * the whole object's size. The body may be a lazy file Blob (see runtime `fileBody`):
+   * hand it to a Response as is, or read it with {@link bodyStream}.
+   */
   open(
     key: string,
     range?: ByteRange,
-  ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  ): Promise<{ body: ReadableStream<Uint8Array> | Blob; size: number } | null>;
+}
+
+/** The body of {@link StreamStore.open} as a stream. */
+export function bodyStream(body: ReadableStream<Uint8Array> | Blob): ReadableStream<Uint8Array> {
+  return body instanceof Blob ? body.stream() : body;
 }
 
 export interface WriteMeta {
