@@ -1,0 +1,50 @@
+/**
+ * @module
+ * openStore() for the s3:// and http(s):// kinds (the directory kind is tested with the
+ * config): the right store, at the right place, with the configured client settings.
+ */
+import assert from "node:assert/strict";
+import { openStore } from "../../lib/store/open.ts";
+import { S3Store } from "../../lib/store/s3.ts";
+import { HttpStore } from "../../lib/store/http.ts";
+import { silentLogger } from "../../lib/log.ts";
+
+Deno.test("openStore() opens an s3:// store with the s3 settings", async () => {
+  const store = openStore({
+    kind: "s3",
+    location: "s3://my-bucket/reg/v1",
+    bucket: "my-bucket",
+    prefix: "reg/v1",
+    s3: {
+      endpoint: "http://127.0.0.1:9",
+      region: "eu-west-1",
+      credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+    },
+  }, { log: silentLogger });
+  assert.ok(store instanceof S3Store);
+  assert.equal(store.location, "s3://my-bucket/reg/v1");
+  assert.equal(store.objectKey("catalog.json"), "reg/v1/catalog.json");
+  assert.equal(await store.client.config.region(), "eu-west-1");
+  assert.equal(store.client.config.forcePathStyle, true, "path style with a custom endpoint");
+  const creds = await store.client.config.credentials();
+  assert.deepEqual([creds.accessKeyId, creds.secretAccessKey], ["AK", "SK"]);
+  store.close();
+});
+
+Deno.test("openStore() opens an http(s):// store", () => {
+  const store = openStore(
+    { kind: "http", location: "https://cdn.example.com/r/", url: "https://cdn.example.com/r/" },
+    { log: silentLogger },
+  );
+  assert.ok(store instanceof HttpStore);
+  assert.equal(store.urlOf("catalog.json"), "https://cdn.example.com/r/catalog.json");
+});
+
+Deno.test("S3Store rejects a bad bucket or prefix", () => {
+  assert.throws(() => new S3Store({ bucket: "" }), /invalid S3 bucket name ""/);
+  assert.throws(() => new S3Store({ bucket: "a/b" }), /invalid S3 bucket name "a\/b"/);
+  assert.throws(
+    () => new S3Store({ bucket: "b", prefix: "x/../y" }),
+    /invalid store key "x\/..\/y"/,
+  );
+});
