@@ -8,7 +8,7 @@
  * not change, so a refresh costs one small round trip.
  */
 import { checkKey } from "./dir.ts";
-import type { ObjectMeta, ReadResult, ReadStore } from "./store.ts";
+import type { ByteRange, ObjectMeta, ReadResult, StreamStore } from "./store.ts";
 
 export interface HttpStoreOptions {
   /** Per-request timeout (ms), headers and body included. Default 10 s. */
@@ -28,7 +28,7 @@ export interface HttpStoreOptions {
  * const r = await store.read("catalog.json"); // GET https://cdn.example.com/registry/catalog.json
  * ```
  */
-export class HttpStore implements ReadStore {
+export class HttpStore implements StreamStore {
   readonly location: string;
   readonly #base: URL;
   readonly #timeoutMs: number;
@@ -89,6 +89,43 @@ export class HttpStore implements ReadStore {
       }
       return Promise.resolve({ ...metaOf(res), size: Number(length) });
     });
+  }
+
+  /**
+   * Streams an object (or an inclusive byte range) from the base URL: the server's way to
+   * serve blobs of an HTTP store when no origin is configured. The timeout covers the
+   * response headers only; a large body may take as long as it takes.
+   */
+  async open(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
+    const url = this.urlOf(key);
+    const headers: Record<string, string> = { ...this.#headers };
+    if (range) headers["Range"] = `bytes=${range.start}-${range.end}`;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { headers, signal: abort.signal, redirect: "follow" });
+    } catch (e) {
+      throw requestError("GET", url, e, this.#timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status === 404 || res.status === 410) {
+      await res.body?.cancel().catch(() => {});
+      return null;
+    }
+    const wanted = range ? 206 : 200;
+    const total = res.status === 206
+      ? Number(/\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1] ?? NaN)
+      : Number(res.headers.get("content-length") ?? NaN);
+    if (res.status !== wanted || !res.body || !Number.isSafeInteger(total)) {
+      await res.body?.cancel().catch(() => {});
+      throw statusError("GET", url, res);
+    }
+    return { body: res.body, size: total };
   }
 
   /** One request under the timeout; the body is consumed (or cancelled) inside it. */

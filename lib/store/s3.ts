@@ -27,7 +27,14 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { checkKey } from "./dir.ts";
 import { acquireLease, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
-import type { ObjectMeta, ReadResult, WriteMeta, WriteStore } from "./store.ts";
+import type {
+  ByteRange,
+  ObjectMeta,
+  ReadResult,
+  StreamStore,
+  WriteMeta,
+  WriteStore,
+} from "./store.ts";
 
 /** Multipart part size: 8 MiB (S3's minimum is 5 MiB; 8 MiB matches the AWS CLI). */
 export const PART_SIZE = 8 * 1024 * 1024;
@@ -62,7 +69,7 @@ export interface S3StoreOptions {
  * await store.write("catalog.json", bytes, { contentType: "application/json", cacheControl });
  * ```
  */
-export class S3Store implements WriteStore {
+export class S3Store implements WriteStore, StreamStore {
   readonly location: string;
   readonly bucket: string;
   readonly prefix: string;
@@ -106,6 +113,37 @@ export class S3Store implements WriteStore {
       const status = httpStatus(e);
       if (status === 304) return { status: "not-modified" };
       if (isMissing(e)) return { status: "missing" };
+      throw this.#fail("GET", key, e);
+    }
+  }
+
+  /**
+   * Streams an object (or an inclusive byte range of it) through this process: what the
+   * server does for blobs when no origin is configured. `size` is the whole object's size,
+   * from Content-Range for a ranged GET.
+   */
+  async open(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+        }),
+      );
+      const total = range
+        ? Number(/\/(\d+)$/.exec(res.ContentRange ?? "")?.[1] ?? NaN)
+        : Number(res.ContentLength);
+      if (!Number.isSafeInteger(total)) {
+        throw new Error(`no object size in the response (Content-Range ${res.ContentRange})`);
+      }
+      const body = res.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+      return { body, size: total };
+    } catch (e) {
+      if (isMissing(e)) return null;
       throw this.#fail("GET", key, e);
     }
   }

@@ -121,6 +121,24 @@ export async function s3Contract(t: Deno.TestContext, store: MakeStore, server: 
     },
   );
 
+  await t.step(
+    "open() streams a whole object or an inclusive byte range; null when missing",
+    async () => {
+      const data = bytesOf(3000, 7);
+      await s.write("blobs/sha256/streamed", data, META);
+      const all = await s.open("blobs/sha256/streamed");
+      assert.equal(all?.size, 3000);
+      assert.deepEqual(new Uint8Array(await new Response(all!.body).arrayBuffer()), data);
+      const part = await s.open("blobs/sha256/streamed", { start: 10, end: 2999 });
+      assert.equal(part?.size, 3000, "size is the whole object's");
+      assert.deepEqual(
+        new Uint8Array(await new Response(part!.body).arrayBuffer()),
+        data.subarray(10),
+      );
+      assert.equal(await s.open("blobs/sha256/none"), null);
+    },
+  );
+
   await t.step("missing keys: read() is missing, stat() and head() are null", async () => {
     assert.deepEqual(await s.read("docs/nope.json"), { status: "missing" });
     assert.deepEqual(await s.read("docs/nope.json", { etag: '"abc"' }), { status: "missing" });
