@@ -8,17 +8,12 @@
  * `--config`.
  * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
  */
-import * as fs from "node:fs/promises";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { UsageError } from "../oci/errors.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
-import { DirStore } from "../store/dir.ts";
-import { openStore } from "../store/open.ts";
-import { isWriteStore, type WriteStore } from "../store/store.ts";
-import { loadConfig } from "../config/load.ts";
-import { createLogger } from "../log.ts";
 import { openSource, splitPathTag } from "../publish/source.ts";
+import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
 
@@ -102,24 +97,6 @@ function summary(r: PublishResult, source: string, to: string): string {
     `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
 }
 
-/** A directory path → DirStore (created); anything with a scheme → the configured store. */
-async function openWriteStore(to: string, config: string | undefined): Promise<WriteStore> {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(to)) {
-    await fs.mkdir(to, { recursive: true });
-    return new DirStore(to);
-  }
-  const resolved = await loadConfig({ file: config, flags: { store: to }, env: process.env });
-  // A copy: the resolved config is frozen, and the AWS SDK tags the credentials object it is
-  // given (`$source`), which throws on a frozen one.
-  const store = openStore(structuredClone(resolved.store), {
-    log: createLogger({ level: resolved.log.level }),
-  });
-  if (!isWriteStore(store)) {
-    throw new UsageError(`--to ${JSON.stringify(to)}: this store is read-only`);
-  }
-  return store;
-}
-
 /** Runs `publish` with the arguments after the word `publish`; resolves to the exit code. */
 export async function publishCommand(argv: string[]): Promise<number> {
   try {
@@ -128,7 +105,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
       process.stdout.write(PUBLISH_USAGE);
       return 0;
     }
-    const store = await openWriteStore(args.to, args.config);
+    const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
     const source = await openSource(args.source);
     try {
       const result = await publish({

@@ -101,7 +101,8 @@ export function createPresigner(opts: {
     forcePathStyle: s3.forcePathStyle ?? true,
     // Presigned URLs carry no payload checksum; keep the SDK from adding checksum params.
     requestChecksumCalculation: "WHEN_REQUIRED",
-    ...(credentials ? { credentials } : {}),
+    // A copy: the SDK tags the object it is given, and resolved config is frozen.
+    ...(credentials ? { credentials: { ...credentials } } : {}),
   });
   const fullKey = (key: string) => opts.location.prefix ? `${opts.location.prefix}/${key}` : key;
   const params = (key: string) => ({ Bucket: opts.location.bucket, Key: fullKey(key) });

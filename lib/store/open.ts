@@ -42,7 +42,14 @@ export function openStore(store: StoreConfig, opts: OpenStoreOptions): ReadStore
     }
     case "s3":
       opts.log.debug({ store: store.location, endpoint: store.s3.endpoint }, "S3 store");
-      return new S3Store({ bucket: store.bucket, prefix: store.prefix, ...store.s3 });
+      // Copies: the resolved config is frozen, and the AWS SDK tags the credentials object
+      // it is given (`$source`), which throws on a frozen object.
+      return new S3Store({
+        bucket: store.bucket,
+        prefix: store.prefix,
+        ...store.s3,
+        credentials: store.s3.credentials && { ...store.s3.credentials },
+      });
     case "http":
       opts.log.debug({ store: store.location }, "HTTP store");
       return new HttpStore(store.url);
