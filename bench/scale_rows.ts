@@ -55,17 +55,17 @@ async function measureScale(
     await new Promise((r) => setTimeout(r, 1000)); // settle: idle means idle
     const rssIdle = rssMB(reg.proc.pid);
     const probe = `${reg.url}/v2/${store.probe.repo}/manifests/${store.probe.tag}`;
-    const sampler = { peak: () => 0 } as ReturnType<typeof sampleRss>;
+    let sampler: ReturnType<typeof sampleRss> | undefined;
     const res = await loadTest(probe, load, [ACCEPT], () => {
-      Object.assign(sampler, sampleRss(reg.proc.pid));
-      return () => sampler.stop();
+      sampler = sampleRss(reg.proc.pid);
+      return sampler.stop;
     });
     return {
       store,
       startV2: median(v2),
       startIndex: median(index),
       rssIdle,
-      rssLoad: sampler.peak(),
+      rssLoad: sampler?.peak() ?? NaN,
       load: res,
     };
   } finally {

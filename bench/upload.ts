@@ -8,6 +8,10 @@
  *
  *   bun bench/upload.ts --endpoint http://127.0.0.1:PORT --bucket B --key K FILE...
  *
+ * With `--per-object N` each file is instead its own object (`<key>/<i>`), N uploads at a
+ * time: the request pattern of `publish` (one object per blob, 4 blobs in flight) without
+ * its verification and locking, to tell those costs apart.
+ *
  * Prints `{"bytes":N,"seconds":S}` on stdout. Credentials: AWS_ACCESS_KEY_ID /
  * AWS_SECRET_ACCESS_KEY (s3rver wants S3RVER / S3RVER).
  */
@@ -29,6 +33,7 @@ async function main() {
       key: { type: "string" },
       "part-size": { type: "string", default: String(8 << 20) },
       "queue-size": { type: "string", default: "4" },
+      "per-object": { type: "string" },
     },
   });
   if (!values.endpoint || !values.bucket || !values.key || positionals.length === 0) {
@@ -50,22 +55,42 @@ async function main() {
   let bytes = 0;
   for (const f of positionals) bytes += (await stat(f)).size;
   const t0 = performance.now();
-  const body = new PassThrough({ highWaterMark: 1 << 20 });
-  const feed = (async () => {
-    for (const f of positionals) {
-      for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) {
-        if (!body.write(chunk)) await new Promise((r) => body.once("drain", r));
+  const partSize = Number(values["part-size"]);
+  const queueSize = Number(values["queue-size"]);
+  const { bucket, key } = values;
+  if (values["per-object"]) {
+    const files = positionals.map((f, i) => ({ f, i }));
+    const worker = async () => {
+      for (let job = files.shift(); job; job = files.shift()) {
+        const Body = createReadStream(job.f, { highWaterMark: 1 << 20 });
+        await new Upload({
+          client,
+          params: { Bucket: bucket, Key: `${key}/${job.i}`, Body },
+          partSize,
+          queueSize,
+        })
+          .done();
       }
-    }
-    body.end();
-  })();
-  const upload = new Upload({
-    client,
-    params: { Bucket: values.bucket, Key: values.key, Body: body },
-    partSize: Number(values["part-size"]),
-    queueSize: Number(values["queue-size"]),
-  });
-  await Promise.all([upload.done(), feed]);
+    };
+    await Promise.all(Array.from({ length: Number(values["per-object"]) }, worker));
+  } else {
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    const feed = (async () => {
+      for (const f of positionals) {
+        for await (const chunk of createReadStream(f, { highWaterMark: 1 << 20 })) {
+          if (!body.write(chunk)) await new Promise((r) => body.once("drain", r));
+        }
+      }
+      body.end();
+    })();
+    const upload = new Upload({
+      client,
+      params: { Bucket: bucket, Key: key, Body: body },
+      partSize,
+      queueSize,
+    });
+    await Promise.all([upload.done(), feed]);
+  }
   const seconds = (performance.now() - t0) / 1000;
   console.log(JSON.stringify({ bytes, seconds }));
 }
