@@ -30,9 +30,11 @@ export function blobsRoute(
 
   return async function blobs(req: Request, name: string, ref: string): Promise<Response> {
     const repo = findRepo(registry, name);
-    const digest = parseDigest(ref).digest;
-    const size = repo.referencedSize(digest);
-    if (size === undefined) throw errors.blobUnknown(digest);
+    // Keys of the index were validated as digests at load: look up first, and parse only
+    // to tell a malformed digest (400) from an unknown one (404).
+    const size = repo.referencedSize(ref);
+    if (size === undefined) throw errors.blobUnknown(parseDigest(ref).digest);
+    const digest = ref;
     if (req.method === "HEAD") {
       return empty(200, {
         "Content-Type": OCTETS,

@@ -16,10 +16,14 @@ import { findRepo } from "./lookup.ts";
 export function manifestsRoute(registry: Registry, log: Logger) {
   return async function manifests(req: Request, name: string, ref: string): Promise<Response> {
     const repo = findRepo(registry, name);
-    const r = parseReference(ref);
-    const digest = r.kind === "tag" ? repo.tagDigest(r.tag) : r.digest;
-    const entry = digest === undefined ? undefined : repo.index.manifests[digest];
-    if (!entry || digest === undefined) throw errors.manifestUnknown(ref);
+    // Tags and digests of the index were validated at load: look up first, and parse the
+    // reference only to tell a malformed digest (400) from an unknown reference (404).
+    const digest = repo.tagDigest(ref) ?? ref;
+    const entry = repo.index.manifests[digest];
+    if (!entry) {
+      parseReference(ref);
+      throw errors.manifestUnknown(ref);
+    }
     const etag = `"${digest}"`;
     const inm = req.headers.get("if-none-match");
     if (inm !== null && etagMatches(inm, etag)) {

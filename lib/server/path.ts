@@ -21,31 +21,32 @@ export type V2Route =
 /** Endpoint kinds, also the route-family label of `/metrics`. */
 export type V2Kind = V2Route["kind"];
 
-const ENDPOINT_KINDS: ReadonlySet<string> = new Set(["manifests", "blobs", "referrers"]);
+const BASE: V2Route = { kind: "base" };
+const CATALOG: V2Route = { kind: "catalog" };
+const UNKNOWN: V2Route = { kind: "unknown" };
 
-/** Parses a raw path that starts with `/v2`. `/v2/library/alpine/tags/list` → tags of library/alpine. */
+/**
+ * Parses a raw path that starts with `/v2` (index lookups and slices only: this runs on
+ * every request). `/v2/library/alpine/tags/list` → tags of library/alpine.
+ */
 export function parseV2Path(path: string): V2Route {
-  if (path === "/v2" || path === "/v2/") return { kind: "base" };
-  const rest = path.slice(4); // after "/v2/"
-  if (rest === "_catalog") return { kind: "catalog" };
-  const segs = rest.split("/");
-  const n = segs.length;
-  if (n < 3) return { kind: "unknown" };
-  const kind = segs[n - 2];
-  if (ENDPOINT_KINDS.has(kind)) {
-    return {
-      kind: kind as "manifests" | "blobs" | "referrers",
-      name: segs.slice(0, n - 2).join("/"),
-      ref: segs[n - 1],
-    };
+  if (path === "/v2" || path === "/v2/") return BASE;
+  if (path === "/v2/_catalog") return CATALOG;
+  const last = path.lastIndexOf("/");
+  const prev = path.lastIndexOf("/", last - 1);
+  if (prev < 4) return UNKNOWN; // fewer than three segments after /v2/
+  const kind = path.slice(prev + 1, last);
+  const ref = path.slice(last + 1);
+  if (kind === "manifests" || kind === "blobs" || kind === "referrers") {
+    return { kind, name: path.slice(4, prev), ref };
   }
-  if (kind === "tags" && segs[n - 1] === "list") {
-    return { kind: "tags", name: segs.slice(0, n - 2).join("/") };
-  }
+  if (kind === "tags" && ref === "list") return { kind: "tags", name: path.slice(4, prev) };
   // distribution-spec §"Pushing blobs": `/v2/<name>/blobs/uploads/[<reference>]`.
-  const up = segs.lastIndexOf("uploads");
-  if (up >= 2 && segs[up - 1] === "blobs" && up >= n - 2) {
-    return { kind: "uploads", name: segs.slice(0, up - 1).join("/") };
+  if (kind === "uploads") {
+    const p2 = path.lastIndexOf("/", prev - 1);
+    if (p2 >= 3 && path.slice(p2 + 1, prev) === "blobs") {
+      return { kind: "uploads", name: path.slice(4, Math.max(4, p2)) };
+    }
   }
-  return { kind: "unknown" };
+  return UNKNOWN;
 }
