@@ -2,7 +2,7 @@
  * @module
  * `static-registry publish <source> <repo>[:<tag>] --to <store> [--config FILE]`: a thin
  * wrapper over lib/publish. Sources use skopeo's transports (`oci:DIR[:TAG]`,
- * `oci-archive:FILE[:TAG]`). Without `:<tag>` on the repository, the source's tag is used,
+ * `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]`, `docker://HOST/REPO[:TAG]`). Without `:<tag>` on the repository, the source's tag is used,
  * else "latest". A `--to` directory is created if missing; any other store (`s3://…`) is
  * opened like `serve` opens it (lib/config + lib/store/open.ts), with S3 settings from
  * `--config`.
@@ -12,7 +12,8 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { UsageError } from "../oci/errors.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
-import { openSource, splitPathTag } from "../publish/source.ts";
+import { openSource, sourceTag } from "../publish/source.ts";
+import { authFile, fileCredentials } from "../publish/registry_auth.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
@@ -22,7 +23,12 @@ export const PUBLISH_USAGE =
 
 Copies an image (all platforms, and referrers found beside it) into a static layout.
 
-  <source>   oci:DIR[:TAG]  or  oci-archive:FILE[:TAG]
+  <source>   oci:DIR[:TAG]             an OCI image layout
+             oci-archive:FILE[:TAG]    a tar of one
+             docker-archive:FILE[:REF] \`docker save\` output; REF is name:tag or @N
+             docker://HOST/REPO[:TAG]  another registry (HTTPS; plain HTTP for loopback
+                                       hosts); credentials from REGISTRY_AUTH_FILE,
+                                       else $DOCKER_CONFIG/config.json or ~/.docker/config.json
   --to DIR   the store (a directory; created if missing)
   --json     print the result as JSON instead of a summary line
 `;
@@ -69,15 +75,13 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
   }
   let finalTag = tag;
   if (finalTag === undefined) {
-    const sourceTag = source.startsWith("oci:") || source.startsWith("oci-archive:")
-      ? splitPathTag(source.slice(source.indexOf(":") + 1)).tag
-      : undefined;
-    if (sourceTag !== undefined && !isTag(sourceTag)) {
+    const fromSource = sourceTag(source);
+    if (fromSource !== undefined && !isTag(fromSource)) {
       throw new UsageError(
-        `source tag "${sourceTag}" is not a valid tag; name one: ${name}:<tag>`,
+        `source tag "${fromSource}" is not a valid tag; name one: ${name}:<tag>`,
       );
     }
-    finalTag = sourceTag ?? "latest";
+    finalTag = fromSource ?? "latest";
   }
   checkDestination(name, finalTag);
   return {
@@ -106,7 +110,10 @@ export async function publishCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
-    const source = await openSource(args.source);
+    const auth = authFile(process.env);
+    const source = await openSource(args.source, {
+      credentials: auth && fileCredentials(auth.file, auth.required),
+    });
     try {
       const result = await publish({
         source,

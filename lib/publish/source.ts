@@ -1,14 +1,20 @@
 /**
  * @module
  * Image sources for `publish`, named with skopeo's transport syntax (containers-transports(5)):
- * `oci:DIR[:TAG]` and `oci-archive:FILE[:TAG]`. A {@link Source} resolves to the root
- * descriptor and opens blobs by digest, so more transports (`docker-archive:`, `docker://`)
- * plug in without touching the copy.
+ * `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]` (docker_archive.ts)
+ * and `docker://HOST/REPO[:TAG]` (docker_registry.ts). A {@link Source} resolves to the root
+ * descriptor and opens blobs by digest, so transports plug in without touching the copy.
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { UsageError } from "../oci/errors.ts";
 import { OciLayoutSource } from "./oci_layout.ts";
 import { openOciArchive } from "./oci_archive.ts";
+import { openDockerArchive, parseArchiveRef } from "./docker_archive.ts";
+import {
+  type DockerRegistryOptions,
+  DockerRegistrySource,
+  parseDockerReference,
+} from "./docker_registry.ts";
 
 /** Where an image comes from. */
 export interface Source {
@@ -30,7 +36,29 @@ export interface Source {
 }
 
 /** The transports `publish` understands. */
-export const TRANSPORTS = ["oci:", "oci-archive:"] as const;
+export const TRANSPORTS = ["oci:", "oci-archive:", "docker-archive:", "docker://"] as const;
+
+/** Options for sources that need them (`docker://`: credentials, timeout). */
+export type OpenSourceOptions = DockerRegistryOptions;
+
+/**
+ * The tag a source spec names, without opening it (the default destination tag):
+ * `oci:DIR:v1` → `v1`, `docker-archive:F:name:v1` → `v1`, `docker://h/r:v1` → `v1`.
+ * Throws UsageError for a malformed `docker://` or `docker-archive:` reference.
+ */
+export function sourceTag(spec: string): string | undefined {
+  const colon = spec.indexOf(":");
+  const transport = colon < 0 ? "" : spec.slice(0, colon + 1);
+  const rest = spec.slice(colon + 1);
+  if (transport === "oci:" || transport === "oci-archive:") return splitPathTag(rest).tag;
+  if (transport === "docker-archive:") {
+    const ref = splitPathTag(rest).tag;
+    const parsed = ref === undefined ? undefined : parseArchiveRef(ref, spec);
+    return parsed?.kind === "tag" ? parsed.tag : undefined;
+  }
+  if (transport === "docker:") return parseDockerReference(rest, spec).tag;
+  return undefined;
+}
 
 /**
  * Splits `PATH[:TAG]` the way skopeo does for `oci:` and `oci-archive:` (the first `:`
@@ -45,10 +73,10 @@ export function splitPathTag(ref: string): { path: string; tag?: string } {
 
 /**
  * Opens a source from its transport string. Throws UsageError for an unknown transport or
- * an empty path. `oci-archive:` sources are unpacked into a temporary directory that
- * {@link Source.close} removes.
+ * an empty path. `oci-archive:` and `docker-archive:` sources are unpacked into a temporary
+ * directory that {@link Source.close} removes.
  */
-export async function openSource(spec: string): Promise<Source> {
+export async function openSource(spec: string, opts: OpenSourceOptions = {}): Promise<Source> {
   const colon = spec.indexOf(":");
   const transport = colon < 0 ? "" : spec.slice(0, colon + 1);
   const rest = spec.slice(colon + 1);
@@ -58,12 +86,13 @@ export async function openSource(spec: string): Promise<Source> {
     if (transport === "oci:") return new OciLayoutSource(path, tag, spec);
     return await openOciArchive(path, tag, spec);
   }
-  const known = TRANSPORTS.join(", ");
-  if (transport === "docker-archive:" || transport === "docker:") {
-    throw new UsageError(
-      `source "${spec}": transport "${transport}" is not supported yet (${known})`,
-    );
+  if (transport === "docker-archive:") {
+    const { path, tag } = splitPathTag(rest);
+    if (!path) throw new UsageError(`source "${spec}": missing path after "${transport}"`);
+    return await openDockerArchive(path, tag, spec);
   }
+  if (transport === "docker:") return new DockerRegistrySource(spec, opts);
+  const known = TRANSPORTS.join(", ");
   throw new UsageError(
     `source "${spec}": unknown transport${transport ? ` "${transport}"` : ""} (use ${known})`,
   );

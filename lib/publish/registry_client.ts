@@ -1,0 +1,171 @@
+/**
+ * @module
+ * The few HTTP rules a pull from another registry needs, over `fetch`:
+ *
+ * - **Auth** (distribution-spec §"Authentication" defers to the Docker token spec): a 401's
+ *   `WWW-Authenticate` challenge is answered once per client — `Bearer realm=…,service=…,
+ *   scope=…` by GETting a token from the realm (with Basic credentials when the lookup has
+ *   some, anonymous otherwise), `Basic` by sending the credentials — and the request is
+ *   retried. A second 401 is returned to the caller, whose error names the registry.
+ * - **Redirects** are followed by hand (at most 5): blob GETs are commonly redirected to a
+ *   CDN or a presigned bucket URL, and the registry's `Authorization` must not travel to
+ *   another origin.
+ * - A response that does not start within `timeoutMs` aborts the request.
+ */
+import type { CredentialLookup, Credentials } from "./registry_auth.ts";
+
+const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export interface RegistryClientOptions {
+  /** The registry's API origin: `http://127.0.0.1:5000`, `https://registry-1.docker.io`. */
+  base: string;
+  /** The host as the user wrote it (credentials are looked up by it). */
+  host: string;
+  /** Repository, for the default token scope `repository:<name>:pull`. */
+  repository: string;
+  credentials?: CredentialLookup;
+  /** Until response headers arrive (default 30 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** A parsed `WWW-Authenticate` challenge (RFC 7235 §4.1). */
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/** Parses `Bearer realm="…",service="…"` into a lower-case scheme and its parameters. */
+export function parseChallenge(header: string): Challenge {
+  const m = /^\s*([A-Za-z][A-Za-z0-9._~+\/-]*)\s*(.*)$/s.exec(header);
+  if (!m) throw new Error(`malformed WWW-Authenticate "${header}"`);
+  const params: Record<string, string> = {};
+  const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g;
+  for (const p of m[2].matchAll(re)) {
+    params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : p[3];
+  }
+  return { scheme: m[1].toLowerCase(), params };
+}
+
+/** Whether `host` (with or without port) is this machine: plain HTTP is allowed there only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Builds an Error for a failed response: `what: HTTP 404 MANIFEST_UNKNOWN: manifest unknown`
+ * (the registry's first error code and message, distribution-spec §"Error Codes").
+ */
+export async function responseError(res: Response, what: string): Promise<Error> {
+  let detail = "";
+  try {
+    const doc = JSON.parse(await res.text());
+    const e = doc?.errors?.[0];
+    if (e?.code) detail = ` ${e.code}${e.message ? `: ${e.message}` : ""}`;
+  } catch { /* not a JSON error body */ }
+  const hint = res.status === 401 || res.status === 403
+    ? " (credentials come from REGISTRY_AUTH_FILE or ~/.docker/config.json auths)"
+    : "";
+  return new Error(`${what}: HTTP ${res.status}${detail}${hint}`);
+}
+
+/** GETs from one registry with auth and redirects handled; see the module doc. */
+export class RegistryClient {
+  readonly #o: RegistryClientOptions;
+  readonly #fetch: typeof fetch;
+  #authorization?: string;
+
+  constructor(opts: RegistryClientOptions) {
+    this.#o = opts;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  /** GETs `path` (below the base); a 401 is answered once, then returned. */
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    const url = new URL(path, this.#o.base);
+    const res = await this.#follow(url, headers);
+    if (res.status !== 401 || this.#authorization) return res;
+    const challenge = res.headers.get("www-authenticate");
+    if (!challenge) return res;
+    await res.body?.cancel();
+    this.#authorization = await this.#answer(parseChallenge(challenge));
+    return await this.#follow(url, headers);
+  }
+
+  async #follow(start: URL, headers: Record<string, string>): Promise<Response> {
+    const origin = new URL(this.#o.base).origin;
+    let url = start;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const h = new Headers(headers);
+      if (this.#authorization && url.origin === origin) h.set("authorization", this.#authorization);
+      const res = await this.#request(url, h, "manual");
+      const location = res.headers.get("location");
+      if (!REDIRECTS.has(res.status) || !location) return res;
+      await res.body?.cancel();
+      url = new URL(location, url);
+      if (url.protocol !== "https:" && url.protocol !== "http:") {
+        throw new Error(`GET ${start}: redirected to unsupported URL ${url}`);
+      }
+    }
+    throw new Error(`GET ${start}: more than ${MAX_REDIRECTS} redirects`);
+  }
+
+  async #request(url: URL, headers: Headers, redirect: RequestRedirect): Promise<Response> {
+    const ms = this.#o.timeoutMs ?? 30_000;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new Error(`no response in ${ms} ms`)), ms);
+    try {
+      return await this.#fetch(url, { headers, redirect, signal: ctl.signal });
+    } catch (e) {
+      const why = ctl.signal.aborted ? String(ctl.signal.reason?.message) : String(e);
+      throw new Error(`GET ${url}: ${why}`, { cause: e });
+    } finally {
+      clearTimeout(timer); // headers are in: the body may take as long as it needs
+    }
+  }
+
+  /** The Authorization value answering `c`. */
+  async #answer(c: Challenge): Promise<string> {
+    const { host, repository } = this.#o;
+    const creds = await this.#o.credentials?.(host);
+    if (c.scheme === "basic") {
+      if (!creds) {
+        throw new Error(`registry ${host} asks for Basic auth and no credentials are set for it`);
+      }
+      return basic(creds);
+    }
+    if (c.scheme !== "bearer") {
+      throw new Error(`registry ${host}: unsupported auth scheme "${c.scheme}"`);
+    }
+    const realm = c.params.realm;
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new Error(`registry ${host}: Bearer challenge has no usable realm ("${realm}")`);
+    }
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.host))) {
+      throw new Error(`registry ${host}: token realm ${realm} is not https`);
+    }
+    if (c.params.service) url.searchParams.set("service", c.params.service);
+    url.searchParams.set("scope", c.params.scope ?? `repository:${repository}:pull`);
+    const headers = new Headers(creds ? { authorization: basic(creds) } : {});
+    const res = await this.#request(url, headers, "follow");
+    if (!res.ok) {
+      throw await responseError(res, `registry ${host}: token from ${url.origin}${url.pathname}`);
+    }
+    const doc = await res.json().catch(() => null);
+    const token = doc?.token ?? doc?.access_token;
+    if (typeof token !== "string" || !token) {
+      throw new Error(`registry ${host}: token response from ${realm} has no "token"`);
+    }
+    return `Bearer ${token}`;
+  }
+}
+
+function basic(c: Credentials): string {
+  const bytes = new TextEncoder().encode(`${c.username}:${c.password}`);
+  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
+}
