@@ -14,9 +14,11 @@ import type { ReadStore } from "../store/store.ts";
 export interface Origins {
   /**
    * The URL a client should GET blob `digest` (of `size` bytes) from, for a 307.
-   * Throws an OciError (for example BLOB_UNKNOWN, or UNAVAILABLE when no origin is healthy).
+   * Throws (or rejects with) an OciError: BLOB_UNKNOWN, or UNAVAILABLE when no origin is
+   * healthy. May answer with a plain string when no I/O is needed (a healthy origin, no
+   * presence check pending): the app then answers without a promise.
    */
-  locate(digest: string, size: number): Promise<string>;
+  locate(digest: string, size: number): string | Promise<string>;
   /** Whether at least one origin is healthy, with per-origin detail for `/readyz`. */
   readiness(): { ready: boolean; origins: unknown[] };
   /** Prometheus text-format lines (with their `# HELP`/`# TYPE`), appended to `/metrics`. */

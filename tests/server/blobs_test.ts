@@ -135,7 +135,27 @@ Deno.test("blobs: with origins, GET is a 307 to the located URL and HEAD stays l
       "locate() got the digest and the index size",
     );
 
+    origins.sync = true;
+    await runCases(t, app, [
+      {
+        description: "a synchronous locate() gives the same 307",
+        url,
+        status: 307,
+        wantHeaders: {
+          location: `http://cdn-a.test/registry/blobs/sha256/${f.layer.digest.slice(7)}`,
+        },
+      },
+    ]);
     origins.fail = new OciError("UNAVAILABLE", "no healthy origin");
+    await runCases(t, app, [
+      {
+        description: "a synchronous locate() throwing is rendered",
+        url,
+        status: 503,
+        wantCode: "UNAVAILABLE",
+      },
+    ]);
+    origins.sync = false;
     await runCases(t, app, [
       {
         description: "locate() throwing an OciError is rendered",

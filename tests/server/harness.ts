@@ -65,10 +65,16 @@ export class FakeOrigins implements Origins {
   ready = true;
   calls: [string, number][] = [];
   fail?: Error;
-  locate(digest: string, size: number): Promise<string> {
+  /** Answer locate() with a plain string instead of a promise. */
+  sync = false;
+  locate(digest: string, size: number): string | Promise<string> {
     this.calls.push([digest, size]);
-    if (this.fail) return Promise.reject(this.fail);
-    return Promise.resolve(`http://cdn-a.test/registry/blobs/${digest.replace(":", "/")}`);
+    if (this.fail) {
+      if (this.sync) throw this.fail;
+      return Promise.reject(this.fail);
+    }
+    const url = `http://cdn-a.test/registry/blobs/${digest.replace(":", "/")}`;
+    return this.sync ? url : Promise.resolve(url);
   }
   readiness(): { ready: boolean; origins: unknown[] } {
     return { ready: this.ready, origins: [{ name: "cdn-a", healthy: this.ready }] };
