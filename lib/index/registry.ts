@@ -90,7 +90,13 @@ export class Registry {
   /** Reads the whole index. Throws (naming the store and key) when it cannot. */
   async load(): Promise<void> {
     const started = performance.now();
-    this.#state = await this.#read(undefined);
+    try {
+      this.#state = await this.#read(undefined);
+    } catch (e) {
+      // Recorded for /readyz: a server may start with an unreachable store and retry.
+      this.#lastError = { message: (e as Error).message, at: new Date().toISOString() };
+      throw e;
+    }
     this.#loadedAt = this.#lastRefresh = new Date();
     this.#lastError = null;
     this.#log.info({

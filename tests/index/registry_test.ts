@@ -83,10 +83,15 @@ Deno.test("Registry.load() refuses a directory that is not a store, or another l
       await Deno.remove(empty, { recursive: true });
     }
     await putDoc(f.store, MARKER_KEY, { layout: "static-registry", version: 2 });
-    await assert.rejects(
-      new Registry(f.store, { log: silentLogger }).load(),
-      /static-registry\.json.*version 2/,
-    );
+    const r = new Registry(f.store, { log: silentLogger });
+    await assert.rejects(r.load(), /static-registry\.json.*version 2/);
+    assert.match(r.status().lastError!.message, /version 2/, "a failed load is reported");
+    assert.equal(r.ready, false);
+    assert.equal(await r.refresh(), false, "refresh after a failed load retries and fails");
+    await putDoc(f.store, MARKER_KEY, { layout: "static-registry", version: 1 });
+    assert.equal(await r.refresh(), true, "refresh after a failed load loads");
+    assert.equal(r.ready, true);
+    assert.ok(r.status().loadedAt);
   }));
 
 Deno.test("Registry.load() rejects malformed documents, naming the key", async (t) => {

@@ -203,7 +203,7 @@ Deno.test("blobs: a store that cannot stream, without origins → 404 BLOB_UNKNO
   }
 });
 
-Deno.test("blobs: a blob missing from the store → 404, a truncated one → 500", async (t) => {
+Deno.test("a damaged store: missing blob → 404, truncated blob or altered manifest → 500", async (t) => {
   const f = await makeFixture();
   try {
     const { app } = await appFor(f.store);
@@ -213,6 +213,16 @@ Deno.test("blobs: a blob missing from the store → 404, a truncated one → 500
       {
         description: "truncated → 500 INTERNAL",
         url: `/v2/library/alpine/blobs/${f.layer.digest}`,
+        status: 500,
+        wantCode: "INTERNAL",
+      },
+    ]);
+    // A manifest whose stored bytes do not match its digest is refused, never served.
+    await Deno.writeFile(f.store.pathOf(`blobs/sha256/${f.other.digest.slice(7)}`), f.alpine.bytes);
+    await runCases(t, app, [
+      {
+        description: "manifest digest mismatch → 500 INTERNAL",
+        url: "/v2/other/repo/manifests/v1",
         status: 500,
         wantCode: "INTERNAL",
       },
