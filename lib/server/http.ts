@@ -37,7 +37,9 @@ export function empty(status: number, headers: Record<string, string>): Response
 /**
  * Renders any thrown value as the spec's error body (distribution-spec §"Error Codes").
  * An OciError keeps its status and code; anything else is a bug and becomes 500 INTERNAL,
- * logged here once. 5xx OciErrors are logged too (they mean a broken store or origin).
+ * logged here once. A 500 OciError (a damaged store) is logged as an error too; a 503
+ * (no healthy origin, index not loaded) only at debug: its cause is logged where it is
+ * detected, and an outage must not turn every request into a log line.
  */
 export function errorResponse(
   err: unknown,
@@ -47,7 +49,8 @@ export function errorResponse(
   let e: OciError;
   if (err instanceof OciError) {
     e = err;
-    if (e.status >= 500) log.error({ err }, e.message);
+    if (e.status === 500) log.error({ err }, e.message);
+    else if (e.status > 500) log.debug({ err }, e.message);
   } else {
     log.error({ err }, "unexpected error while handling a request");
     e = new OciError("INTERNAL", "internal server error");
