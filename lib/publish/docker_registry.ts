@@ -150,7 +150,7 @@ export class DockerRegistrySource implements Source {
       });
       return { body, size: chunk.byteLength };
     }
-    const res = await this.#client.get(`/v2/${this.ref.repository}/blobs/${digest}`, {
+    const res = await this.#get(`/v2/${this.ref.repository}/blobs/${digest}`, {
       // Blobs are stored bytes: no transfer compression that fetch would silently undo.
       "accept-encoding": "identity",
     });
@@ -185,10 +185,19 @@ export class DockerRegistrySource implements Source {
     return Promise.resolve();
   }
 
+  /** RegistryClient.get with errors (network, auth) prefixed by the source. */
+  async #get(path: string, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await this.#client.get(path, headers);
+    } catch (e) {
+      throw new Error(`source "${this.description}": ${(e as Error).message}`, { cause: e });
+    }
+  }
+
   /** GETs, verifies, parses and remembers one manifest; returns its descriptor. */
   async #fetchManifest(reference: string): Promise<Descriptor> {
     const what = `source "${this.description}": manifest "${reference}"`;
-    const res = await this.#client.get(`/v2/${this.ref.repository}/manifests/${reference}`, {
+    const res = await this.#get(`/v2/${this.ref.repository}/manifests/${reference}`, {
       accept: MANIFEST_ACCEPT,
     });
     if (res.status === 404) {

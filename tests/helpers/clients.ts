@@ -264,6 +264,18 @@ export class PullClients {
     return { id: info.Id, repoDigests: info.RepoDigests ?? [] };
   }
 
+  /**
+   * `docker pull` then `docker save -o FILE` (the `docker-archive:` format of this docker),
+   * then removes the image so a later pull fetches every layer again.
+   */
+  async dockerSave(addr: string, ref: string, file: string): Promise<void> {
+    const host = `unix://${await this.#startDockerd()}`;
+    const image = `${addr}/${ref}`;
+    await this.#runOk("docker", ["-H", host, "pull", "-q", image]);
+    await this.#runOk("docker", ["-H", host, "save", "-o", file, image]);
+    await this.#runOk("docker", ["-H", host, "image", "rm", "-f", image]);
+  }
+
   /** Logs of the private daemons (for failure messages). */
   daemonLogs(): string {
     return [this.#containerd, this.#dockerd]
