@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { OciError } from "../../lib/oci/errors.ts";
 import type { ReadStore } from "../../lib/store/store.ts";
 import { makeFixture } from "./fixture.ts";
-import { appFor, type Case, FakeOrigins, runCases } from "./harness.ts";
+import { appFor, type Case, FakeOrigins, memoryLogger, runCases } from "./harness.ts";
 
 Deno.test("blobs: Range requests on a streaming store", async (t) => {
   const f = await makeFixture();
@@ -103,7 +103,8 @@ Deno.test("blobs: with origins, GET is a 307 to the located URL and HEAD stays l
   const f = await makeFixture();
   try {
     const origins = new FakeOrigins();
-    const { app } = await appFor(f.store, { origins });
+    const { log, lines } = memoryLogger();
+    const { app } = await appFor(f.store, { origins, log });
     const url = `/v2/library/alpine/blobs/${f.layer.digest}`;
     await runCases(t, app, [
       {
@@ -173,6 +174,13 @@ Deno.test("blobs: with origins, GET is a 307 to the located URL and HEAD stays l
         wantCode: "INTERNAL",
       },
     ]);
+    const errorsLogged = lines.filter((l) => (l.level as number) >= 50);
+    assert.equal(
+      errorsLogged.length,
+      1,
+      "the unexpected error is logged once, the 503s are not errors",
+    );
+    assert.match(JSON.stringify(errorsLogged[0]), /boom/);
   } finally {
     await f.cleanup();
   }

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
-import { silentLogger } from "../../lib/log.ts";
+import pino from "pino";
+import { type Logger, silentLogger } from "../../lib/log.ts";
 import { Registry } from "../../lib/index/registry.ts";
 import { createApp, type Origins } from "../../lib/server/app.ts";
 import type { ReadStore } from "../../lib/store/store.ts";
@@ -87,10 +88,17 @@ export class FakeOrigins implements Origins {
 /** A loaded Registry and an app over `store`. */
 export async function appFor(
   store: ReadStore,
-  opts: { origins?: Origins; v1Origin?: string } = {},
+  opts: { origins?: Origins; v1Origin?: string; log?: Logger } = {},
 ): Promise<{ app: Hono; registry: Registry }> {
   const registry = new Registry(store, { log: silentLogger });
   await registry.load();
-  const app = createApp({ registry, store, log: silentLogger, ...opts });
+  const app = createApp({ registry, store, ...opts, log: opts.log ?? silentLogger });
   return { app, registry };
+}
+
+/** A logger that keeps its JSON lines in memory. */
+export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+  return { log, lines };
 }
