@@ -6,7 +6,8 @@
  *   `WWW-Authenticate` challenge is answered once per client — `Bearer realm=…,service=…,
  *   scope=…` by GETting a token from the realm (with Basic credentials when the lookup has
  *   some, anonymous otherwise), `Basic` by sending the credentials — and the request is
- *   retried. A second 401 is returned to the caller, whose error names the registry.
+ *   retried. A second 401 is returned to the caller, whose error names the registry. A
+ *   later 401 (an expired token) is answered again the same way.
  * - **Redirects** are followed by hand (at most 5): blob GETs are commonly redirected to a
  *   CDN or a presigned bucket URL, and the registry's `Authorization` must not travel to
  *   another origin.
@@ -82,11 +83,12 @@ export class RegistryClient {
     this.#fetch = opts.fetch ?? fetch;
   }
 
-  /** GETs `path` (below the base); a 401 is answered once, then returned. */
+  /** GETs `path` (below the base); a 401 is answered once per call, then returned. */
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const url = new URL(path, this.#o.base);
     const res = await this.#follow(url, headers);
-    if (res.status !== 401 || this.#authorization) return res;
+    // Also when we hold a token: it may have expired during a long publish.
+    if (res.status !== 401) return res;
     const challenge = res.headers.get("www-authenticate");
     if (!challenge) return res;
     await res.body?.cancel();

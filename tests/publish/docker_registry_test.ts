@@ -230,6 +230,18 @@ Deno.test("docker://: Bearer token with credentials; redirected blobs get no Aut
     },
   ));
 
+Deno.test("docker://: an expired Bearer token is renewed mid-publish", () =>
+  withFake({ auth: { scheme: "bearer" }, tokenUses: 2 }, async (fake, rootDigest, tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    const r = await publishFrom(`docker://${fake.addr}/src/x:v1`, store, "demo/x", "v1");
+    assert.equal(r.digest, rootDigest);
+    assert.equal(r.blobsCopied, 3);
+    const tokens = fake.requests.filter((q) => q.path.startsWith("/token"));
+    assert.ok(tokens.length >= 2, `${tokens.length} token request(s)`);
+    assert.ok(tokens.every((q) => q.authorization === null), "anonymous token requests");
+    assert.deepEqual(await verifyStore(store, { deep: true }), []);
+  }));
+
 Deno.test("docker://: Basic auth, and a clear error without credentials", () =>
   withFake({ auth: { scheme: "basic", username: "bob", password: "pw:with:colons" } }, async (
     fake,

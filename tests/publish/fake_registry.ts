@@ -21,6 +21,8 @@ export interface FakeRegistryOptions {
   lyingDigest?: string;
   /** 307 every blob GET to a second server (another origin). */
   redirectBlobs?: boolean;
+  /** A Bearer token is good for this many registry requests (default: forever). */
+  tokenUses?: number;
 }
 
 export interface Request {
@@ -35,8 +37,6 @@ export interface FakeRegistry {
   requests: Request[];
   close(): Promise<void>;
 }
-
-const TOKEN = "fake-token-1";
 
 /** Starts the registry (and its CDN when `redirectBlobs`); `close()` stops both. */
 export function startFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
@@ -60,6 +60,7 @@ export function startFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
     ? `Basic ${btoa(`${o.auth.username}:${o.auth.password}`)}`
     : undefined;
 
+  const tokens = new Map<string, number>(); // token → registry requests left
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
     const authorization = req.headers.get("authorization");
@@ -68,9 +69,13 @@ export function startFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
       Response.json({ errors: [{ code, message: code.toLowerCase() }] }, { status, headers });
     if (url.pathname === "/token") {
       if (basic && authorization !== basic) return err(401, "UNAUTHORIZED");
-      return Response.json({ token: TOKEN });
+      const token = `fake-token-${crypto.randomUUID()}`;
+      tokens.set(token, o.tokenUses ?? Infinity);
+      return Response.json({ token });
     }
-    if (o.auth?.scheme === "bearer" && authorization !== `Bearer ${TOKEN}`) {
+    const left = tokens.get(authorization?.replace(/^Bearer /, "") ?? "") ?? 0;
+    if (left > 0) tokens.set(authorization!.replace(/^Bearer /, ""), left - 1);
+    if (o.auth?.scheme === "bearer" && left <= 0) {
       const realm = `http://${url.host}/token`;
       return err(401, "UNAUTHORIZED", {
         "www-authenticate": `Bearer realm="${realm}",service="fake",scope="repository:x:pull"`,
