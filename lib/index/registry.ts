@@ -77,6 +77,7 @@ export class Registry {
   #failures = 0;
   #refreshing: Promise<boolean> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #generation = 0;
   #cache: ByteLru<Uint8Array>;
   #inflight = new Map<string, Promise<Uint8Array | undefined>>();
 
@@ -137,16 +138,21 @@ export class Registry {
   /** Refreshes every `intervalMs` until stopRefresh(); one refresh at a time. */
   startRefresh(intervalMs: number): void {
     this.stopRefresh();
+    // A generation per start: a refresh still running from an earlier start must not
+    // re-arm its own timer next to the new one.
+    const generation = ++this.#generation;
     const tick = () => {
-      this.#timer = setTimeout(
-        () => void this.refresh().then(() => this.#timer && tick()),
-        intervalMs,
-      );
+      this.#timer = setTimeout(() => {
+        void this.refresh().then(() => {
+          if (generation === this.#generation) tick();
+        });
+      }, intervalMs);
     };
     tick();
   }
 
   stopRefresh(): void {
+    this.#generation++;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
   }
