@@ -6,6 +6,7 @@
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
  *                             [--only serve,scale,publish] [--nginx-workers N]
+ *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
  * `--write` puts the table, the command and the machine facts in docs/BENCHMARKS.md
  * (between the BEGIN/END markers; the prose around them is kept). Timings are never
@@ -16,6 +17,7 @@ import { makeOciLayout } from "../tests/helpers/image.ts";
 import { machineFacts } from "./facts.ts";
 import { startNginx } from "./nginx.ts";
 import { runOk } from "./proc.ts";
+import { profileRoutes } from "./profile.ts";
 import { publishRows } from "./publish_rows.ts";
 import { scaleRows } from "./scale_rows.ts";
 import { serveRows } from "./serve_rows.ts";
@@ -35,6 +37,7 @@ function options(argv: string[]) {
       warmup: { type: "string" },
       only: { type: "string" },
       "nginx-workers": { type: "string", default: "1" },
+      profile: { type: "boolean" },
     },
   });
   const int = (name: string, v: string | undefined, def: number) => {
@@ -62,6 +65,7 @@ function options(argv: string[]) {
   return {
     quick,
     write: values.write ?? false,
+    profile: values.profile ?? false,
     only,
     load,
     nginxWorkers: Number(values["nginx-workers"]),
@@ -75,6 +79,14 @@ async function main(argv: string[]) {
     throw new Error(`static-registry binary "${bin}" not found: run scripts/build`);
   });
   const workDir = await Deno.makeTempDir({ prefix: "sr-bench-" });
+  if (opt.profile) {
+    try {
+      console.log((await profileRoutes(ROOT, bin, workDir, opt.load)).join("\n"));
+    } finally {
+      await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    }
+    return 0;
+  }
   const rows: Row[] = [];
   const t0 = performance.now();
   const say = (s: string) => console.error(`bench: ${s}`);
