@@ -66,7 +66,7 @@ export interface Origin {
 export interface Origins {
   readonly list: readonly Origin[];
   /** URL for a 307 for the blob, or throws OciError BLOB_UNKNOWN / UNAVAILABLE. */
-  locate(digest: string, size: number): Promise<string>;
+  locate(digest: string, size: number): string | Promise<string>;
   /** For `/readyz`: ready when at least one origin is healthy. */
   readiness(): { ready: boolean; origins: (OriginHealth & { url: string })[] };
   /** Prometheus text-format lines. */
@@ -173,8 +173,24 @@ export function createOrigins(opts: OriginsOptions): Origins {
   });
   const redirects = list.map(() => 0);
 
-  async function locate(digest: string, size: number): Promise<string> {
+  /**
+   * The hot path of every blob GET. When the first healthy origin needs neither a HEAD
+   * nor a signature, the URL is returned as a plain string (no promise, no allocation
+   * beyond the string), so the server can answer the 307 synchronously.
+   */
+  function locate(digest: string, size: number): string | Promise<string> {
     const key = blobKey(digest); // throws DIGEST_INVALID for a bad digest
+    for (let i = 0; i < list.length; i++) {
+      if (!health.isHealthy(i)) continue;
+      const o = list[i];
+      if (o.verify || o.presigned) break;
+      redirects[i]++;
+      return `${o.url}/${key}`;
+    }
+    return locateChecked(digest, size, key);
+  }
+
+  async function locateChecked(digest: string, size: number, key: string): Promise<string> {
     if (list.length === 0) throw new OciError("UNAVAILABLE", "no origin is configured");
     const healthy = list.map((_, i) => i).filter((i) => health.isHealthy(i));
     if (healthy.length === 0) {

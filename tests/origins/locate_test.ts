@@ -31,8 +31,9 @@ function setup(extra: Partial<OriginsOptions> = {}) {
   return { f, clock, o };
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string, status: number) {
-  await assert.rejects(p, (e) => {
+/** locate() may throw at once or reject later: both must carry the spec code. */
+async function rejectsWith(call: () => unknown, code: string, status: number) {
+  await assert.rejects(async () => await call(), (e) => {
     assert.ok(e instanceof OciError, String(e));
     assert.equal(e.code, code);
     assert.equal(e.status, status);
@@ -57,10 +58,10 @@ Deno.test("locate() redirects to the first healthy origin, in config order", asy
 
 Deno.test("locate() with no healthy origin throws UNAVAILABLE (503)", async () => {
   const { f, o } = setup();
-  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503); // before any probe
+  await rejectsWith(() => o.locate(D, 5), "UNAVAILABLE", 503); // before any probe
   f.set(`${A}/static-registry.json`, "refuse").set(`${B}/static-registry.json`, "hang");
   await o.health.checkAll();
-  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503);
+  await rejectsWith(() => o.locate(D, 5), "UNAVAILABLE", 503);
   const r = o.readiness();
   assert.equal(r.ready, false);
   assert.equal(r.origins[0].url, A);
@@ -71,7 +72,7 @@ Deno.test("locate() with no healthy origin throws UNAVAILABLE (503)", async () =
 Deno.test("locate() rejects a malformed digest with DIGEST_INVALID", async () => {
   const { o } = setup();
   await o.health.checkAll();
-  await rejectsWith(o.locate("sha256:nope", 5), "DIGEST_INVALID", 400);
+  await rejectsWith(() => o.locate("sha256:nope", 5), "DIGEST_INVALID", 400);
 });
 
 Deno.test("locate() verifies once, then answers from the positive cache", async () => {
@@ -109,8 +110,8 @@ Deno.test("locate() throws BLOB_UNKNOWN when no healthy origin has the blob", as
   const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
   f.set(`${A}/${BLOB}`, { status: 404 }).set(`${B}/${BLOB}`, { status: 200, size: 6 });
   await o.health.checkAll();
-  await rejectsWith(o.locate(D, 5), "BLOB_UNKNOWN", 404);
-  await assert.rejects(o.locate(D, 5), (e: OciError) => {
+  await rejectsWith(() => o.locate(D, 5), "BLOB_UNKNOWN", 404);
+  await assert.rejects(async () => await o.locate(D, 5), (e: OciError) => {
     assert.deepEqual(e.detail, {
       digest: D,
       origins: { a: "HTTP 404", b: "wrong size: Content-Length 6, expected 5" },
@@ -123,7 +124,7 @@ Deno.test("locate() answers 503, not BLOB_UNKNOWN, when an origin could not answ
   const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
   f.set(`${A}/${BLOB}`, { status: 500 }).set(`${B}/${BLOB}`, { status: 404 });
   await o.health.checkAll();
-  await rejectsWith(o.locate(D, 5), "UNAVAILABLE", 503);
+  await rejectsWith(() => o.locate(D, 5), "UNAVAILABLE", 503);
   f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
   assert.equal(await o.locate(D, 5), `${A}/${BLOB}`, "errors are not cached");
 });
