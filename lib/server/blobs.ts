@@ -19,6 +19,22 @@ import { parseRange } from "./range.ts";
 
 const OCTETS = "application/octet-stream";
 
+/**
+ * The body of a 200. Bun answers a Range request ITSELF when a 200's body is file-backed
+ * (a file Blob or its stream), parsing the raw Range header its own way: a Range we chose
+ * to ignore (invalid, or several Range headers; RFC 9110 §14.2 allows ignoring it) came
+ * back as Bun's 206, or as a 416 without the spec's error body. So when the request has a
+ * Range header and we send the whole blob, the file goes out as a plain stream (chunked:
+ * rare, real clients send ranges we honour).
+ */
+function wholeBody(
+  req: Request,
+  body: ReadableStream<Uint8Array> | Blob,
+): ReadableStream<Uint8Array> | Blob {
+  if (!(body instanceof Blob) || !req.headers.has("range")) return body;
+  return body.stream().pipeThrough(new TransformStream<Uint8Array, Uint8Array>());
+}
+
 /** Builds the blobs handler. */
 export function blobsRoute(
   registry: Registry,
@@ -76,7 +92,7 @@ export function blobsRoute(
     };
     if (!range) {
       headers["Content-Length"] = String(size);
-      return new Response(opened.body, { status: 200, headers });
+      return new Response(wholeBody(req, opened.body), { status: 200, headers });
     }
     headers["Content-Length"] = String(range.end - range.start + 1);
     headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
