@@ -13,9 +13,11 @@ export { CONFIG_ENV, type ConfigFlags, loadConfig, type LoadOptions } from "./lo
 export type {
   ListenAddress,
   ResolvedConfig,
+  ResolvedMount,
   ResolvedOrigin,
   S3Settings,
   StoreConfig,
 } from "./resolve.ts";
 export { ConfigSchema, jsonSchemaText, type UserConfig } from "./schema.ts";
 export { parseDuration } from "./duration.ts";
+export { storesOf } from "./mounts.ts";

@@ -3,8 +3,9 @@
  * From a schema-valid {@link UserConfig} to the {@link ResolvedConfig} the program runs
  * with: defaults applied (from the schema's `default` annotations), durations in
  * milliseconds, the listen address split, the store classified (directory made absolute
- * against the config file's folder), and the checks a schema cannot express (unique
- * origin names, parseable URLs, timeout < interval). The result is deeply frozen.
+ * against the config file's folder), the mounts (lib/config/mounts.ts), and the checks a
+ * schema cannot express (origin names unique across the config, parseable URLs, timeout <
+ * interval, mount prefixes neither repeated nor nested). The result is deeply frozen.
  */
 import { isIP } from "node:net";
 import * as path from "node:path";
@@ -14,6 +15,8 @@ import { parseDuration } from "./duration.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";
+import { resolveMounts } from "./mounts.ts";
+import { baseUrl, resolveOrigins, resolveS3, resolveStore } from "./stores.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -42,6 +45,15 @@ export interface ResolvedOrigin {
   verifyBlobs: boolean;
 }
 
+/** A store mounted under a repository-name prefix, with its own S3 settings and origins. */
+export interface ResolvedMount {
+  /** `""` for the root store (see storesOf in lib/config/mounts.ts). */
+  prefix: string;
+  store: StoreConfig;
+  s3: S3Settings;
+  origins: ResolvedOrigin[];
+}
+
 /** The config the program runs with. Every field present, frozen. */
 export interface ResolvedConfig {
   /** Absolute path of the config file, when there is one. */
@@ -50,6 +62,8 @@ export interface ResolvedConfig {
   store: StoreConfig;
   s3: S3Settings;
   origins: ResolvedOrigin[];
+  /** Federated stores under repository-name prefixes (lib/config/mounts.ts); [] without. */
+  mounts: ResolvedMount[];
   health: { intervalMs: number; timeoutMs: number; rise: number; fall: number };
   verifyBlobs: { cacheSize: number; negativeTtlMs: number };
   refresh: { intervalMs: number };
@@ -57,9 +71,6 @@ export interface ResolvedConfig {
   log: { level: LogLevel };
   http: { idleTimeoutMs: number };
 }
-
-/** SigV4 presigned URLs live at most 7 days (AWS S3 API reference, "Query string auth"). */
-const MAX_PRESIGN_MS = 7 * 24 * 3_600_000;
 
 /** Parses `host:port` / `[v6]:port`; null when it is not one. */
 export function parseListen(text: string): ListenAddress | null {
@@ -72,45 +83,6 @@ export function parseListen(text: string): ListenAddress | null {
   const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
   if (isIP(host) !== 4 && !host.split(".").every((l) => label.test(l))) return null;
   return { hostname: host, port };
-}
-
-/** A URL with a trailing "/" so relative keys resolve under it. */
-function baseUrl(text: string): string | null {
-  try {
-    const u = new URL(text);
-    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
-    if (!u.pathname.endsWith("/")) u.pathname += "/";
-    return u.href;
-  } catch {
-    return null;
-  }
-}
-
-function resolveStore(text: string, baseDir: string, s3: S3Settings): StoreConfig | string {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(text)?.[1]?.toLowerCase();
-  if (scheme === undefined) {
-    const p = path.resolve(baseDir, text);
-    return { kind: "dir", location: p, path: p };
-  }
-  if (scheme === "http" || scheme === "https") {
-    const url = baseUrl(text);
-    return url ? { kind: "http", location: url, url } : `expected a valid URL, got ${quote(text)}`;
-  }
-  if (scheme === "s3") {
-    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(text);
-    if (!m) {
-      return `expected s3://bucket/prefix with a valid bucket name, got ${quote(text)}`;
-    }
-    const prefix = (m[2] ?? "").replace(/^\/+|\/+$/g, "");
-    if (prefix.split("/").some((s) => s === "." || s === "..")) {
-      return `the prefix must not contain "." or ".." segments, got ${quote(text)}`;
-    }
-    const location = `s3://${m[1]}${prefix ? `/${prefix}` : ""}`;
-    return { kind: "s3", location, bucket: m[1], prefix, s3 };
-  }
-  return `unsupported scheme "${scheme}://" (use a directory, s3:// or http(s)://), got ${
-    quote(text)
-  }`;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -148,71 +120,21 @@ export function resolveConfig(
     });
   }
 
-  const s3u = u.s3 ?? {};
-  const s3: S3Settings = { region: s3u.region ?? "us-east-1" };
-  if (s3u.endpoint !== undefined) {
-    const e = baseUrl(s3u.endpoint);
-    if (!e) {
-      problems.push({
-        path: "s3.endpoint",
-        problem: `expected a valid URL, got ${quote(s3u.endpoint)}`,
-      });
-    } else s3.endpoint = s3u.endpoint;
-  }
-  if (s3u.forcePathStyle !== undefined) s3.forcePathStyle = s3u.forcePathStyle;
-  if ((s3u.accessKeyId === undefined) !== (s3u.secretAccessKey === undefined)) {
-    problems.push({
-      path: "s3",
-      problem: "accessKeyId and secretAccessKey must be given together",
-    });
-  } else if (s3u.accessKeyId !== undefined) {
-    s3.credentials = { accessKeyId: s3u.accessKeyId, secretAccessKey: s3u.secretAccessKey! };
-    if (s3u.sessionToken !== undefined) s3.credentials.sessionToken = s3u.sessionToken;
-  } else if (s3u.sessionToken !== undefined) {
-    problems.push({ path: "s3.sessionToken", problem: "needs accessKeyId and secretAccessKey" });
-  }
-
+  const s3 = resolveS3(u.s3 ?? {}, "s3", problems);
   const store = resolveStore(u.store, opts.baseDir, s3);
   if (typeof store === "string") problems.push({ path: "store", problem: store });
-
-  const seen = new Map<string, number>();
-  const origins = u.origins!.map((o, i): ResolvedOrigin => {
-    const at = `origins[${i}]`;
-    const prev = seen.get(o.name);
-    if (prev !== undefined) {
-      problems.push({
-        path: `${at}.name`,
-        problem: `duplicate origin name ${quote(o.name)} (also origins[${prev}].name)`,
-      });
-    }
-    seen.set(o.name, i);
-    const url = baseUrl(o.url);
-    if (!url) {
-      problems.push({ path: `${at}.url`, problem: `expected a valid URL, got ${quote(o.url)}` });
-    }
-    const r: ResolvedOrigin = {
-      name: o.name,
-      url: url ?? o.url,
-      verifyBlobs: o.verifyBlobs ?? false,
-    };
-    if (o.presign) {
-      const expiresMs = ms(`${at}.presign.expires`, o.presign.expires);
-      if (expiresMs > MAX_PRESIGN_MS) {
-        problems.push({
-          path: `${at}.presign.expires`,
-          problem: `must be at most 7 days, got ${quote(o.presign.expires)}`,
-        });
-      }
-      if (typeof store !== "string" && store.kind !== "s3") {
-        problems.push({
-          path: `${at}.presign`,
-          problem: `needs an s3:// store, but store is ${quote(u.store)}`,
-        });
-      }
-      r.presign = { expiresMs };
-    }
-    return r;
-  });
+  // Origin names are unique across the root and every mount (logs and metrics name them).
+  const names = new Map<string, string>();
+  const origins = resolveOrigins(
+    u.origins!,
+    "origins",
+    { text: u.store, config: store },
+    names,
+    problems,
+  );
+  // Mount stores are only ever written in the file: relative ones start at its folder.
+  const fileDir = opts.file === undefined ? opts.baseDir : path.dirname(opts.file);
+  const mounts = resolveMounts(u.mounts!, { baseDir: fileDir, s3: u.s3, names }, problems);
 
   const health = {
     intervalMs: ms("health.interval", u.health!.interval),
@@ -247,6 +169,7 @@ export function resolveConfig(
     store: typeof store === "string" ? { kind: "dir", location: "", path: "" } : store,
     s3,
     origins,
+    mounts,
     health,
     verifyBlobs: {
       cacheSize: u.verifyBlobs!.cacheSize!,

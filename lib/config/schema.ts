@@ -9,6 +9,7 @@
  * schema so strict JSON Schema validators accept it.
  */
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { NAME_RE } from "../oci/reference.ts";
 import { DURATION_PATTERN } from "./duration.ts";
 
 const closed = { additionalProperties: false } as const;
@@ -28,6 +29,15 @@ function httpUrl(description: string) {
     pattern: "^[hH][tT][tT][pP][sS]?://",
     description,
     "x-expected": 'an absolute http(s) URL like "https://cdn.example.com/registry"',
+  });
+}
+
+function storeSchema(description: string) {
+  return Type.String({
+    minLength: 1,
+    description,
+    examples: ["./data", "/srv/registry", "s3://my-bucket/registry", "https://cdn.example.com/r"],
+    "x-expected": "a directory path, s3://bucket/prefix or an http(s):// URL",
   });
 }
 
@@ -55,6 +65,55 @@ export const OriginSchema = Type.Object({
   })),
 }, closed);
 
+export const S3Schema = Type.Object({
+  endpoint: Type.Optional(httpUrl("S3 API endpoint (MinIO, R2, Swift s3api); AWS when absent.")),
+  region: Type.Optional(Type.String({ minLength: 1, default: "us-east-1" })),
+  forcePathStyle: Type.Optional(Type.Boolean({
+    description: "Path-style bucket addressing (most S3-compatible servers need it).",
+  })),
+  accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
+  secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
+  sessionToken: Type.Optional(Type.String({ minLength: 1 })),
+}, {
+  ...closed,
+  description: "S3 client settings for an s3:// store. Credentials not given here come from " +
+    "the standard AWS environment variables and files.",
+});
+
+const originsDescription = "Where blob GETs are redirected, in order of preference; the " +
+  "first healthy one wins. Without origins a directory store streams blobs itself.";
+
+/**
+ * One federated store: repositories `<prefix>/<name>` are `<name>` in `store`. The pattern
+ * is the repository-name grammar (distribution-spec §"Pulling manifests", lib/oci/reference.ts).
+ */
+export const MountSchema = Type.Object({
+  prefix: Type.String({
+    pattern: NAME_RE.source,
+    description: "Repository-name prefix the store is mounted under: `<prefix>/<name>` is " +
+      "repository `<name>` of this store. Unique, and not inside another mount's prefix.",
+    examples: ["team-a", "org/team-b"],
+    "x-expected": 'a repository name like "team-a" or "org/team-b" (lowercase)',
+  }),
+  store: storeSchema(
+    "This mount's store: a directory (relative to this file), s3://bucket/prefix, or a " +
+      "read-only http(s):// base URL.",
+  ),
+  origins: Type.Optional(Type.Array(OriginSchema, {
+    description: originsDescription + " Names are unique across the whole config.",
+  })),
+  // region without a default here: an absent one is inherited from the top-level s3.
+  s3: Type.Optional(Type.Object({
+    ...S3Schema.properties,
+    region: Type.Optional(Type.String({ minLength: 1 })),
+  }, {
+    ...closed,
+    description: "S3 settings of this mount's store. endpoint, region and forcePathStyle " +
+      "not given here come from the top-level s3; credentials are taken as a unit (from here " +
+      "when any credential key is set here, else from the top-level s3).",
+  })),
+}, closed);
+
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({
     description: 'Editors: where this schema is, e.g. "./config.schema.json". Ignored.',
@@ -65,31 +124,19 @@ export const ConfigSchema = Type.Object({
     examples: ["127.0.0.1:5000", "0.0.0.0:80", "[::1]:5000"],
     "x-expected": 'an address like "127.0.0.1:5000" or "[::1]:5000"',
   })),
-  store: Type.String({
-    minLength: 1,
-    description:
-      "Where the static layout lives: a directory (relative to this file), s3://bucket/prefix, " +
+  store: storeSchema(
+    "Where the static layout lives: a directory (relative to this file), s3://bucket/prefix, " +
       "or a read-only http(s):// base URL.",
-    examples: ["./data", "/srv/registry", "s3://my-bucket/registry", "https://cdn.example.com/r"],
-    "x-expected": "a directory path, s3://bucket/prefix or an http(s):// URL",
-  }),
-  s3: Type.Optional(Type.Object({
-    endpoint: Type.Optional(httpUrl("S3 API endpoint (MinIO, R2, Swift s3api); AWS when absent.")),
-    region: Type.Optional(Type.String({ minLength: 1, default: "us-east-1" })),
-    forcePathStyle: Type.Optional(Type.Boolean({
-      description: "Path-style bucket addressing (most S3-compatible servers need it).",
-    })),
-    accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
-    secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
-    sessionToken: Type.Optional(Type.String({ minLength: 1 })),
-  }, {
-    ...closed,
-    description: "S3 client settings for an s3:// store. Credentials not given here come from " +
-      "the standard AWS environment variables and files.",
-  })),
+  ),
+  s3: Type.Optional(S3Schema),
   origins: Type.Optional(Type.Array(OriginSchema, {
-    description: "Where blob GETs are redirected, in order of preference; the first healthy " +
-      "one wins. Without origins a directory store streams blobs itself.",
+    description: originsDescription,
+    default: [],
+  })),
+  mounts: Type.Optional(Type.Array(MountSchema, {
+    description: "Federation: more stores, each with its own origins, served under " +
+      "repository-name prefixes. `store`/`origins` above are the root mount; root " +
+      "repositories under a mount's prefix are hidden by the mount.",
     default: [],
   })),
   health: Type.Optional(Type.Object({
