@@ -3,12 +3,16 @@
  * A running server, apart from argv and signals (lib/cli/serve.ts adds those), so tests
  * drive it in-process: {@link startInstance} → `reload()` (what SIGHUP does) → `stop()`.
  *
- * What runs is one *generation* {config, store, registry, origins, app}; the listener's
- * handler always calls the current generation's app. A reload builds the parts that
- * changed and swaps them in whole; if anything fails (bad config, unreachable new store)
- * the old generation keeps serving and the reason is logged.
+ * What runs is one *generation* {config, stores, app}, where `stores` holds one
+ * {store, registry, origins} per store the config serves: the root, then each mount
+ * (federation, lib/config/mounts.ts). The listener's handler always calls the current
+ * generation's app. A reload builds the parts that changed — a store whose settings are
+ * unchanged keeps its registry (refreshed), origins whose settings are unchanged keep
+ * their health checker — and swaps the whole generation in; if anything fails (bad config,
+ * unreachable new store) the old generation keeps serving and the reason is logged.
  */
-import type { ResolvedConfig } from "../config/resolve.ts";
+import type { ResolvedConfig, ResolvedMount } from "../config/resolve.ts";
+import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
 import type { Logger } from "../log.ts";
 import { originsOptions } from "../origins/config.ts";
@@ -22,11 +26,20 @@ import type { ReadStore } from "../store/store.ts";
 /** How long a shutdown waits for in-flight requests before giving up on them. */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
-interface Generation {
-  config: ResolvedConfig;
+/** One store being served: the root (prefix "") or a mount. */
+interface Served {
+  mount: ResolvedMount;
+  /** What the registry depends on / what the origins depend on, to tell a change. */
+  storeKey: string;
+  originsKey: string;
   store: ReadStore;
   registry: Registry;
   origins?: Origins;
+}
+
+interface Generation {
+  config: ResolvedConfig;
+  stores: Served[];
   app: { fetch(req: Request): Response | Promise<Response> };
 }
 
@@ -35,7 +48,7 @@ export interface Instance {
   readonly address: { hostname: string; port: number; url: string };
   /** The config in force. */
   readonly config: ResolvedConfig;
-  /** Re-reads the config and refreshes the index; false (logged) when the old one stays. */
+  /** Re-reads the config and refreshes the indexes; false (logged) when the old one stays. */
   reload(): Promise<boolean>;
   /** Stops accepting, drains in-flight requests, stops timers and health checks. */
   stop(): Promise<void>;
@@ -55,27 +68,29 @@ export async function startInstance(
   deps: InstanceDeps,
 ): Promise<Instance> {
   const { log } = deps;
-  const store = openStore(config.store, { log });
-  const registry = new Registry(store, { log });
-  await loadOrReport(registry, config, log);
-  const origins = await startOrigins(config, log);
-  let gen: Generation = {
-    config,
-    store,
-    registry,
-    origins,
-    app: app(config, store, registry, origins, log),
-  };
+  const stores = await buildStores(config, [], log, true);
+  let gen: Generation = { config, stores, app: app(config, stores, log) };
 
-  const server: RunningServer = await serve((req) => gen.app.fetch(req), {
-    hostname: config.listen.hostname,
-    port: config.listen.port,
-    idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
-  });
+  let server: RunningServer;
+  try {
+    server = await serve((req) => gen.app.fetch(req), {
+      hostname: config.listen.hostname,
+      port: config.listen.port,
+      idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
+    });
+  } catch (e) {
+    for (const s of stores) s.origins?.stop();
+    throw e;
+  }
   const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
   const url = `http://${host}:${server.port}`;
-  log.info({ address: url, store: store.location, origins: config.origins.length }, "listening");
-  registry.startRefresh(config.refresh.intervalMs);
+  log.info({
+    address: url,
+    store: stores[0].store.location,
+    origins: config.origins.length,
+    ...(config.mounts.length ? { mounts: config.mounts.map((m) => m.prefix) } : {}),
+  }, "listening");
+  for (const s of stores) s.registry.startRefresh(config.refresh.intervalMs);
 
   let reloading: Promise<boolean> | undefined;
   async function reload(): Promise<boolean> {
@@ -88,35 +103,31 @@ export async function startInstance(
         { reason: (e as Error).message },
         "config reload failed; keeping the running config",
       );
-      await old.registry.refresh();
+      await Promise.all(old.stores.map((s) => s.registry.refresh()));
       return false;
     }
     if (!same(next.listen, old.config.listen)) {
       log.warn({ running: url }, "listen changed in the config: restart to apply it");
     }
     log.level = next.log.level;
-    let { store, registry, origins } = old;
+    let stores: Served[];
     try {
-      if (!same(next.store, old.config.store)) {
-        store = openStore(next.store, { log });
-        registry = new Registry(store, { log });
-        await registry.load();
-      } else if (!(await registry.refresh())) {
-        log.warn("index refresh failed on reload; serving the last good index");
-      }
-      if (!same(originsPart(next), originsPart(old.config))) {
-        origins = await startOrigins(next, log);
-      }
+      stores = await buildStores(next, old.stores, log, false);
     } catch (e) {
-      if (origins !== old.origins) origins?.stop();
       log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
       return false;
     }
-    gen = { config: next, store, registry, origins, app: app(next, store, registry, origins, log) };
-    if (registry !== old.registry) old.registry.stopRefresh();
-    if (origins !== old.origins) old.origins?.stop();
-    registry.startRefresh(next.refresh.intervalMs);
-    log.info({ store: store.location, origins: next.origins.length }, "config reloaded");
+    gen = { config: next, stores, app: app(next, stores, log) };
+    for (const s of old.stores) {
+      if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
+      if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
+    }
+    for (const s of stores) s.registry.startRefresh(next.refresh.intervalMs);
+    log.info({
+      store: stores[0].store.location,
+      origins: next.origins.length,
+      ...(next.mounts.length ? { mounts: next.mounts.map((m) => m.prefix) } : {}),
+    }, "config reloaded");
     return true;
   }
 
@@ -134,8 +145,10 @@ export async function startInstance(
       return run;
     },
     async stop() {
-      gen.registry.stopRefresh();
-      gen.origins?.stop();
+      for (const s of gen.stores) {
+        s.registry.stopRefresh();
+        s.origins?.stop();
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((r) =>
         timer = setTimeout(() => r("timeout"), DRAIN_TIMEOUT_MS)
@@ -147,6 +160,69 @@ export async function startInstance(
       }
     },
   };
+}
+
+/**
+ * The stores of `config` (root first, then each mount), reusing from `old` every
+ * registry whose store settings and every origins whose settings did not change. At start
+ * (`initial`) an index that cannot be loaded is logged and retried by the refresh timer;
+ * on a reload a changed store must load, or the whole reload fails (the new origins
+ * started so far are stopped; nothing of the old generation is touched).
+ */
+async function buildStores(
+  config: ResolvedConfig,
+  old: readonly Served[],
+  log: Logger,
+  initial: boolean,
+): Promise<Served[]> {
+  const built = await Promise.allSettled(
+    storesOf(config).map((mount, i) => buildOne(config, mount, i, old, log, initial)),
+  );
+  const failed = built.find((r) => r.status === "rejected");
+  if (failed) {
+    for (const r of built) {
+      if (
+        r.status === "fulfilled" && r.value.origins &&
+        !old.some((o) => o.origins === r.value.origins)
+      ) {
+        r.value.origins.stop();
+      }
+    }
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return built.map((r) => (r as PromiseFulfilledResult<Served>).value);
+}
+
+async function buildOne(
+  config: ResolvedConfig,
+  mount: ResolvedMount,
+  i: number,
+  old: readonly Served[],
+  rootLog: Logger,
+  initial: boolean,
+): Promise<Served> {
+  // Mount logs say which mount (health checks, refresh failures); the root's stay as they were.
+  const log = mount.prefix === "" ? rootLog : rootLog.child({ mount: mount.prefix });
+  const storeKey = JSON.stringify(mount.store);
+  const originsKey = JSON.stringify([mount, config.health, config.verifyBlobs]);
+  const prevStore = old.find((s) => s.storeKey === storeKey);
+  let store: ReadStore;
+  let registry: Registry;
+  if (prevStore) {
+    ({ store, registry } = prevStore);
+    if (!(await registry.refresh())) {
+      log.warn("index refresh failed on reload; serving the last good index");
+    }
+  } else {
+    store = openStore(mount.store, { log });
+    registry = new Registry(store, { log });
+    if (initial) await loadOrReport(registry, config, log);
+    else await registry.load();
+  }
+  const prevOrigins = old.find((s) => s.originsKey === originsKey)?.origins;
+  const at = i === 0 ? "" : `mounts[${i - 1}].`;
+  const origins = prevOrigins ?? await startOrigins(config, mount, at, log);
+  return { mount, storeKey, originsKey, store, registry, origins };
 }
 
 /** Loads the index; an unreachable store is logged, not fatal (refresh retries it). */
@@ -169,19 +245,21 @@ async function loadOrReport(
   }
 }
 
-function originsPart(c: ResolvedConfig) {
-  return [c.origins, c.health, c.verifyBlobs, c.s3, c.store];
-}
-
-async function startOrigins(config: ResolvedConfig, log: Logger): Promise<Origins | undefined> {
-  if (config.origins.length === 0) return undefined;
+/** Starts one store's origins (none configured: undefined, blobs stream from the store). */
+async function startOrigins(
+  config: ResolvedConfig,
+  mount: ResolvedMount,
+  at: string,
+  log: Logger,
+): Promise<Origins | undefined> {
+  if (mount.origins.length === 0) return undefined;
   let origins: Origins;
   try {
-    origins = createOrigins(originsOptions(config, { log }));
+    origins = createOrigins(originsOptions({ ...config, ...mount }, { log }));
   } catch (e) {
     // lib/config validates origins first; this catches what only the origins module knows.
     const where = config.file ? `config ${JSON.stringify(config.file)}` : "config";
-    throw new UsageError(`${where}: ${(e as Error).message}`, { cause: e });
+    throw new UsageError(`${where}: ${at}${(e as Error).message}`, { cause: e });
   }
   // Resolves after the first round of probes (bounded by health.timeout), so the first
   // requests are routed by real health rather than by the initial state.
@@ -189,12 +267,19 @@ async function startOrigins(config: ResolvedConfig, log: Logger): Promise<Origin
   return origins;
 }
 
-function app(
-  config: ResolvedConfig,
-  store: ReadStore,
-  registry: Registry,
-  origins: Origins | undefined,
-  log: Logger,
-): Generation["app"] {
-  return createApp({ registry, store, origins, v1Origin: config.v1.origin, log });
+function app(config: ResolvedConfig, stores: readonly Served[], log: Logger): Generation["app"] {
+  const [root, ...mounts] = stores;
+  return createApp({
+    registry: root.registry,
+    store: root.store,
+    origins: root.origins,
+    mounts: mounts.map((s) => ({
+      prefix: s.mount.prefix,
+      registry: s.registry,
+      store: s.store,
+      origins: s.origins,
+    })),
+    v1Origin: config.v1.origin,
+    log,
+  });
 }

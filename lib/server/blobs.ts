@@ -101,8 +101,14 @@ export function blobsRoute(
 
   // Not async: when origins.locate() answers synchronously the 307 is built without a
   // promise, which is most of the cost of the most frequent request of a pull.
-  return function blobs(req: Request, name: string, ref: string): Response | Promise<Response> {
-    const repo = findRepo(registry, name);
+  // `inner`: the name within this store when it is mounted under a prefix (lookup.ts).
+  return function blobs(
+    req: Request,
+    name: string,
+    ref: string,
+    inner: string = name,
+  ): Response | Promise<Response> {
+    const repo = findRepo(registry, name, inner);
     // Keys of the index were validated as digests at load: look up first, and parse only
     // to tell a malformed digest (400) from an unknown one (404).
     const size = repo.referencedSize(ref);

@@ -25,12 +25,28 @@ export interface Origins {
   metrics?(): string;
 }
 
+/**
+ * A store mounted under a repository-name prefix (federation, lib/server/mounts.ts):
+ * repository `<prefix>/<name>` is `<name>` of `registry`, its blobs go to `origins`.
+ */
+export interface Mount {
+  /** A valid repository name, not nested in another mount's (lib/config/mounts.ts). */
+  prefix: string;
+  registry: Registry;
+  /** When it can stream and the mount has no origins, its blobs are served from it. */
+  store: ReadStore;
+  origins?: Origins;
+}
+
 /** Dependencies of {@link createApp} (lib/server/app.ts). */
 export interface AppDeps {
+  /** The root store's registry: every name under no mount. */
   registry: Registry;
   /** The store the registry reads; when it can stream and no origins are set, blobs are served from it. */
   store: ReadStore;
   origins?: Origins;
+  /** More stores under repository-name prefixes; their names shadow the root's. */
+  mounts?: readonly Mount[];
   /** Base URL every `/v1/...` request (other than `/v1/_ping`) is redirected to. */
   v1Origin?: string;
   log: Logger;

@@ -11,11 +11,8 @@ import type { AppDeps } from "./deps.ts";
 import { errorResponse, noSuchEndpoint, splitUrl } from "./http.ts";
 import { parseV2Path } from "./path.ts";
 import { base } from "./base.ts";
-import { manifestsRoute } from "./manifests.ts";
-import { blobsRoute } from "./blobs.ts";
-import { tagsRoute } from "./tags.ts";
-import { catalogRoute } from "./catalog.ts";
-import { referrersRoute } from "./referrers.ts";
+import { catalogRoute, repositoryList } from "./catalog.ts";
+import { innerName, mountPicker, mountRoutes } from "./mounts.ts";
 import { v1Route } from "./v1.ts";
 import { healthRoute } from "./health.ts";
 import { RequestMetrics } from "./metrics.ts";
@@ -25,14 +22,24 @@ export type Handler = (req: Request) => Response | Promise<Response>;
 /** Builds the handler; dependencies are resolved once here, requests only look things up. */
 export function createHandler(deps: AppDeps): Handler {
   const { registry, store, origins, log } = deps;
+  const mounts = deps.mounts ?? [];
   const metrics = new RequestMetrics();
-  const manifests = manifestsRoute(registry, log);
-  const blobs = blobsRoute(registry, store, origins, log);
-  const tags = tagsRoute(registry);
-  const catalog = catalogRoute(registry);
-  const referrers = referrersRoute(registry);
+  // Federation (lib/server/mounts.ts): the root store's routes, and each mount's. Without
+  // mounts `federated` is false and a request never looks at a prefix.
+  const root = mountRoutes({ prefix: "", registry, store, origins }, log);
+  const pick = mountPicker(root, mounts.map((m) => mountRoutes(m, log)));
+  const federated = mounts.length > 0;
+  const repositories = repositoryList(registry, mounts, log);
+  // Merging the catalog once now logs the root repositories a mount hides at load time
+  // (the app is built after the indexes are loaded); a store not loaded yet is told later.
+  if (federated) {
+    try {
+      repositories();
+    } catch { /* not loaded yet: the first catalog request or /readyz says so */ }
+  }
+  const catalog = catalogRoute(repositories);
   const v1 = v1Route(deps.v1Origin);
-  const health = healthRoute(registry, origins, metrics);
+  const health = healthRoute({ registry, origins }, mounts, metrics);
 
   return function handle(req: Request): Response | Promise<Response> {
     const { path, query } = splitUrl(req.url);
@@ -51,24 +58,33 @@ export function createHandler(deps: AppDeps): Handler {
         // §"Error Codes": UNSUPPORTED for operations it does not implement.
         if (req.method !== "GET" && req.method !== "HEAD") throw errors.unsupported(req.method);
         switch (r.kind) {
-          case "manifests":
-            res = manifests(req, r.name, r.ref);
+          case "manifests": {
+            // One prefix lookup with mounts; errors and bodies keep the client's name.
+            const m = federated ? pick(r.name) : root;
+            res = m.manifests(req, r.name, r.ref, innerName(m, r.name));
             break;
-          case "blobs":
-            res = blobs(req, r.name, r.ref);
+          }
+          case "blobs": {
+            const m = federated ? pick(r.name) : root;
+            res = m.blobs(req, r.name, r.ref, innerName(m, r.name));
             break;
+          }
           case "base":
             res = base();
             break;
-          case "tags":
-            res = tags(req, r.name, query);
+          case "tags": {
+            const m = federated ? pick(r.name) : root;
+            res = m.tags(req, r.name, query, innerName(m, r.name));
             break;
+          }
           case "catalog":
             res = catalog(req, query);
             break;
-          case "referrers":
-            res = referrers(req, r.name, r.ref, query);
+          case "referrers": {
+            const m = federated ? pick(r.name) : root;
+            res = m.referrers(req, r.name, r.ref, query, innerName(m, r.name));
             break;
+          }
           case "uploads":
             throw new OciError(
               "BLOB_UPLOAD_UNKNOWN",

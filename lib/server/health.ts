@@ -3,33 +3,48 @@
  * Operational endpoints: `/healthz` (the process answers), `/readyz` (the index is
  * loaded and, when origins are configured, at least one is healthy: a load balancer
  * should not send pulls to a replica that can only fail them) and `/metrics`.
+ *
+ * With mounts (federation), `/readyz` is ready only when EVERY store is: each index
+ * loaded, and each store with origins has a healthy one — the same rule as without
+ * mounts, applied to all of them. A replica should say ready only when it can serve
+ * everything it advertises in `_catalog`. The price: every replica runs the same config,
+ * so a mount whose store or origins are down makes all replicas unready, and a load
+ * balancer that drops unready replicas then drops the healthy mounts' traffic too. That
+ * is the same blast radius as today's single store with all origins down, and it is
+ * loud; teams that want one mount's outage isolated run it in its own server instead.
+ * `/healthz` stays 200 either way, and requests that do arrive are still answered.
+ * The body keeps the root's detail at the top level and adds one entry per mount.
  */
 import { errors } from "../oci/errors.ts";
-import type { Registry } from "../index/registry.ts";
-import type { Origins } from "./deps.ts";
+import type { Mount } from "./deps.ts";
 import { API_VERSION, API_VERSION_HEADER, json } from "./http.ts";
 import type { RequestMetrics } from "./metrics.ts";
 
+/** One store's readiness: its index loaded and, with origins, one of them healthy. */
+function readiness(m: Pick<Mount, "registry" | "origins">) {
+  const index = m.registry.status();
+  const o = m.origins?.readiness();
+  const ready = index.ready && (o === undefined || o.ready);
+  return { ready, index, origins: o === undefined ? null : o };
+}
+
 /** Builds the health handler for `/healthz`, `/readyz` and `/metrics`. */
 export function healthRoute(
-  registry: Registry,
-  origins: Origins | undefined,
+  root: Pick<Mount, "registry" | "origins">,
+  mounts: readonly Mount[],
   metrics: RequestMetrics,
 ) {
   return function health(req: Request, path: string): Response {
     if (req.method !== "GET" && req.method !== "HEAD") throw errors.unsupported(req.method);
     if (path === "/healthz") return json(200, { status: "ok" });
     if (path === "/readyz") {
-      const index = registry.status();
-      const o = origins?.readiness();
-      const ready = index.ready && (o === undefined || o.ready);
-      return json(ready ? 200 : 503, {
-        ready,
-        index,
-        origins: o === undefined ? null : o,
-      });
+      const r = readiness(root);
+      if (mounts.length === 0) return json(r.ready ? 200 : 503, r);
+      const detail = mounts.map((m) => ({ prefix: m.prefix, ...readiness(m) }));
+      const ready = r.ready && detail.every((d) => d.ready);
+      return json(ready ? 200 : 503, { ...r, ready, mounts: detail });
     }
-    return new Response(metrics.render(registry, origins), {
+    return new Response(metrics.render(root, mounts), {
       status: 200,
       headers: {
         [API_VERSION_HEADER]: API_VERSION,

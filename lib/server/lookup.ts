@@ -8,10 +8,20 @@ import { errors } from "../oci/errors.ts";
 import { nameProblem } from "../oci/reference.ts";
 import type { Registry, RepoView } from "../index/registry.ts";
 
-/** The repository `name`, or throws the spec error for why it cannot be served. */
-export function findRepo(registry: Registry, name: string): RepoView {
-  if (!registry.ready) throw errors.unavailable("the index is not loaded yet");
-  const repo = registry.repo(name);
+/**
+ * The repository `name`, or throws the spec error for why it cannot be served. Under a
+ * mount (lib/server/mounts.ts) `inner` is the name within the mount's store (`app` for
+ * `team-a/app`); errors always show `name`, the name the client used.
+ */
+export function findRepo(registry: Registry, name: string, inner: string = name): RepoView {
+  if (!registry.ready) {
+    throw errors.unavailable(
+      inner === name
+        ? "the index is not loaded yet"
+        : `the index of mount "${name.slice(0, name.length - inner.length - 1)}" is not loaded yet`,
+    );
+  }
+  const repo = registry.repo(inner);
   if (repo) return repo;
   const why = nameProblem(name);
   if (why) throw errors.nameInvalid(name, why);

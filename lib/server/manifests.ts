@@ -14,8 +14,14 @@ import { findRepo } from "./lookup.ts";
 
 /** Builds the manifests handler. */
 export function manifestsRoute(registry: Registry, log: Logger) {
-  return async function manifests(req: Request, name: string, ref: string): Promise<Response> {
-    const repo = findRepo(registry, name);
+  // `inner`: the name within this store when it is mounted under a prefix (lookup.ts).
+  return async function manifests(
+    req: Request,
+    name: string,
+    ref: string,
+    inner: string = name,
+  ): Promise<Response> {
+    const repo = findRepo(registry, name, inner);
     // Tags and digests of the index were validated at load: look up first, and parse the
     // reference only to tell a malformed digest (400) from an unknown reference (404).
     const digest = repo.tagDigest(ref) ?? ref;

@@ -13,8 +13,14 @@ import { findRepo } from "./lookup.ts";
 
 /** Builds the referrers handler. */
 export function referrersRoute(registry: Registry) {
-  return function referrers(_req: Request, name: string, ref: string, query: string): Response {
-    const repo = findRepo(registry, name);
+  return function referrers(
+    _req: Request,
+    name: string,
+    ref: string,
+    query: string,
+    inner = name,
+  ): Response {
+    const repo = findRepo(registry, name, inner);
     const digest = parseDigest(ref).digest;
     let list = repo.referrers(digest);
     const headers: Record<string, string> = { "Content-Type": OCI_INDEX };

@@ -10,8 +10,9 @@ import { paginate } from "./paging.ts";
 
 /** Builds the tags handler. */
 export function tagsRoute(registry: Registry) {
-  return function tags(_req: Request, name: string, query: string): Response {
-    const repo = findRepo(registry, name);
+  // `inner`: the name within this store when it is mounted; the body and Link use `name`.
+  return function tags(_req: Request, name: string, query: string, inner = name): Response {
+    const repo = findRepo(registry, name, inner);
     const page = paginate(repo.sortedTags, query, `/v2/${name}/tags/list`);
     return json(200, { name, tags: page.items }, page.link ? { Link: page.link } : undefined);
   };

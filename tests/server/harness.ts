@@ -63,6 +63,8 @@ export async function runCases(t: Deno.TestContext, app: Hono, cases: Case[]): P
 
 /** A scripted Origins: redirects to a fake CDN, readiness switchable. */
 export class FakeOrigins implements Origins {
+  /** `name` labels readiness and metrics; `base` is the fake CDN's URL. */
+  constructor(readonly name = "cdn-a", readonly base = "http://cdn-a.test/registry") {}
   ready = true;
   calls: [string, number][] = [];
   fail?: Error;
@@ -74,14 +76,15 @@ export class FakeOrigins implements Origins {
       if (this.sync) throw this.fail;
       return Promise.reject(this.fail);
     }
-    const url = `http://cdn-a.test/registry/blobs/${digest.replace(":", "/")}`;
+    const url = `${this.base}/blobs/${digest.replace(":", "/")}`;
     return this.sync ? url : Promise.resolve(url);
   }
   readiness(): { ready: boolean; origins: unknown[] } {
-    return { ready: this.ready, origins: [{ name: "cdn-a", healthy: this.ready }] };
+    return { ready: this.ready, origins: [{ name: this.name, healthy: this.ready }] };
   }
   metrics(): string {
-    return '# TYPE static_registry_origin_up gauge\nstatic_registry_origin_up{origin="cdn-a"} 1';
+    return "# TYPE static_registry_origin_up gauge\n" +
+      `static_registry_origin_up{origin="${this.name}"} 1`;
   }
 }
 
