@@ -2,13 +2,15 @@
  * @module
  * `static-registry check --config FILE [--json] [--concurrency N] [--timeout DURATION]`:
  * loads the index from the configured store and HEADs every object any tag references on
- * every configured origin (lib/origins/check.ts). Exit 0 when every origin holds every
+ * every configured origin (lib/origins/check.ts); with mounts, each mount's store against
+ * its own origins. Exit 0 when every origin holds every
  * object with the right size, 1 when anything is missing, wrong or unreachable, 2 for usage
  * and config errors. Output (table or JSON) goes to stdout, logs to stderr.
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
+import { storesOf } from "../config/mounts.ts";
 import { parseDuration } from "../config/duration.ts";
 import { Registry } from "../index/registry.ts";
 import { createLogger } from "../log.ts";
@@ -78,21 +80,31 @@ export async function checkCommand(argv: string[]): Promise<number> {
     flags: { store: values.store },
     env: process.env,
   });
-  if (config.origins.length === 0) {
+  // Every store with origins: the root and each mount (federation), each against its own
+  // origins. Origin names are unique across the config, so the reports merge by name.
+  const stores = storesOf(config).filter((m) => m.origins.length > 0);
+  if (stores.length === 0) {
     throw new UsageError(`config ${JSON.stringify(values.config)}: no origins to check`);
   }
   const log = createLogger({ level: config.log.level });
-  const registry = new Registry(openStore(config.store, { log }), { log });
-  await registry.load();
-  const indexes = registry.repositories().map((name) => registry.repo(name)!.index);
-  // No health checker: check asks every origin, healthy or not, and says what it found.
-  const origins = createOrigins(originsOptions(config, { log }));
-  const report = await check({
-    objects: referencedObjects(indexes),
-    targets: origins.list,
-    concurrency,
-    timeout,
-  });
+  const reports = [];
+  for (const m of stores) {
+    const registry = new Registry(openStore(m.store, { log }), { log });
+    await registry.load();
+    const indexes = registry.repositories().map((name) => registry.repo(name)!.index);
+    const objects = referencedObjects(indexes).map((o) =>
+      m.prefix ? { ...o, ref: `${m.prefix}/${o.ref}` } : o
+    );
+    // No health checker: check asks every origin, healthy or not, and says what it found.
+    const origins = createOrigins(originsOptions({ ...config, ...m }, { log }));
+    reports.push(await check({ objects, targets: origins.list, concurrency, timeout }));
+  }
+  const report = {
+    ok: reports.every((r) => r.ok),
+    objects: reports.reduce((n, r) => n + r.objects, 0),
+    origins: reports.flatMap((r) => r.origins),
+    problems: reports.flatMap((r) => r.problems),
+  };
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else process.stdout.write(formatReport(report));
   return report.ok ? 0 : 1;
