@@ -2,17 +2,17 @@
 // Runs s3rver 3.7.1 on 127.0.0.1 and prints "READY <port>" once listening (tests/helpers/s3rver.ts).
 // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
 // which Node >= 17 (OpenSSL 3) only has in the legacy provider.
-'use strict';
-const fs = require('fs');
+"use strict";
+const fs = require("fs");
 const [port, dir, mod] = process.argv.slice(2);
 if (!port || !dir || !mod) {
-  console.error('usage: s3rver-run.cjs <port> <dataDir> <s3rverModuleDir>');
+  console.error("usage: s3rver-run.cjs <port> <dataDir> <s3rverModuleDir>");
   process.exit(2);
 }
 const S3rver = require(mod);
 fs.mkdirSync(dir, { recursive: true });
 const server = new S3rver({
-  address: '127.0.0.1',
+  address: "127.0.0.1",
   port: Number(port),
   directory: dir,
   silent: !process.env.S3RVER_VERBOSE,
@@ -21,11 +21,11 @@ const server = new S3rver({
   vhostBuckets: false,
 });
 server.run().then(() => {
-  console.log(`READY ${port} s3rver ${require(mod + '/package.json').version}`);
+  console.log(`READY ${port} s3rver ${require(mod + "/package.json").version}`);
 }, (err) => {
-  console.error('FAILED', err);
+  console.error("FAILED", err);
   process.exit(1);
 });
 const stop = () => server.close().finally(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
