@@ -15,7 +15,11 @@ export type FetchHandler = (
 export interface ServeOptions {
   hostname: string;
   port: number;
-  /** Seconds a connection may stay idle (also bounds slow clients trickling headers). */
+  /**
+   * Seconds a keep-alive connection may stay idle. Clients trickling a request head are
+   * closed by Bun itself about 10 s after connecting, whatever this says (measured in
+   * tests/reliability/slow_clients_test.ts).
+   */
   idleTimeoutSeconds?: number;
 }
 
