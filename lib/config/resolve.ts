@@ -29,6 +29,8 @@ export interface S3Settings {
   region: string;
   forcePathStyle?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The publishers' lease settle delay (lib/store/s3_lock.ts); its default when absent. */
+  lockSettleMs?: number;
 }
 
 /** Where the layout lives. `location` is the text people see in messages. */

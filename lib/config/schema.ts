@@ -74,6 +74,14 @@ export const S3Schema = Type.Object({
   accessKeyId: Type.Optional(Type.String({ minLength: 1 })),
   secretAccessKey: Type.Optional(Type.String({ minLength: 1 })),
   sessionToken: Type.Optional(Type.String({ minLength: 1 })),
+  lockSettleMs: Type.Optional(Type.Integer({
+    minimum: 50,
+    maximum: 60_000,
+    description: "Publishers' lease lock on this store (it has no conditional writes): how " +
+      "long a publisher waits after writing its claim before reading it back, in ms " +
+      "(default 500). Must exceed the store's small-object GET+PUT time; every publisher " +
+      "of one store must use the same value.",
+  })),
 }, {
   ...closed,
   description: "S3 client settings for an s3:// store. Credentials not given here come from " +

@@ -71,6 +71,7 @@ export function resolveS3(s3u: UserS3, at: string, problems: Problem[]): S3Setti
     } else s3.endpoint = s3u.endpoint;
   }
   if (s3u.forcePathStyle !== undefined) s3.forcePathStyle = s3u.forcePathStyle;
+  if (s3u.lockSettleMs !== undefined) s3.lockSettleMs = s3u.lockSettleMs;
   if ((s3u.accessKeyId === undefined) !== (s3u.secretAccessKey === undefined)) {
     problems.push({ path: at, problem: "accessKeyId and secretAccessKey must be given together" });
   } else if (s3u.accessKeyId !== undefined) {

@@ -2,7 +2,9 @@
  * @module
  * The read-modify-write of the shared documents, each under its store lock so concurrent
  * publishers serialise: a repository's tag index (`repositories/<name>/_index.json`) and
- * the catalog (`catalog.json`). Documents are only rewritten when they change.
+ * the catalog (`catalog.json`). Documents are only rewritten when they change, and
+ * {@link planIndexes} tells beforehand (without a lock) which ones will, so an unchanged
+ * re-publish takes no lock at all.
  */
 import {
   CACHE_INDEX,
@@ -31,13 +33,16 @@ export function manifestEntry(m: CollectedManifest): ManifestEntry {
   return e;
 }
 
-/** Runs `fn` holding `store.lock(name)`, always releasing it. */
-export async function withLock<T>(
-  store: WriteStore,
-  name: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const release = await store.lock(name);
+/** Takes a lock, resolving to its release function (`store.lock(name)`, or one taken early). */
+export type Acquire = () => Promise<() => Promise<void>>;
+
+/** The lock names of the two shared documents. */
+export const repoLockName = (name: string) => `repo:${name}`;
+export const CATALOG_LOCK = "catalog";
+
+/** Runs `fn` holding the lock `acquire` takes, always releasing it. */
+export async function withLock<T>(acquire: Acquire, fn: () => Promise<T>): Promise<T> {
+  const release = await acquire();
   try {
     return await fn();
   } finally {
@@ -64,41 +69,88 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
+/** The tag index with `image` merged in, and whether that changes the stored bytes. */
+async function mergedRepoIndex(
+  store: WriteStore,
+  name: string,
+  tag: string,
+  image: CollectedImage,
+): Promise<{ bytes: Uint8Array; changed: boolean }> {
+  const key = repoIndexKey(name);
+  const old = await readJson(store, key);
+  const index = old
+    ? checkRepoIndex(old.doc, name, `${store.location}/${key}`)
+    : emptyRepoIndex(name);
+  for (const m of image.manifests) index.manifests[m.descriptor.digest] = manifestEntry(m);
+  for (const [digest, d] of image.blobs) index.blobs[digest] = d.size;
+  index.tags[tag] = image.root.digest;
+  const bytes = encodeDocument(index);
+  return { bytes, changed: !old || !sameBytes(old.bytes, bytes) };
+}
+
+/** The catalog with `name` added, or null when it is already listed. */
+async function mergedCatalog(store: WriteStore, name: string): Promise<Catalog | null> {
+  const old = await readJson(store, CATALOG_KEY);
+  const catalog: Catalog = old
+    ? checkCatalog(old.doc, `${store.location}/${CATALOG_KEY}`)
+    : { version: LAYOUT_VERSION, repositories: [] };
+  if (catalog.repositories.includes(name)) return null;
+  return { ...catalog, repositories: [...catalog.repositories, name].sort() };
+}
+
+/**
+ * Which shared documents publishing `image` as `name:tag` would change, read WITHOUT a
+ * lock (so also a first check that the existing documents are well-formed). A document
+ * that would not change needs no lock: publish then linearises at this read. One that
+ * would is re-read under its lock by {@link updateRepoIndex} / {@link addToCatalog}.
+ */
+export async function planIndexes(
+  store: WriteStore,
+  name: string,
+  tag: string,
+  image: CollectedImage,
+): Promise<{ repo: boolean; catalog: boolean }> {
+  const [repo, catalog] = await Promise.all([
+    mergedRepoIndex(store, name, tag, image),
+    mergedCatalog(store, name),
+  ]);
+  return { repo: repo.changed, catalog: catalog !== null };
+}
+
 /**
  * Adds every manifest and blob of `image` to repository `name` and points `tag` at the
- * root. Returns whether the document changed.
+ * root, under lock `repo:<name>`. Returns whether the document changed.
  */
 export function updateRepoIndex(
   store: WriteStore,
   name: string,
   tag: string,
   image: CollectedImage,
+  acquire: Acquire = () => store.lock(repoLockName(name)),
 ): Promise<boolean> {
-  const key = repoIndexKey(name);
-  return withLock(store, `repo:${name}`, async () => {
-    const old = await readJson(store, key);
-    const index = old
-      ? checkRepoIndex(old.doc, name, `${store.location}/${key}`)
-      : emptyRepoIndex(name);
-    for (const m of image.manifests) index.manifests[m.descriptor.digest] = manifestEntry(m);
-    for (const [digest, d] of image.blobs) index.blobs[digest] = d.size;
-    index.tags[tag] = image.root.digest;
-    const bytes = encodeDocument(index);
-    if (old && sameBytes(old.bytes, bytes)) return false;
-    await store.write(key, bytes, { contentType: JSON_TYPE, cacheControl: CACHE_INDEX });
+  return withLock(acquire, async () => {
+    const { bytes, changed } = await mergedRepoIndex(store, name, tag, image);
+    if (!changed) return false;
+    await store.write(repoIndexKey(name), bytes, {
+      contentType: JSON_TYPE,
+      cacheControl: CACHE_INDEX,
+    });
     return true;
   });
 }
 
-/** Adds `name` to catalog.json (sorted, unique). Returns whether the catalog changed. */
-export function addToCatalog(store: WriteStore, name: string): Promise<boolean> {
-  return withLock(store, "catalog", async () => {
-    const old = await readJson(store, CATALOG_KEY);
-    const catalog: Catalog = old
-      ? checkCatalog(old.doc, `${store.location}/${CATALOG_KEY}`)
-      : { version: LAYOUT_VERSION, repositories: [] };
-    if (catalog.repositories.includes(name)) return false;
-    catalog.repositories = [...catalog.repositories, name].sort();
+/**
+ * Adds `name` to catalog.json (sorted, unique) under lock `catalog`. Returns whether the
+ * catalog changed.
+ */
+export function addToCatalog(
+  store: WriteStore,
+  name: string,
+  acquire: Acquire = () => store.lock(CATALOG_LOCK),
+): Promise<boolean> {
+  return withLock(acquire, async () => {
+    const catalog = await mergedCatalog(store, name);
+    if (!catalog) return false;
     await store.write(CATALOG_KEY, encodeDocument(catalog), {
       contentType: JSON_TYPE,
       cacheControl: CACHE_INDEX,

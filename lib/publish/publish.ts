@@ -10,6 +10,10 @@
  *      and the tag;
  *   5. under lock "catalog": `catalog.json` gains the name.
  *
+ * Steps 4 and 5 are skipped, lock and all, when a read before the copy shows they would
+ * change nothing (an unchanged re-publish), and the locks they need are acquired while the
+ * last blobs are still copying (lock_ahead.ts), so an S3 lease's settle delay overlaps it.
+ *
  * A tag only becomes visible in step 4, when everything it references is in place, so a
  * publish killed at any point leaves the store consistent (at worst with unreferenced
  * blobs, which a rerun reuses).
@@ -41,7 +45,14 @@ import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "./source.ts";
 import { collectImage } from "./collect.ts";
 import { copyBlob, eachLimit } from "./copy.ts";
-import { addToCatalog, updateRepoIndex } from "./indexes.ts";
+import {
+  addToCatalog,
+  CATALOG_LOCK,
+  planIndexes,
+  repoLockName,
+  updateRepoIndex,
+} from "./indexes.ts";
+import { LocksAhead } from "./lock_ahead.ts";
 import { noProgress, type PublishProgress } from "./progress.ts";
 
 export interface PublishOptions {
@@ -111,11 +122,54 @@ async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
   return meta !== null && meta.size === d.size;
 }
 
+/**
+ * Step 2: copies the blobs the store lacks, `concurrency` at a time, and starts taking
+ * the locks once the rest of the copy should take less than the store's lock lead time.
+ */
+async function copyBlobs(
+  opts: PublishOptions,
+  image: Map<string, Descriptor>,
+  result: PublishResult,
+  locks: LocksAhead,
+): Promise<void> {
+  const { store, source } = opts;
+  const log = opts.log ?? silentLogger;
+  const progress = opts.progress ?? noProgress;
+  const blobs = [...image.values()];
+  const total = blobs.reduce((n, b) => n + b.size, 0);
+  const t0 = performance.now();
+  let done = 0;
+  const advance = (n: number) => {
+    done += n;
+    progress.advance(n);
+    const elapsed = performance.now() - t0;
+    locks.startIfDue(done >= total ? 0 : done > 0 ? (total - done) * elapsed / done : Infinity);
+  };
+  progress.start({ blobs: blobs.length, bytes: total });
+  try {
+    await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
+      if (await present(store, d)) {
+        result.blobsSkipped++;
+        result.bytesSkipped += d.size;
+        advance(d.size);
+        progress.blobDone(d.digest, false);
+        return;
+      }
+      await copyBlob(source, store, d, advance);
+      result.blobsCopied++;
+      result.bytesCopied += d.size;
+      progress.blobDone(d.digest, true);
+      log.debug({ digest: d.digest, size: d.size }, "blob copied");
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
 /** Publishes one image; see the module doc for the order. */
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const { source, store, name, tag } = opts;
   const log = opts.log ?? silentLogger;
-  const progress = opts.progress ?? noProgress;
   checkDestination(name, tag);
 
   const image = await collectImage(source);
@@ -136,41 +190,35 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   };
 
   await ensureMarker(store);
-
-  const blobs = [...image.blobs.values()];
-  progress.start({ blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.size, 0) });
+  const plan = await planIndexes(store, name, tag, image);
+  const repoLock = repoLockName(name);
+  const locks = new LocksAhead(store, [
+    ...(plan.repo ? [repoLock] : []),
+    ...(plan.catalog ? [CATALOG_LOCK] : []),
+  ]);
   try {
-    await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
-      if (await present(store, d)) {
-        result.blobsSkipped++;
-        result.bytesSkipped += d.size;
-        progress.advance(d.size);
-        progress.blobDone(d.digest, false);
-        return;
-      }
-      await copyBlob(source, store, d, (n) => progress.advance(n));
-      result.blobsCopied++;
-      result.bytesCopied += d.size;
-      progress.blobDone(d.digest, true);
-      log.debug({ digest: d.digest, size: d.size }, "blob copied");
-    });
+    await copyBlobs(opts, image.blobs, result, locks);
+
+    // Children before parents: a parent is never stored before what it references.
+    for (const m of image.manifests) {
+      if (await present(store, m.descriptor)) continue;
+      await store.write(blobKey(m.descriptor.digest), m.bytes, {
+        contentType: m.info.mediaType,
+        cacheControl: CACHE_IMMUTABLE,
+        size: m.bytes.byteLength,
+      });
+      result.manifestsWritten++;
+    }
+
+    if (plan.repo) {
+      result.indexChanged = await updateRepoIndex(store, name, tag, image, locks.take(repoLock));
+    }
+    if (plan.catalog) {
+      result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));
+    }
   } finally {
-    progress.stop();
+    await locks.abandon();
   }
-
-  // Children before parents: a parent is never stored before what it references.
-  for (const m of image.manifests) {
-    if (await present(store, m.descriptor)) continue;
-    await store.write(blobKey(m.descriptor.digest), m.bytes, {
-      contentType: m.info.mediaType,
-      cacheControl: CACHE_IMMUTABLE,
-      size: m.bytes.byteLength,
-    });
-    result.manifestsWritten++;
-  }
-
-  result.indexChanged = await updateRepoIndex(store, name, tag, image);
-  result.catalogChanged = await addToCatalog(store, name);
   log.info({ ...result, source: source.description }, "published");
   return result;
 }

@@ -44,11 +44,13 @@ export function openStore(store: StoreConfig, opts: OpenStoreOptions): ReadStore
       opts.log.debug({ store: store.location, endpoint: store.s3.endpoint }, "S3 store");
       // Copies: the resolved config is frozen, and the AWS SDK tags the credentials object
       // it is given (`$source`), which throws on a frozen object.
+      const { lockSettleMs, ...client } = store.s3;
       return new S3Store({
         bucket: store.bucket,
         prefix: store.prefix,
-        ...store.s3,
-        credentials: store.s3.credentials && { ...store.s3.credentials },
+        ...client,
+        credentials: client.credentials && { ...client.credentials },
+        lock: lockSettleMs === undefined ? undefined : { settleMs: lockSettleMs },
       });
     case "http":
       opts.log.debug({ store: store.location }, "HTTP store");

@@ -26,9 +26,10 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { checkKey } from "./dir.ts";
-import { acquireLease, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
+import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
 import type {
   ByteRange,
+  LockOptions,
   ObjectMeta,
   ReadResult,
   StreamStore,
@@ -75,6 +76,8 @@ export class S3Store implements WriteStore, StreamStore {
   readonly prefix: string;
   readonly client: S3Client;
   readonly #lock: LeaseOptions;
+  /** The lease's settle delay plus a few round trips (see WriteStore.lockLeadMs). */
+  readonly lockLeadMs: number;
 
   constructor(opts: S3StoreOptions) {
     if (!opts.bucket || opts.bucket.includes("/")) {
@@ -86,6 +89,7 @@ export class S3Store implements WriteStore, StreamStore {
     this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
     this.client = opts.client ?? new S3Client(clientConfig(opts));
     this.#lock = { location: this.location, ...opts.lock };
+    this.lockLeadMs = (opts.lock?.settleMs ?? DEFAULT_SETTLE_MS) + 250;
   }
 
   /** The object key of a store key. */
@@ -229,7 +233,7 @@ export class S3Store implements WriteStore, StreamStore {
   }
 
   /** A lease object `.locks/<name>` (see s3_lock.ts for the algorithm and its limits). */
-  lock(name: string): Promise<() => Promise<void>> {
+  lock(name: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
     const key = `.locks/${checkKey(name)}`;
     const io: LeaseIO = {
       get: async (k) => {
@@ -240,7 +244,7 @@ export class S3Store implements WriteStore, StreamStore {
         this.write(k, bytes, { contentType: "application/json", cacheControl: "no-store" }),
       delete: (k) => this.delete(k),
     };
-    return acquireLease(io, key, this.#lock);
+    return acquireLease(io, key, { ...this.#lock, signal: opts.signal });
   }
 
   /** Closes the client's connections (tests end cleanly without leaked sockets). */

@@ -36,6 +36,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import process from "node:process";
+import { setTimeout as delay } from "node:timers/promises";
 
 /** The three object operations the lease needs (an S3 store, or a fake in tests). */
 export interface LeaseIO {
@@ -48,7 +49,10 @@ export interface LeaseIO {
 export interface LeaseOptions {
   /** Lease lifetime without renewal (ms). Default 30 s. */
   ttlMs?: number;
-  /** Delay between writing our token and reading it back (ms). Default 1 s. */
+  /**
+   * Delay between writing our token and reading it back (ms). Default 500: S3's small
+   * object GET+PUT takes tens of ms; a store slower than 80% of this never claims.
+   */
   settleMs?: number;
   /** Give up waiting for another holder after this long (ms). Default 5 min. */
   timeoutMs?: number;
@@ -56,7 +60,12 @@ export interface LeaseOptions {
   clockSkewMs?: number;
   /** For messages: where the lock lives (`s3://bucket/prefix`). */
   location?: string;
+  /** Stops waiting; a token already written is withdrawn, a lease already won is released. */
+  signal?: AbortSignal;
 }
+
+/** The settle delay when none is configured (ms). */
+export const DEFAULT_SETTLE_MS = 500;
 
 /** The lease document stored at the lock key. */
 interface Lease {
@@ -70,7 +79,11 @@ interface Lease {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Sleeps; an abort rejects with the signal's reason (not node's generic AbortError). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  delay(ms, undefined, { signal }).catch((e) => {
+    throw signal?.aborted ? signal.reason : e;
+  });
 
 /**
  * Takes the lease lock at `key`; resolves to a release function once held.
@@ -87,7 +100,8 @@ export async function acquireLease(
   opts: LeaseOptions = {},
 ): Promise<() => Promise<void>> {
   const ttlMs = opts.ttlMs ?? 30_000;
-  const settleMs = opts.settleMs ?? 1_000;
+  const settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
+  const signal = opts.signal;
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const skewMs = opts.clockSkewMs ?? 30_000;
   const where = `${opts.location ?? "store"}: lock ${JSON.stringify(key)}`;
@@ -99,6 +113,7 @@ export async function acquireLease(
   let backoff = Math.max(20, settleMs / 4);
 
   for (;;) {
+    signal?.throwIfAborted();
     const t0 = performance.now();
     const raw = await readRaw(io, key);
     const now = performance.now();
@@ -113,18 +128,30 @@ export async function acquireLease(
       const mine: Lease = { token, owner, expiresAt: Date.now() + ttlMs, seq: 0 };
       await io.put(key, enc.encode(JSON.stringify(mine)));
       const roundTrip = performance.now() - t0;
-      await sleep(settleMs);
+      try {
+        await sleep(settleMs, signal);
+      } catch (e) {
+        await withdraw(io, key, token);
+        throw e;
+      }
       const back = parseLease(await readRaw(io, key) ?? "");
       if (back?.token === token && roundTrip < settleMs * 0.8) {
-        return startHolding(io, key, mine, ttlMs, where);
+        const release = startHolding(io, key, mine, ttlMs, where);
+        if (signal?.aborted) {
+          await release();
+          throw signal.reason;
+        }
+        return release;
       }
       // Lost to a later writer, or too slow to trust Fischer's bound: wait like everyone.
+      // A too-slow claim is NOT withdrawn: its write may have landed over a holder's
+      // lease, and deleting it would let a third contender in while that holder works.
       seen = null;
     }
     if (performance.now() > deadline) {
       throw new Error(`${where} is held by ${lease?.owner ?? "?"} (waited ${timeoutMs} ms)`);
     }
-    await sleep(backoff * (0.5 + Math.random()));
+    await sleep(backoff * (0.5 + Math.random()), signal);
     backoff = Math.min(backoff * 2, Math.max(settleMs, ttlMs / 6));
   }
 }
@@ -174,6 +201,15 @@ function startHolding(
     }
     if (lost) throw new Error(`${where} was lost while held: ${lost}`);
   };
+}
+
+/** Deletes the lease if it still holds our token (best effort: an abandoned claim). */
+async function withdraw(io: LeaseIO, key: string, token: string): Promise<void> {
+  try {
+    if (parseLease(await readRaw(io, key) ?? "")?.token === token) await io.delete(key);
+  } catch {
+    // Left for the ttl to expire, like a crashed contender's.
+  }
 }
 
 async function readRaw(io: LeaseIO, key: string): Promise<string | null> {

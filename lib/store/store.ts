@@ -75,7 +75,18 @@ export interface WriteStore extends ReadStore {
    * Serialises read-modify-write of shared documents (a repository's tag index, the
    * catalog) between concurrent publishers. Resolves to a release function.
    */
-  lock(name: string): Promise<() => Promise<void>>;
+  lock(name: string, opts?: LockOptions): Promise<() => Promise<void>>;
+  /**
+   * Roughly how long taking a FREE lock takes (ms): 0 for a lock file, the settle delay
+   * for an S3 lease. Publish starts acquiring its locks this long before the blob copy is
+   * expected to end, so the cost overlaps the copy (lib/publish/lock_ahead.ts).
+   */
+  readonly lockLeadMs: number;
+}
+
+export interface LockOptions {
+  /** Gives up waiting (rejects with the signal's reason); a lock obtained meanwhile is freed. */
+  signal?: AbortSignal;
 }
 
 export function isStreamStore(s: ReadStore): s is StreamStore {

@@ -219,6 +219,11 @@ const BAD: [string, unknown, string][] = [
     { store: "s3://bucket", s3: { endpoint: "minio:9000" } },
     `config "cfg.json": s3.endpoint: expected an absolute http(s) URL`,
   ],
+  [
+    "s3 lockSettleMs too small",
+    { store: "s3://bucket", s3: { lockSettleMs: 5 } },
+    `config "cfg.json": s3.lockSettleMs: `,
+  ],
   ["document not an object", [], `config "cfg.json": expected an object, got []`],
   [
     "invalid JSON",

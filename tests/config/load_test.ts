@@ -83,6 +83,7 @@ Deno.test("loadConfig() resolves everything, frozen", async () => {
         forcePathStyle: true,
         accessKeyId: "AK",
         secretAccessKey: "SK",
+        lockSettleMs: 2000,
       },
       origins: [
         { name: "cdn-a", url: "https://cdn-a.example.com/registry", verifyBlobs: true },
@@ -114,6 +115,7 @@ Deno.test("loadConfig() resolves everything, frozen", async () => {
       endpoint: "http://127.0.0.1:9000",
       forcePathStyle: true,
       credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+      lockSettleMs: 2000,
     });
     assert.deepEqual(c.origins, [
       { name: "cdn-a", url: "https://cdn-a.example.com/registry/", verifyBlobs: true },

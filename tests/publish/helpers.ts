@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import type { WriteMeta } from "../../lib/store/store.ts";
+import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
 import { openSource } from "../../lib/publish/source.ts";
 import { publish, type PublishResult } from "../../lib/publish/publish.ts";
 import type { WriteStore } from "../../lib/store/store.ts";
@@ -50,6 +50,10 @@ export async function tmpLeftovers(root: string): Promise<string[]> {
 /** A DirStore that records `key` and `meta` of every completed write, in order. */
 export class RecordingStore extends DirStore {
   writes: { key: string; meta: WriteMeta }[] = [];
+  /** In order: "write <key>", "lock <name>" (acquisition started), "unlock <name>". */
+  events: string[] = [];
+  /** Pretend lock lead time (an S3 lease's settle delay); DirStore's own is 0. */
+  override lockLeadMs: number = 0;
   override async write(
     key: string,
     body: Uint8Array | ReadableStream<Uint8Array>,
@@ -57,6 +61,15 @@ export class RecordingStore extends DirStore {
   ): Promise<void> {
     await super.write(key, body, meta);
     this.writes.push({ key, meta });
+    this.events.push(`write ${key}`);
+  }
+  override async lock(name: string, opts?: LockOptions): Promise<() => Promise<void>> {
+    this.events.push(`lock ${name}`);
+    const release = await super.lock(name, opts);
+    return async () => {
+      this.events.push(`unlock ${name}`);
+      await release();
+    };
   }
 }
 

@@ -95,3 +95,24 @@ Deno.test("acquireLease() treats an unreadable lease as held until it stays unch
   assert.ok(waited >= 600, `took over an unreadable lease after ${waited} ms`);
   await release();
 });
+
+Deno.test("acquireLease() aborted while waiting for a holder rejects with the signal's reason", async () => {
+  const { io } = memoryIO();
+  const release = await acquireLease(io, "L", { settleMs: 20, ttlMs: 3000 });
+  const ac = new AbortController();
+  const waiting = acquireLease(io, "L", { settleMs: 20, ttlMs: 3000, signal: ac.signal });
+  setTimeout(() => ac.abort(new Error("no longer needed")), 50);
+  await assert.rejects(waiting, /no longer needed/);
+  await release(); // the holder was not disturbed
+});
+
+Deno.test("acquireLease() aborted during its settle delay withdraws its token", async () => {
+  const { io, objects } = memoryIO();
+  const ac = new AbortController();
+  const claiming = acquireLease(io, "L", { settleMs: 200, ttlMs: 3000, signal: ac.signal });
+  await sleep(50); // token written, settling
+  assert.ok(objects.has("L"));
+  ac.abort(new Error("publish failed"));
+  await assert.rejects(claiming, /publish failed/);
+  assert.equal(objects.has("L"), false, "the claim is gone: the next publisher need not wait");
+});

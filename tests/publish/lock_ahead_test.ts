@@ -1,0 +1,117 @@
+/**
+ * @module
+ * When publish takes its store locks (lib/publish/lock_ahead.ts): not at all for an
+ * unchanged re-publish, while the blobs still copy when the store's lock lead time says
+ * acquiring is slow (an S3 lease), only after every blob and manifest on a directory
+ * store, and never left behind by a publish that fails.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs/promises";
+import { makeOciLayout } from "../helpers/image.ts";
+import { DirStore } from "../../lib/store/dir.ts";
+import { verifyStore } from "../../lib/publish/verify.ts";
+import { LocksAhead } from "../../lib/publish/lock_ahead.ts";
+import { publishFrom, RecordingStore, withTemp } from "./helpers.ts";
+
+const REPO_LOCK = "repo:demo/hello";
+const firstIndex = (events: string[], p: (e: string) => boolean) => events.findIndex(p);
+const lastIndex = (events: string[], p: (e: string) => boolean) => events.findLastIndex(p);
+const isBlobWrite = (e: string) => e.startsWith("write blobs/");
+
+Deno.test("an unchanged re-publish takes no lock and writes nothing", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 3 });
+    const store = new RecordingStore(`${tmp}/store`);
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    store.events = [];
+    const r = await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    assert.equal(r.indexChanged, false);
+    assert.deepEqual(store.events, []);
+  }));
+
+Deno.test("a new tag of a listed repository takes the repository lock only", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 2 });
+    const store = new RecordingStore(`${tmp}/store`);
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    store.events = [];
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
+    assert.deepEqual(store.events, [
+      `lock ${REPO_LOCK}`,
+      "write repositories/demo/hello/_index.json",
+      `unlock ${REPO_LOCK}`,
+    ]);
+  }));
+
+Deno.test("with lead time 0 (directory store) locks are taken after every blob and manifest", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 3, layerSize: 256 * 1024 });
+    const store = new RecordingStore(`${tmp}/store`);
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    const ev = store.events;
+    assert.ok(
+      firstIndex(ev, (e) => e.startsWith("lock")) > lastIndex(ev, isBlobWrite),
+      ev.join("\n"),
+    );
+    assert.deepEqual(ev.slice(-6), [
+      `lock ${REPO_LOCK}`,
+      "lock catalog",
+      "write repositories/demo/hello/_index.json",
+      `unlock ${REPO_LOCK}`,
+      "write catalog.json",
+      "unlock catalog",
+    ]);
+  }));
+
+Deno.test("with a long lead time both locks are acquired while the blobs still copy", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 3, layerSize: 256 * 1024 });
+    const store = new RecordingStore(`${tmp}/store`);
+    store.lockLeadMs = 60_000;
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    const ev = store.events;
+    const firstBlob = firstIndex(ev, isBlobWrite);
+    assert.ok(ev.indexOf(`lock ${REPO_LOCK}`) < firstBlob, ev.join("\n"));
+    assert.ok(ev.indexOf("lock catalog") < firstBlob, ev.join("\n"));
+    // The tag still becomes visible only after everything it references.
+    assert.ok(
+      ev.indexOf("write repositories/demo/hello/_index.json") > lastIndex(ev, isBlobWrite),
+    );
+    assert.ok(
+      ev.indexOf(`unlock ${REPO_LOCK}`) > ev.indexOf("write repositories/demo/hello/_index.json"),
+    );
+    assert.deepEqual(await verifyStore(new DirStore(`${tmp}/store`)), []);
+  }));
+
+Deno.test("a publish that fails after taking its locks early releases them", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, {
+      layers: 3,
+      layerSize: 256 * 1024,
+      corrupt: { what: "layer", how: "flip" },
+    });
+    const store = new RecordingStore(`${tmp}/store`);
+    store.lockLeadMs = 60_000;
+    await assert.rejects(
+      publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1"),
+      /content digest is/,
+    );
+    assert.ok(store.events.includes(`lock ${REPO_LOCK}`), store.events.join("\n"));
+    assert.deepEqual(await fs.readdir(`${tmp}/store/.locks`), []);
+    // And the next publisher is not kept waiting.
+    const release = await new DirStore(`${tmp}/store`, { lockTimeoutMs: 100 }).lock(REPO_LOCK);
+    await release();
+  }));
+
+Deno.test("LocksAhead.abandon() stops an acquisition that waits for another holder", () =>
+  withTemp(async (tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    const held = await store.lock("catalog");
+    const locks = new LocksAhead(store, ["catalog"]);
+    locks.start();
+    const t0 = performance.now();
+    await locks.abandon(); // would otherwise wait for the 60 s lock timeout
+    assert.ok(performance.now() - t0 < 5_000);
+    await held();
+    assert.deepEqual(await fs.readdir(`${tmp}/store/.locks`), []);
+  }));
