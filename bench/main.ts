@@ -224,6 +224,8 @@ async function writeDoc(
     ? old.slice(0, a) + block + old.slice(b + END.length)
     : `# Benchmarks\n\n${block}\n`;
   await Deno.writeTextFile(file, text);
+  // The project's formatter owns the file's layout (CI runs `deno fmt --check`).
+  await runOk("deno", ["fmt", "--quiet", file]);
 }
 
 if (import.meta.main) {

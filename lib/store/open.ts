@@ -40,7 +40,7 @@ export function openStore(store: StoreConfig, opts: OpenStoreOptions): ReadStore
       opts.log.debug({ store: store.location }, "directory store");
       return new DirStore(store.path);
     }
-    case "s3":
+    case "s3": {
       opts.log.debug({ store: store.location, endpoint: store.s3.endpoint }, "S3 store");
       // Copies: the resolved config is frozen, and the AWS SDK tags the credentials object
       // it is given (`$source`), which throws on a frozen object.
@@ -52,6 +52,7 @@ export function openStore(store: StoreConfig, opts: OpenStoreOptions): ReadStore
         credentials: client.credentials && { ...client.credentials },
         lock: lockSettleMs === undefined ? undefined : { settleMs: lockSettleMs },
       });
+    }
     case "http":
       opts.log.debug({ store: store.location }, "HTTP store");
       return new HttpStore(store.url);
