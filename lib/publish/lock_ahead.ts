@@ -9,7 +9,7 @@
  * When: acquisition starts once the copy is expected to end within the store's
  * `lockLeadMs` (remaining bytes at the rate seen so far), so a long upload does not hold
  * the repository lock, and stall other publishers of the same repository, for its whole
- * duration. A directory store's lead is 0: its locks are taken when needed, as before.
+ * duration. A directory store's lead is 0: its locks are taken one at a time, when needed.
  *
  * Deadlock: the locks are acquired in parallel but used in a fixed order (repository,
  * then catalog), and the repository lock is released before the catalog lock is awaited.
@@ -39,7 +39,7 @@ export class LocksAhead {
   }
 
   get started(): boolean {
-    return this.#pending.size > 0 || this.#names.length === 0;
+    return this.#pending.size > 0 || this.#names.length === 0 || this.#used.size > 0;
   }
 
   /** Starts acquiring every lock (once). */
@@ -61,14 +61,17 @@ export class LocksAhead {
     if (!this.started && lead > 0 && expectedRemainingMs <= lead) this.start();
   }
 
-  /** The Acquire for one of the names: resolves when that lock is held. */
+  /**
+   * The Acquire for one of the names: the lock taken ahead, or, when acquisition has not
+   * started (lead time 0), that one lock taken now, so each is held only while it is used.
+   */
   take(name: string): Acquire {
     return () => {
-      this.start();
-      const p = this.#pending.get(name);
-      if (!p) throw new Error(`lock "${name}" was not planned for this publish`);
+      if (!this.#names.includes(name)) {
+        throw new Error(`lock "${name}" was not planned for this publish`);
+      }
       this.#used.add(name);
-      return p;
+      return this.#pending.get(name) ?? this.#store.lock(name);
     };
   }
 

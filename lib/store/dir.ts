@@ -132,13 +132,21 @@ export class DirStore implements StreamStore, WriteStore {
     const deadline = Date.now() + this.#lockTimeoutMs;
     for (let wait = 10;; wait = Math.min(wait * 2, 500)) {
       opts.signal?.throwIfAborted();
+      // The lock file appears with its holder already in it: written to a temp file, then
+      // hard-linked into place (link fails with EEXIST when held). An O_EXCL create followed
+      // by a write leaves an EMPTY lock file when the publisher is killed in between, and
+      // an empty file names no holder whose death could be noticed.
+      const tmp = path.join(dir, `.${randomUUID()}.tmp`);
+      await fs.writeFile(tmp, me);
       try {
-        await fs.writeFile(file, me, { flag: "wx" });
+        await fs.link(tmp, file);
         return async () => {
           await fs.rm(file, { force: true });
         };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      } finally {
+        await fs.rm(tmp, { force: true });
       }
       if (await isStale(file)) {
         await fs.rm(file, { force: true });

@@ -39,6 +39,8 @@ import type {
 
 /** Multipart part size: 8 MiB (S3's minimum is 5 MiB; 8 MiB matches the AWS CLI). */
 export const PART_SIZE = 8 * 1024 * 1024;
+/** Attempts at a GET whose body is cut off (see read()). */
+const BODY_ATTEMPTS = 3;
 /** Parts uploaded in parallel per object. */
 export const QUEUE_SIZE = 4;
 
@@ -99,25 +101,35 @@ export class S3Store implements WriteStore, StreamStore {
   }
 
   async read(key: string, opts: { etag?: string } = {}): Promise<ReadResult> {
-    try {
-      const res = await this.client.send(
-        new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.objectKey(key),
-          IfNoneMatch: opts.etag,
-        }),
-      );
-      const bytes = await res.Body!.transformToByteArray();
-      return {
-        status: "ok",
-        bytes,
-        meta: { size: bytes.byteLength, etag: res.ETag, contentType: res.ContentType },
-      };
-    } catch (e) {
-      const status = httpStatus(e);
-      if (status === 304) return { status: "not-modified" };
-      if (isMissing(e)) return { status: "missing" };
-      throw this.#fail("GET", key, e);
+    // The SDK retries failed requests, but not a body cut off after the headers (s3rver
+    // does that to a GET that races an overwrite of the same key; so can any proxy): such
+    // a read is tried again, up to BODY_ATTEMPTS times in all.
+    for (let attempt = 1;; attempt++) {
+      let res;
+      try {
+        res = await this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: this.objectKey(key),
+            IfNoneMatch: opts.etag,
+          }),
+        );
+      } catch (e) {
+        const status = httpStatus(e);
+        if (status === 304) return { status: "not-modified" };
+        if (isMissing(e)) return { status: "missing" };
+        throw this.#fail("GET", key, e);
+      }
+      try {
+        const bytes = await res.Body!.transformToByteArray();
+        return {
+          status: "ok",
+          bytes,
+          meta: { size: bytes.byteLength, etag: res.ETag, contentType: res.ContentType },
+        };
+      } catch (e) {
+        if (attempt >= BODY_ATTEMPTS) throw this.#fail("GET", key, e, " (reading the body)");
+      }
     }
   }
 

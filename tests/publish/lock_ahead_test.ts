@@ -43,7 +43,7 @@ Deno.test("a new tag of a listed repository takes the repository lock only", () 
     ]);
   }));
 
-Deno.test("with lead time 0 (directory store) locks are taken after every blob and manifest", () =>
+Deno.test("with lead time 0 (directory store) each lock is taken when used, after every blob", () =>
   withTemp(async (tmp) => {
     await makeOciLayout(`${tmp}/src`, { layers: 3, layerSize: 256 * 1024 });
     const store = new RecordingStore(`${tmp}/store`);
@@ -55,9 +55,9 @@ Deno.test("with lead time 0 (directory store) locks are taken after every blob a
     );
     assert.deepEqual(ev.slice(-6), [
       `lock ${REPO_LOCK}`,
-      "lock catalog",
       "write repositories/demo/hello/_index.json",
       `unlock ${REPO_LOCK}`,
+      "lock catalog",
       "write catalog.json",
       "unlock catalog",
     ]);
