@@ -10,11 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { DirStore } from "../../lib/store/dir.ts";
-import { digestOf } from "../../lib/oci/digest.ts";
+import { putBlob, putDoc } from "../helpers/layout_writer.ts";
 import {
-  blobKey,
-  CACHE_IMMUTABLE,
-  CACHE_INDEX,
   CATALOG_KEY,
   encodeDocument,
   MARKER,
@@ -38,12 +35,8 @@ export async function writeStore(
 ): Promise<{ digest: string; manifest: Uint8Array; layer: string; layerSize: number }> {
   const store = new DirStore(root);
   const put = async (bytes: Uint8Array, mediaType: string) => {
-    const digest = digestOf(bytes);
-    await store.write(blobKey(digest), bytes, {
-      contentType: mediaType,
-      cacheControl: CACHE_IMMUTABLE,
-    });
-    return { mediaType, digest, size: bytes.byteLength };
+    const { digest, size } = await putBlob(store, bytes, mediaType);
+    return { mediaType, digest, size };
   };
   const config = await put(
     enc.encode(`{"architecture":"amd64","os":"linux","seed":"${seed}"}`),
@@ -69,10 +62,9 @@ export async function writeStore(
     },
     blobs: { [config.digest]: config.size, [layer.digest]: layer.size },
   };
-  const meta = { contentType: "application/json", cacheControl: CACHE_INDEX };
-  await store.write(repoIndexKey(REPO), encodeDocument(index), meta);
-  await store.write(CATALOG_KEY, encodeDocument({ version: 1, repositories: [REPO] }), meta);
-  await store.write(MARKER_KEY, encodeDocument(MARKER), meta);
+  await putDoc(store, repoIndexKey(REPO), index);
+  await putDoc(store, CATALOG_KEY, { version: 1, repositories: [REPO] });
+  await putDoc(store, MARKER_KEY, MARKER);
   return { digest: m.digest, manifest, layer: layer.digest, layerSize: layer.size };
 }
 

@@ -6,11 +6,8 @@
  * and DirStore, independent of `publish`.
  */
 import { DirStore } from "../../lib/store/dir.ts";
-import { digestOf } from "../../lib/oci/digest.ts";
+import { putBlob, putDoc } from "../helpers/layout_writer.ts";
 import {
-  blobKey,
-  CACHE_IMMUTABLE,
-  CACHE_INDEX,
   CATALOG_KEY,
   encodeDocument,
   MARKER,
@@ -38,10 +35,9 @@ export async function writeFixtureStore(root: string): Promise<Fixture> {
   const store = new DirStore(root);
   const objects = new Map<string, number>();
   const put = async (bytes: Uint8Array, contentType: string) => {
-    const d = digestOf(bytes);
-    await store.write(blobKey(d), bytes, { contentType, cacheControl: CACHE_IMMUTABLE });
-    objects.set(d, bytes.byteLength);
-    return { mediaType: contentType, digest: d, size: bytes.byteLength };
+    const { digest, size } = await putBlob(store, bytes, contentType);
+    objects.set(digest, size);
+    return { mediaType: contentType, digest, size };
   };
   const shared = await put(enc.encode("shared layer ".repeat(500)), "application/octet-stream");
   const images = [];
@@ -103,13 +99,8 @@ export async function writeFixtureStore(root: string): Promise<Fixture> {
   repo2.blobs[shared.digest] = shared.size;
   repo2.tags["1.0"] = m2.digest;
 
-  const meta = { contentType: "application/json", cacheControl: CACHE_INDEX };
-  for (const r of [repo1, repo2]) await store.write(repoIndexKey(r.name), encodeDocument(r), meta);
-  await store.write(
-    CATALOG_KEY,
-    encodeDocument({ version: 1, repositories: ["solo", "team/app"] }),
-    meta,
-  );
-  await store.write(MARKER_KEY, encodeDocument(MARKER), meta);
+  for (const r of [repo1, repo2]) await putDoc(store, repoIndexKey(r.name), r);
+  await putDoc(store, CATALOG_KEY, { version: 1, repositories: ["solo", "team/app"] });
+  await putDoc(store, MARKER_KEY, MARKER);
   return { root, objects, layer: ownLayers[1], config: config2.digest };
 }

@@ -8,29 +8,23 @@
 import * as path from "node:path";
 import { DirStore } from "../../lib/store/dir.ts";
 import {
-  blobKey,
-  CACHE_IMMUTABLE,
-  CACHE_INDEX,
   CATALOG_KEY,
   emptyRepoIndex,
-  encodeDocument,
   MARKER,
   MARKER_KEY,
   type RepoIndex,
   repoIndexKey,
 } from "../../lib/layout/layout.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
+import { type Blob, putBlob, putDoc } from "../helpers/layout_writer.ts";
 import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/mediatypes.ts";
 
 const enc = new TextEncoder();
 export const SIG_TYPE = "application/vnd.example.signature";
 export const SBOM_TYPE = "application/spdx+json";
 
-export interface Blob {
-  digest: string;
-  size: number;
-  bytes: Uint8Array;
-}
+export type { Blob } from "../helpers/layout_writer.ts";
+export { putBlob, putDoc } from "../helpers/layout_writer.ts";
 
 /** Deterministic pseudo-random bytes. */
 export function bytesOf(seed: number, size: number): Uint8Array {
@@ -43,23 +37,6 @@ export function bytesOf(seed: number, size: number): Uint8Array {
     b[i] = x & 0xff;
   }
   return b;
-}
-
-export async function putBlob(
-  store: DirStore,
-  bytes: Uint8Array,
-  contentType = "application/octet-stream",
-): Promise<Blob> {
-  const digest = digestOf(bytes);
-  await store.write(blobKey(digest), bytes, { contentType, cacheControl: CACHE_IMMUTABLE });
-  return { digest, size: bytes.byteLength, bytes };
-}
-
-export async function putDoc(store: DirStore, key: string, doc: unknown): Promise<void> {
-  await store.write(key, encodeDocument(doc), {
-    contentType: "application/json",
-    cacheControl: CACHE_INDEX,
-  });
 }
 
 /** Writes an image manifest with a config and the given layers; records it in `index`. */
