@@ -85,10 +85,10 @@ async function alternatedP50(
   load: LoadSettings,
   rounds: number,
 ): Promise<[WrkResult[], WrkResult[]]> {
-  const regs = await Promise.all(
-    stores.map((st) => startRegistry(bin, workDir, { store: st.dir })),
-  );
+  const regs: Awaited<ReturnType<typeof startRegistry>>[] = [];
   try {
+    // One after the other, inside the try: a failed second start still stops the first.
+    for (const st of stores) regs.push(await startRegistry(bin, workDir, { store: st.dir }));
     const probes = regs.map((reg, i) =>
       `${reg.url}/v2/${stores[i].probe.repo}/manifests/${stores[i].probe.tag}`
     );

@@ -2,9 +2,9 @@
  * @module
  * Takes the store locks a publish will need while its blobs are still being copied, so a
  * lock's fixed cost overlaps the copy instead of following it. On an S3 store that cost
- * is the lease's settle delay (~1 s per lock, lib/store/s3_lock.ts); taken one after the
- * other after the copy, the two locks of a first publish (repository and catalog) used to
- * cost 2 s of a 3 s publish of 64 MiB.
+ * is the lease's settle delay (`s3.lockSettleMs`, lib/store/s3_lock.ts); taken one after
+ * the other after the copy, the two locks of a first publish (repository and catalog)
+ * once cost 2 s of a 3 s publish of 64 MiB.
  *
  * When: acquisition starts once the copy is expected to end within the store's
  * `lockLeadMs` (remaining bytes at the rate seen so far), so a long upload does not hold

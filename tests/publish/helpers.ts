@@ -7,10 +7,9 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
+import type { LockOptions, WriteMeta, WriteStore } from "../../lib/store/store.ts";
 import { openSource } from "../../lib/publish/source.ts";
 import { publish, type PublishResult } from "../../lib/publish/publish.ts";
-import type { WriteStore } from "../../lib/store/store.ts";
 
 /** Runs `fn` with a fresh temp dir that is always removed. */
 export async function withTemp<T>(fn: (dir: string) => Promise<T>): Promise<T> {
