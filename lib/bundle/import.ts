@@ -11,18 +11,16 @@
  * `org.opencontainers.image.ref.name` as the tag. Untagged entries are not images of their
  * own: the publisher copies those whose `subject` is an imported manifest (referrers).
  */
-import * as fs from "node:fs/promises";
-import * as os from "node:os";
-import * as path from "node:path";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "../cli/usage.ts";
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { splitRepoTag } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Logger } from "../log.ts";
-import { extractTar } from "../publish/oci_archive.ts";
-import { OciLayoutSource, REF_NAME } from "../publish/oci_layout.ts";
+import { REF_NAME } from "../sources/oci_layout.ts";
+import { openLayout } from "../sources/open.ts";
+import { parseSourceSpec } from "../sources/spec.ts";
 import { publish, type PublishResult } from "../publish/publish.ts";
-import type { Source } from "../publish/source.ts";
+import type { Source } from "../sources/source.ts";
 import { ANNOTATION_IMAGE_NAME } from "./export.ts";
 
 export interface ImportOptions {
@@ -37,26 +35,18 @@ export interface ImportOptions {
 
 /** Imports every named image of the layout; resolves to one result per image. */
 export async function importLayout(opts: ImportOptions): Promise<PublishResult[]> {
-  const m = /^(oci|oci-archive):(.+)$/.exec(opts.source);
-  if (!m) {
+  const spec = /^(oci|oci-archive):/.test(opts.source) ? parseSourceSpec(opts.source) : undefined;
+  if (spec?.transport !== "oci" && spec?.transport !== "oci-archive") {
     throw new UsageError(`import source "${opts.source}" must be oci:DIR or oci-archive:FILE`);
   }
-  const [, kind, where] = m;
-  let dir = where;
-  let temp: string | undefined;
-  if (kind === "oci-archive") {
-    try {
-      await fs.access(where);
-    } catch {
-      throw new UsageError(`import source "${opts.source}": archive ${where} not found`);
-    }
-    temp = await fs.mkdtemp(path.join(os.tmpdir(), "static-registry-import-"));
-    dir = temp;
-    await extractTar(where, temp);
+  if (spec.tag !== undefined) {
+    throw new UsageError(
+      `import source "${opts.source}": imports the whole layout; drop ":${spec.tag}"`,
+    );
   }
+  const layout = await openLayout(spec);
   try {
-    const layout = new OciLayoutSource(dir, undefined, opts.source);
-    const entries = await readEntries(dir, opts.source);
+    const entries = await layout.entries();
     const targets = entries.map((d) => ({ d, dest: destination(d, opts.repo) }));
     const named = targets.filter((t) => t.dest);
     if (named.length === 0) {
@@ -88,22 +78,8 @@ export async function importLayout(opts: ImportOptions): Promise<PublishResult[]
     }
     return results;
   } finally {
-    if (temp) await fs.rm(temp, { recursive: true, force: true });
+    await layout.close();
   }
-}
-
-async function readEntries(dir: string, spec: string): Promise<Descriptor[]> {
-  const file = path.join(dir, "index.json");
-  let index: { manifests?: Descriptor[] };
-  try {
-    index = JSON.parse(await fs.readFile(file, "utf8"));
-  } catch (e) {
-    throw new UsageError(`import source "${spec}": cannot read ${file}: ${(e as Error).message}`);
-  }
-  if (!Array.isArray(index.manifests)) {
-    throw new UsageError(`import source "${spec}": ${file} has no "manifests" array`);
-  }
-  return index.manifests;
 }
 
 /** Where an index.json entry goes, or undefined for entries that are not named images. */

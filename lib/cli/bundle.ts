@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { exportLayout, parseExportTarget } from "../bundle/export.ts";
 import { importLayout } from "../bundle/import.ts";
 import { formatBytes } from "../publish/progress.ts";

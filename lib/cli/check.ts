@@ -14,7 +14,7 @@ import { storesOf } from "../config/mounts.ts";
 import { parseDuration } from "../config/duration.ts";
 import { Registry } from "../index/registry.ts";
 import { createLogger } from "../log.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { check, formatReport, referencedObjects } from "../origins/check.ts";
 import { originsOptions } from "../origins/config.ts";
 import { createOrigins } from "../origins/origins.ts";

@@ -17,7 +17,7 @@ import { Registry } from "../index/registry.ts";
 import type { Logger } from "../log.ts";
 import { originsOptions } from "../origins/config.ts";
 import { createOrigins, type Origins } from "../origins/origins.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
 import { createApp } from "../server/app.ts";
 import { openStore } from "../store/open.ts";

@@ -4,7 +4,7 @@
  * with the message and a pointer to --help, anything else → 1). Each subcommand is a thin
  * file of its own; they are imported lazily so `serve` does not load the publisher.
  */
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { VERSION_TEXT } from "../version.ts";
 import { MAIN_HELP } from "./help.ts";
 

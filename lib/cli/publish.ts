@@ -10,10 +10,11 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
-import { openSource, sourceTag } from "../publish/source.ts";
-import { authFile, fileCredentials } from "../publish/registry_auth.ts";
+import { openSource } from "../sources/open.ts";
+import { parseSourceSpec, type SourceSpec } from "../sources/spec.ts";
+import { authFile, fileCredentials } from "../sources/registry_auth.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
@@ -34,7 +35,7 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
 `;
 
 interface Parsed {
-  source: string;
+  source: SourceSpec;
   name: string;
   tag: string;
   to: string;
@@ -68,14 +69,15 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     );
   }
   if (!values.to) throw new UsageError("--to <store> is required");
-  const [source, dest] = positionals;
+  const source = parseSourceSpec(positionals[0]);
+  const dest = positionals[1];
   const { name, tag, digest } = splitRepoTag(dest);
   if (digest !== undefined) {
     throw new UsageError(`destination "${dest}": give a tag, not a digest`);
   }
   let finalTag = tag;
   if (finalTag === undefined) {
-    const fromSource = sourceTag(source);
+    const fromSource = source.tag;
     if (fromSource !== undefined && !isTag(fromSource)) {
       throw new UsageError(
         `source tag "${fromSource}" is not a valid tag; name one: ${name}:<tag>`,
@@ -123,7 +125,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
         progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
       });
       console.log(
-        args.json ? JSON.stringify(result) : summary(result, args.source, store.location),
+        args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
       );
     } finally {
       await source.close();

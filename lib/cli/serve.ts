@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig, type LoadOptions } from "../config/load.ts";
 import { createLogger } from "../log.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { onSignal } from "../runtime/runtime.ts";
 import { SERVE_HELP } from "./help.ts";
 import { startInstance } from "./instance.ts";

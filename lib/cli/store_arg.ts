@@ -9,7 +9,7 @@ import * as fs from "node:fs/promises";
 import process from "node:process";
 import { loadConfig } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "./usage.ts";
 import { openStore } from "../store/open.ts";
 import { isWriteStore, type ReadStore, type WriteStore } from "../store/store.ts";
 import { createLogger, type Logger } from "../log.ts";

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "../cli/usage.ts";
 import { describeError, type Problem } from "./errors.ts";
 import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";

@@ -3,7 +3,7 @@
  * The one error vocabulary of static-registry. Handlers throw an {@link OciError};
  * the server renders it once as the distribution spec's error body
  * (`{"errors":[{"code","message","detail"}]}`, OCI distribution-spec §"Error Codes").
- * CLI code throws {@link UsageError} (exit status 2) or {@link OciError}/Error (exit 1).
+ * (Command-line mistakes are `UsageError`, lib/cli/usage.ts: they are not the server's.)
  */
 
 /** Error codes of the OCI distribution spec, with the HTTP status each is sent with. */
@@ -81,9 +81,3 @@ export const errors = {
     new OciError("RANGE_INVALID", "requested range not satisfiable", { range, size }),
   unavailable: (why: string) => new OciError("UNAVAILABLE", `registry not ready: ${why}`),
 };
-
-/** A usage or configuration error on the command line: exit status 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-  readonly exitCode = 2;
-}

@@ -10,10 +10,8 @@ import type { Descriptor, ManifestInfo } from "../oci/mediatypes.ts";
 import { isManifestType, parseManifest } from "../oci/mediatypes.ts";
 import { DigestVerifier } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
-import type { Source } from "./source.ts";
+import { MANIFEST_MAX, type Source } from "../sources/source.ts";
 
-/** distribution caps manifests at 4 MiB; we refuse larger ones before reading them whole. */
-export const MANIFEST_MAX = 4 * 1024 * 1024;
 /** Index nesting deeper than this is refused (a sane image never comes close). */
 const MAX_DEPTH = 8;
 

@@ -9,7 +9,7 @@ import type { Descriptor } from "../oci/mediatypes.ts";
 import { DigestVerifier } from "../oci/digest.ts";
 import { blobKey, CACHE_IMMUTABLE } from "../layout/layout.ts";
 import type { WriteStore } from "../store/store.ts";
-import type { Source } from "./source.ts";
+import type { Source } from "../sources/source.ts";
 
 /**
  * A pass-through stream that checks size and digest against `d`; `what` names the object

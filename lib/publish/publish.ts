@@ -29,7 +29,7 @@
  * ```
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "../cli/usage.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
 import {
   blobKey,
@@ -42,7 +42,7 @@ import {
 } from "../layout/layout.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import type { Source } from "./source.ts";
+import type { Source } from "../sources/source.ts";
 import { collectImage } from "./collect.ts";
 import { copyBlob, eachLimit } from "./copy.ts";
 import {

@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import type { StoreConfig } from "../config/resolve.ts";
 import type { Logger } from "../log.ts";
-import { UsageError } from "../oci/errors.ts";
+import { UsageError } from "../cli/usage.ts";
 import { DirStore } from "./dir.ts";
 import { HttpStore } from "./http.ts";
 import { S3Store } from "./s3.ts";

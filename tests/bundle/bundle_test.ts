@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { DirStore } from "../../lib/store/dir.ts";
-import { openSource } from "../../lib/publish/source.ts";
+import { openSource } from "../../lib/sources/open.ts";
 import { publish } from "../../lib/publish/publish.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { exportLayout, parseExportTarget } from "../../lib/bundle/export.ts";

@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { openStore } from "../../lib/store/open.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 import { memoryLogger, withTempDir } from "./fixture.ts";
 
 const { log } = memoryLogger();

@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../lib/config/load.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sr-config-"));

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../lib/config/load.ts";
 import { storesOf } from "../../lib/config/mounts.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sr-config-"));

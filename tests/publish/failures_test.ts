@@ -11,7 +11,7 @@ import { DirStore } from "../../lib/store/dir.ts";
 import { blobKey } from "../../lib/layout/layout.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { OCI_INDEX } from "../../lib/oci/mediatypes.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 import { verifyingStream } from "../../lib/publish/copy.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { publishFrom, snapshot, tmpLeftovers, withTemp } from "./helpers.ts";

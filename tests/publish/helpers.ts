@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import type { LockOptions, WriteMeta, WriteStore } from "../../lib/store/store.ts";
-import { openSource } from "../../lib/publish/source.ts";
+import { openSource } from "../../lib/sources/open.ts";
 import { publish, type PublishResult } from "../../lib/publish/publish.ts";
 
 /** Runs `fn` with a fresh temp dir that is always removed. */

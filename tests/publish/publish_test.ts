@@ -9,7 +9,7 @@ import { makeOciLayout } from "../helpers/image.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import { blobKey, CACHE_IMMUTABLE, CACHE_INDEX, type RepoIndex } from "../../lib/layout/layout.ts";
 import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/mediatypes.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { publishFrom, readDoc, RecordingStore, withTemp } from "./helpers.ts";
 

@@ -13,7 +13,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { HttpStore } from "../../lib/store/http.ts";
 import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../../lib/layout/layout.ts";
 import { publish } from "../../lib/publish/publish.ts";
-import { OciLayoutSource } from "../../lib/publish/oci_layout.ts";
+import { OciLayoutSource } from "../../lib/sources/oci_layout.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { Registry } from "../../lib/index/registry.ts";
 import { silentLogger } from "../../lib/log.ts";

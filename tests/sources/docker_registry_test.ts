@@ -10,15 +10,15 @@ import { buildImage, makeOciLayout } from "../helpers/image.ts";
 import { distributionAvailable, pushLayout, startDistribution } from "../helpers/distribution.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import { blobKey, type RepoIndex } from "../../lib/layout/layout.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
-import { parseDockerReference } from "../../lib/publish/docker_registry.ts";
-import { fileCredentials } from "../../lib/publish/registry_auth.ts";
-import { parseChallenge } from "../../lib/publish/registry_client.ts";
-import { openSource } from "../../lib/publish/source.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
+import { parseDockerReference } from "../../lib/sources/docker_reference.ts";
+import { fileCredentials } from "../../lib/sources/registry_auth.ts";
+import { parseChallenge } from "../../lib/sources/registry_client.ts";
+import { openSource } from "../../lib/sources/open.ts";
 import { publish } from "../../lib/publish/publish.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { publishCommand } from "../../lib/cli/publish.ts";
-import { publishFrom, readDoc, snapshot, tmpLeftovers, withTemp } from "./helpers.ts";
+import { publishFrom, readDoc, snapshot, tmpLeftovers, withTemp } from "../publish/helpers.ts";
 import { type FakeRegistryOptions, startFakeRegistry } from "./fake_registry.ts";
 
 Deno.test("parseDockerReference() splits host, repository, tag or digest", () => {

@@ -9,18 +9,18 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import { DirStore } from "../../lib/store/dir.ts";
 import { blobKey, type RepoIndex } from "../../lib/layout/layout.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
 import { DOCKER_MANIFEST } from "../../lib/oci/mediatypes.ts";
 import {
   DOCKER_CONFIG,
   DOCKER_LAYER,
   DOCKER_LAYER_GZIP,
   normalizeRepoTag,
-} from "../../lib/publish/docker_archive.ts";
-import { openSource } from "../../lib/publish/source.ts";
+} from "../../lib/sources/docker_archive.ts";
+import { openSource } from "../../lib/sources/open.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { parsePublishArgs } from "../../lib/cli/publish.ts";
-import { publishFrom, readDoc, snapshot, tmpLeftovers, withTemp } from "./helpers.ts";
+import { publishFrom, readDoc, snapshot, tmpLeftovers, withTemp } from "../publish/helpers.ts";
 import { writeLegacyArchive, writeOciDockerArchive } from "./docker_save.ts";
 
 const archiveTemps = async () =>

@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { DOCKER_MANIFEST, isIndexType } from "../oci/mediatypes.ts";
 import { digestOf, digestProblem } from "../oci/digest.ts";
-import type { ArchiveFiles } from "./archive_files.ts";
+import type { ArchiveFiles } from "./tar.ts";
 import { OciLayoutSource } from "./oci_layout.ts";
 import type { Source } from "./source.ts";
 

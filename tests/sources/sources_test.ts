@@ -7,12 +7,13 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import { makeOciArchive, makeOciLayout, makeTar } from "../helpers/image.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import { UsageError } from "../../lib/oci/errors.ts";
-import { openSource, splitPathTag } from "../../lib/publish/source.ts";
+import { UsageError } from "../../lib/cli/usage.ts";
+import { openSource } from "../../lib/sources/open.ts";
+import { splitPathTag } from "../../lib/sources/spec.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { parsePublishArgs, publishCommand } from "../../lib/cli/publish.ts";
 import type { RepoIndex } from "../../lib/layout/layout.ts";
-import { publishFrom, readDoc, withTemp } from "./helpers.ts";
+import { publishFrom, readDoc, withTemp } from "../publish/helpers.ts";
 
 const archiveTemps = async () =>
   (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith("static-registry-archive-"));

@@ -24,8 +24,8 @@
  */
 import * as fs from "node:fs/promises";
 import type { Descriptor } from "../oci/mediatypes.ts";
-import { UsageError } from "../oci/errors.ts";
-import { type ArchiveFiles, unpackArchive } from "./archive_files.ts";
+import { UsageError } from "../cli/usage.ts";
+import { type ArchiveFiles, unpackArchive } from "./tar.ts";
 import { legacyImage, type ManifestItem, ociImage } from "./docker_archive_image.ts";
 import type { Source } from "./source.ts";
 
@@ -61,26 +61,16 @@ export function normalizeRepoTag(ref: string): string {
   return r;
 }
 
-/** Unpacks the archive and selects the image; `close()` removes the unpacked copy. */
+/**
+ * Unpacks the archive and selects the image `want` names (parsed by parseSourceSpec);
+ * `close()` removes the unpacked copy.
+ */
 export async function openDockerArchive(
   file: string,
-  ref: string | undefined,
+  want: ArchiveRef | undefined,
   spec: string,
 ): Promise<Source> {
-  const want = ref === undefined ? undefined : parseArchiveRef(ref, spec);
-  try {
-    await fs.access(file);
-  } catch {
-    throw new UsageError(`source "${spec}": archive ${file} not found`);
-  }
-  let files: ArchiveFiles;
-  try {
-    files = await unpackArchive(file);
-  } catch (e) {
-    throw new Error(`source "${spec}": cannot unpack ${file}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
+  const files = await unpackArchive(file, `docker-archive ${JSON.stringify(file)}`);
   try {
     const item = selectImage(await readManifestJson(files, spec), want, spec);
     const tag = want?.kind === "tag" ? want.tag : undefined;

@@ -14,9 +14,9 @@ import { PullClients } from "../helpers/clients.ts";
 import { binaryExists, startRegistry } from "../helpers/binary.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import { blobKey } from "../../lib/layout/layout.ts";
-import { DOCKER_LAYER } from "../../lib/publish/docker_archive.ts";
+import { DOCKER_LAYER } from "../../lib/sources/docker_archive.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
-import { publishFrom, readDoc, withTemp } from "./helpers.ts";
+import { publishFrom, readDoc, withTemp } from "../publish/helpers.ts";
 
 const has = async (cmd: string) =>
   await new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" })

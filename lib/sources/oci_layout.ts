@@ -11,8 +11,8 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { parseDigest } from "../oci/digest.ts";
-import { UsageError } from "../oci/errors.ts";
-import type { Source } from "./source.ts";
+import { UsageError } from "../cli/usage.ts";
+import type { Source, SourceBlob } from "./source.ts";
 
 export const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -21,17 +21,28 @@ export class OciLayoutSource implements Source {
   readonly dir: string;
   readonly tag?: string;
   readonly description: string;
+  readonly #release: () => Promise<void>;
   #entries?: Descriptor[];
   #root?: Descriptor;
 
-  /** `dir`: the layout directory; `tag`: the ref.name to pick; `description` for messages. */
-  constructor(dir: string, tag?: string, description = `oci:${dir}${tag ? ":" + tag : ""}`) {
+  /**
+   * `dir`: the layout directory; `tag`: the ref.name to pick; `description` for messages;
+   * `release`: what close() does (oci_archive.ts removes the unpacked copy).
+   */
+  constructor(
+    dir: string,
+    tag?: string,
+    description = `oci:${dir}${tag ? ":" + tag : ""}`,
+    release: () => Promise<void> = () => Promise.resolve(),
+  ) {
     this.dir = dir;
     this.tag = tag;
     this.description = description;
+    this.#release = release;
   }
 
-  async #index(): Promise<Descriptor[]> {
+  /** The descriptors of index.json, each checked (mediaType, digest, size). */
+  async entries(): Promise<Descriptor[]> {
     if (this.#entries) return this.#entries;
     const layoutFile = path.join(this.dir, "oci-layout");
     let marker: unknown;
@@ -66,7 +77,7 @@ export class OciLayoutSource implements Source {
 
   async resolve(): Promise<Descriptor> {
     if (this.#root) return this.#root;
-    const entries = await this.#index();
+    const entries = await this.entries();
     const tagged = entries.filter((d) => d.annotations?.[REF_NAME] !== undefined);
     const tags = tagged.map((d) => d.annotations![REF_NAME]);
     const available = tags.length ? tags.map((t) => `"${t}"`).join(", ") : "none";
@@ -94,10 +105,10 @@ export class OciLayoutSource implements Source {
 
   async related(): Promise<Descriptor[]> {
     const root = await this.resolve();
-    return (await this.#index()).filter((d) => d.digest !== root.digest);
+    return (await this.entries()).filter((d) => d.digest !== root.digest);
   }
 
-  async open(digest: string): Promise<{ body: ReadableStream<Uint8Array>; size: number }> {
+  async open(digest: string): Promise<SourceBlob> {
     const { algorithm, hex } = parseDigest(digest);
     const file = path.join(this.dir, "blobs", algorithm, hex);
     let size: number;
@@ -114,7 +125,7 @@ export class OciLayoutSource implements Source {
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.#release();
   }
 }
 

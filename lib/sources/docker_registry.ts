@@ -11,10 +11,9 @@
  *   redirects (RegistryClient). Blob bytes are not hashed here: the publisher verifies size
  *   and digest while streaming them into the store (copy.ts), so a corrupt blob fails there
  *   before it is committed.
- * - Hosts: a first component with a `.` or `:` or `localhost` is a registry host; otherwise
- *   the image is on Docker Hub (`docker.io`, one-component names get `library/`), as in
- *   skopeo. HTTPS always, except loopback hosts (127.0.0.0/8, localhost, [::1]), which are
- *   spoken to in plain HTTP: a test or port-forwarded registry, never the network.
+ * - Hosts are read as skopeo reads them (docker_reference.ts). HTTPS always, except
+ *   loopback hosts (127.0.0.0/8, localhost, [::1]), which are spoken to in plain HTTP: a
+ *   test or port-forwarded registry, never the network.
  * - Referrers are not looked up (`related()` is empty).
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
@@ -26,67 +25,15 @@ import {
   OCI_MANIFEST,
   parseManifest,
 } from "../oci/mediatypes.ts";
-import { type Algorithm, digestOf, digestProblem } from "../oci/digest.ts";
-import { UsageError } from "../oci/errors.ts";
-import { isTag, nameProblem } from "../oci/reference.ts";
-import { MANIFEST_MAX } from "./collect.ts";
+import { type Algorithm, digestOf } from "../oci/digest.ts";
+import { UsageError } from "../cli/usage.ts";
+import type { DockerReference } from "./docker_reference.ts";
 import type { CredentialLookup } from "./registry_auth.ts";
-import { isLoopback, RegistryClient, responseError } from "./registry_client.ts";
-import type { Source } from "./source.ts";
+import { RegistryClient, responseError } from "./registry_client.ts";
+import { MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
 
 /** What we accept for manifests, best first (distribution-spec §"Pulling manifests"). */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(", ");
-
-/** A parsed `docker://` reference. */
-export interface DockerReference {
-  /** As written (`127.0.0.1:5000`), or `docker.io`. */
-  host: string;
-  /** API origin: `http://127.0.0.1:5000`, `https://registry-1.docker.io`. */
-  base: string;
-  repository: string;
-  /** The tag (`latest` when neither tag nor digest is given). */
-  tag?: string;
-  digest?: string;
-}
-
-/** Parses what follows `docker:`; throws UsageError naming the part that is wrong. */
-export function parseDockerReference(rest: string, spec: string): DockerReference {
-  const bad = (why: string) => new UsageError(`source "${spec}": ${why}`);
-  if (!rest.startsWith("//")) throw bad('expected "docker://HOST/REPO[:TAG]"');
-  let name = rest.slice(2);
-  let tag: string | undefined;
-  let digest: string | undefined;
-  const at = name.indexOf("@");
-  if (at >= 0) {
-    digest = name.slice(at + 1);
-    name = name.slice(0, at);
-    const why = digestProblem(digest);
-    if (why) throw bad(`digest "${digest}": ${why}`);
-  } else if (name.lastIndexOf(":") > name.lastIndexOf("/")) {
-    tag = name.slice(name.lastIndexOf(":") + 1);
-    name = name.slice(0, name.lastIndexOf(":"));
-    if (!isTag(tag)) throw bad(`tag "${tag}": must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
-  }
-  const slash = name.indexOf("/");
-  const first = slash < 0 ? "" : name.slice(0, slash);
-  let host = "docker.io";
-  let repository = name;
-  if (/[.:]/.test(first) || first === "localhost" || first.startsWith("[")) {
-    host = first;
-    repository = name.slice(slash + 1);
-  } else if (!name.includes("/")) {
-    repository = `library/${name}`;
-  }
-  if (!/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+)(:\d{1,5})?$/.test(host)) {
-    throw bad(`registry host "${host}" is not HOST[:PORT]`);
-  }
-  const why = nameProblem(repository);
-  if (why) throw bad(`repository "${repository}": ${why}`);
-  const base = host === "docker.io"
-    ? "https://registry-1.docker.io"
-    : `${isLoopback(host) ? "http" : "https"}://${host}`;
-  return { host, base, repository, ...(digest ? { digest } : { tag: tag ?? "latest" }) };
-}
 
 export interface DockerRegistryOptions {
   /** Credentials by host (see registry_auth.ts); anonymous when absent or unknown. */
@@ -111,9 +58,10 @@ export class DockerRegistrySource implements Source {
   readonly #sizes = new Map<string, number>();
   #root?: Descriptor;
 
-  constructor(spec: string, opts: DockerRegistryOptions = {}) {
-    this.description = spec;
-    this.ref = parseDockerReference(spec.slice("docker:".length), spec);
+  /** `ref` as parsed from `description` (the spec as written) by parseSourceSpec(). */
+  constructor(ref: DockerReference, description: string, opts: DockerRegistryOptions = {}) {
+    this.description = description;
+    this.ref = ref;
     this.tag = this.ref.tag;
     this.#where = `${this.ref.host}/${this.ref.repository}`;
     this.#client = new RegistryClient({
@@ -134,7 +82,7 @@ export class DockerRegistrySource implements Source {
     return m;
   }
 
-  async open(digest: string): Promise<{ body: ReadableStream<Uint8Array>; size: number }> {
+  async open(digest: string): Promise<SourceBlob> {
     let bytes = this.#manifests.get(digest);
     if (!bytes && this.#manifestDigests.has(digest)) {
       await this.#fetchManifest(digest);

@@ -1,0 +1,220 @@
+/**
+ * @module
+ * The one tar extractor of every archive source (`oci-archive:`, `docker-archive:`, and
+ * `import`'s bundles), built on tar-stream. An archive is unpacked into a private temporary
+ * directory; regular files go to disk, links are kept as a map and never created, so
+ * nothing written can point outside the directory. `docker save` (before Docker 25) writes
+ * a layer that several images share once and points the other `<id>/layer.tar` entries at
+ * it with a symlink (`../<id>/layer.tar`); GNU tar may store repeats as hard links.
+ * {@link ArchiveFiles.path} follows such links, but only inside the archive.
+ *
+ * Refused, with a message naming the archive and the entry's byte offset:
+ * - entry names and link targets that are absolute or climb out with `..`;
+ * - an entry name given twice (which copy would be the image?);
+ * - a truncated archive: cut inside an entry, or without the end-of-archive marker
+ *   (POSIX.1-1988 ustar: "two consecutive 512-byte blocks of zeros"; one is accepted, as
+ *   GNU tar does), which is how a tar cut at an entry boundary shows.
+ * Devices and fifos have no place in an image archive and are skipped. When unpacking
+ * fails, the directory is removed before the error is thrown.
+ */
+import * as fs from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import tar from "tar-stream";
+
+/** Prefix of the temporary directories, so tests and operators can recognise them. */
+export const UNPACK_PREFIX = "static-registry-archive-";
+/** Links followed before giving up (a loop, or an absurd chain). */
+const MAX_LINK_HOPS = 16;
+const BLOCK = 512;
+
+/** An unpacked archive: regular files on disk, links in memory. */
+export interface ArchiveFiles {
+  /** The temporary directory holding the regular files. */
+  readonly dir: string;
+  /** Whether the archive holds `name` (after links). */
+  has(name: string): Promise<boolean>;
+  /** The file on disk for archive member `name`, following links; throws naming it. */
+  path(name: string): Promise<string>;
+  /** Removes the temporary directory. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Normalizes an archive member name (`./a//b/` → `a/b`); throws when it is absolute or
+ * leaves the archive. `what` names it in the error ("tar entry", "manifest.json Layers[0]").
+ */
+export function memberName(name: string, what: string): string {
+  if (name.startsWith("/")) throw new Error(`${what} "${name}" is an absolute path`);
+  const n = path.posix.normalize(name).replace(/\/+$/, "");
+  if (n === ".." || n.startsWith("../") || name.split("/").includes("..")) {
+    throw new Error(`${what} "${name}" leaves the archive`);
+  }
+  return n === "." ? "" : n;
+}
+
+/**
+ * Unpacks the tar `file` into a new temporary directory. `label` starts every error
+ * message: `oci-archive "x.tar"` → `oci-archive "x.tar": truncated at byte 1536`.
+ *
+ * @example
+ * ```ts
+ * const files = await unpackArchive("img.tar", 'oci-archive "img.tar"');
+ * try {
+ *   console.log(await files.path("index.json"));
+ * } finally {
+ *   await files.remove();
+ * }
+ * ```
+ */
+export async function unpackArchive(file: string, label: string): Promise<ArchiveFiles> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), UNPACK_PREFIX));
+  const links = new Map<string, string>();
+  const remove = () => fs.rm(dir, { recursive: true, force: true });
+  try {
+    await extract(file, dir, links, label);
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+  const resolve = (name: string): string => {
+    let n = memberName(name, "archive member");
+    for (let hops = 0; links.has(n); hops++) {
+      if (hops >= MAX_LINK_HOPS) throw new Error(`archive member "${name}": link loop`);
+      n = links.get(n)!;
+    }
+    return n;
+  };
+  const stat = async (name: string) => {
+    const member = path.join(dir, ...resolve(name).split("/"));
+    const st = await fs.stat(member).catch(() => null);
+    return st?.isFile() ? member : null;
+  };
+  return {
+    dir,
+    has: async (name) => (await stat(name)) !== null,
+    async path(name) {
+      const member = await stat(name);
+      if (!member) throw new Error(`archive member "${name}" is missing or not a file`);
+      return member;
+    },
+    remove,
+  };
+}
+
+/** Where the reader is, for messages: bytes read from the file, the entry being read. */
+interface Position {
+  read: number;
+  /** End of the last entry's data, padded to a block: where the end marker must start. */
+  end: number;
+  entry?: { name: string; offset: number };
+}
+
+async function extract(
+  file: string,
+  dir: string,
+  links: Map<string, string>,
+  label: string,
+): Promise<void> {
+  const at: Position = { read: 0, end: 0 };
+  const seen = new Map<string, number>();
+  const ex = tar.extract();
+  const entries = (async () => {
+    for await (const entry of ex) {
+      const { header, offset } = entry;
+      at.entry = { name: header.name, offset };
+      at.end = offset + BLOCK + Math.ceil((header.size ?? 0) / BLOCK) * BLOCK;
+      const where = ` (at byte ${offset})`;
+      const name = inside(() => memberName(header.name, "tar entry"), where);
+      if (name === "") {
+        entry.resume();
+        continue;
+      }
+      if (header.type !== "directory") {
+        const first = seen.get(name);
+        if (first !== undefined) {
+          throw new Error(
+            `tar entry "${header.name}" appears twice (at bytes ${first} and ${offset})`,
+          );
+        }
+        seen.set(name, offset);
+      }
+      const dest = path.join(dir, ...name.split("/"));
+      if (header.type === "file" || header.type === "contiguous-file") {
+        await fs.mkdir(path.dirname(dest), { recursive: true });
+        await pipeline(entry, createWriteStream(dest, { flags: "wx" }));
+        continue;
+      }
+      entry.resume();
+      if (header.type === "directory") {
+        await fs.mkdir(dest, { recursive: true });
+      } else if ((header.type === "symlink" || header.type === "link") && header.linkname) {
+        links.set(
+          name,
+          inside(() => linkTarget(name, header.name, header.type, header.linkname!), where),
+        );
+      }
+    }
+    at.entry = undefined;
+  })();
+  const counter = new Transform({
+    transform(chunk: Uint8Array, _enc, cb) {
+      at.read += chunk.byteLength;
+      cb(null, chunk);
+    },
+  });
+  // The loop may fail first (a refused entry): stop reading the archive then too.
+  const failed = entries.catch((e) => {
+    ex.destroy(e);
+    throw e;
+  });
+  try {
+    await Promise.all([pipeline(createReadStream(file), counter, ex), failed]);
+  } catch (e) {
+    throw explain(e, at, label);
+  }
+  if (at.read - at.end < BLOCK) {
+    throw new Error(`${label}: truncated at byte ${at.read} (no end-of-archive marker)`);
+  }
+}
+
+/** A link's target as a member name: a symlink's is relative to its directory. */
+function linkTarget(name: string, raw: string, type: string, linkname: string): string {
+  if (linkname.startsWith("/")) {
+    throw new Error(`tar entry "${raw}" links to absolute "${linkname}"`);
+  }
+  const target = type === "symlink"
+    ? path.posix.join(path.posix.dirname(name), linkname)
+    : linkname;
+  return memberName(path.posix.normalize(target), `tar entry "${raw}" link target`);
+}
+
+/** Runs `f`, appending `where` to the message of what it throws. */
+function inside<T>(f: () => T, where: string): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new Error(`${(e as Error).message}${where}`);
+  }
+}
+
+/** The error of a failed extraction, prefixed by the archive and placed in it. */
+function explain(e: unknown, at: Position, label: string): Error {
+  const msg = (e as Error)?.message ?? String(e);
+  const entry = at.entry ? ` in tar entry "${at.entry.name}" (at byte ${at.entry.offset})` : "";
+  if (
+    msg === "Unexpected end of data" ||
+    (e as { code?: string })?.code === "ERR_STREAM_PREMATURE_CLOSE"
+  ) {
+    return new Error(`${label}: truncated at byte ${at.read}${entry}`, { cause: e });
+  }
+  if (/^Invalid tar header/.test(msg)) {
+    return new Error(`${label}: not a tar archive, or corrupt after byte ${at.end}: ${msg}`, {
+      cause: e,
+    });
+  }
+  return new Error(`${label}: ${msg}`, { cause: e });
+}
