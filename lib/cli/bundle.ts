@@ -7,11 +7,11 @@
  *   static-registry import oci-archive:bundle.tar --to s3://bucket/prefix --config cfg.json
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { UsageError } from "./usage.ts";
 import { exportLayout, parseExportTarget } from "../bundle/export.ts";
 import { importLayout } from "../bundle/import.ts";
 import { formatBytes } from "../publish/progress.ts";
+import { parseFlags } from "./flags.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
 
 export const EXPORT_USAGE =
@@ -37,22 +37,15 @@ export); entries with only a tag (org.opencontainers.image.ref.name) need --repo
   --config FILE   S3 settings (the "s3" key) and, without --to, the store
 `;
 
+/** export and import share their flags, so each can say which flag belongs to the other. */
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        from: { type: "string" },
-        to: { type: "string" },
-        repo: { type: "string" },
-        config: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message.split(". ")[0]);
-  }
+  const { flags, positionals } = parseFlags(argv, {
+    from: { type: "string" },
+    to: { type: "string" },
+    repo: { type: "string" },
+    config: { type: "string" },
+  });
+  return { values: flags, positionals };
 }
 
 /** `export` with the arguments after the word. */

@@ -8,10 +8,8 @@
  * and config errors. Output (table or JSON) goes to stdout, logs to stderr.
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { loadConfig } from "../config/load.ts";
 import { storesOf } from "../config/mounts.ts";
-import { parseDuration } from "../config/duration.ts";
 import { Registry } from "../index/registry.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "./usage.ts";
@@ -19,6 +17,7 @@ import { check, formatReport, referencedObjects } from "../origins/check.ts";
 import { originsOptions } from "../origins/config.ts";
 import { createOrigins } from "../origins/origins.ts";
 import { openStore } from "../store/open.ts";
+import { duration, integer, parseFlags } from "./flags.ts";
 
 export const CHECK_HELP =
   `Usage: static-registry check --config FILE [--json] [--concurrency N] [--timeout DURATION]
@@ -39,18 +38,12 @@ Options:
 
 /** Runs `check` with the arguments after the word `check`; resolves to the exit code. */
 export async function checkCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string", short: "c" },
-      store: { type: "string" },
-      json: { type: "boolean" },
-      concurrency: { type: "string" },
-      timeout: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { flags: values, positionals } = parseFlags(argv, {
+    config: { type: "string", short: "c" },
+    store: { type: "string" },
+    json: { type: "boolean" },
+    concurrency: { type: "string", parse: integer(1, 1024) },
+    timeout: { type: "string", parse: duration },
   });
   if (values.help) {
     console.log(CHECK_HELP);
@@ -60,20 +53,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
     throw new UsageError(`check takes no arguments, got ${JSON.stringify(positionals[0])}`);
   }
   if (values.config === undefined) throw new UsageError("check needs --config FILE");
-  const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
-    throw new UsageError(
-      `--concurrency: expected an integer from 1 to 1024, got ${
-        JSON.stringify(values.concurrency)
-      }`,
-    );
-  }
-  const timeout = values.timeout === undefined ? 30_000 : parseDuration(values.timeout);
-  if (timeout === null || timeout <= 0) {
-    throw new UsageError(
-      `--timeout: expected a duration like "10s" or "500ms", got ${JSON.stringify(values.timeout)}`,
-    );
-  }
+  const concurrency = values.concurrency ?? 16;
+  const timeout = values.timeout ?? 30_000;
 
   const config = await loadConfig({
     file: values.config,

@@ -1,12 +1,15 @@
 /**
  * @module
- * The command line: picks the subcommand and maps errors to exit statuses (UsageError → 2
- * with the message and a pointer to --help, anything else → 1). Each subcommand is a thin
- * file of its own; they are imported lazily so `serve` does not load the publisher.
+ * The command line: picks the subcommand and reports what it throws, in one place
+ * (report.ts: the message and its causes, exit 2 for usage and config errors, 1 for any
+ * other failure). Each subcommand is a thin file of its own that parses its flags with
+ * flags.ts and throws; they are imported lazily so `serve` does not load the publisher.
  */
-import { UsageError } from "./usage.ts";
+import process from "node:process";
 import { VERSION_TEXT } from "../version.ts";
 import { MAIN_HELP } from "./help.ts";
+import { report } from "./report.ts";
+import { UsageError } from "./usage.ts";
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -20,13 +23,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 /**
  * Runs the CLI with the arguments after the program name; resolves to the exit status.
+ * `STATIC_REGISTRY_DEBUG=1` in `env` adds stack traces to error reports.
  *
  * @example
  * ```ts
  * await main(["--version"]); // prints "static-registry 0.1.0 (dev)", returns 0
  * ```
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  let command: string | undefined;
   try {
     const [first, ...rest] = argv;
     if (first === "--version" || first === "-V") {
@@ -34,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (first === "--help" || first === "-h" || first === "help") {
-      if (first === "help" && rest[0] && rest[0] in COMMANDS) {
+      if (first === "help" && rest[0] && Object.hasOwn(COMMANDS, rest[0])) {
         return await (await COMMANDS[rest[0]]())(["--help"]);
       }
       console.log(MAIN_HELP);
@@ -42,30 +50,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     // `static-registry --config cfg.json` is `serve`: it is the default command.
     if (first === undefined || first.startsWith("-")) {
+      command = "serve";
       return await (await COMMANDS.serve())(argv);
     }
     const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
     if (!load) throw new UsageError(`unknown command ${JSON.stringify(first)}`);
+    command = first;
     return await (await load())(rest);
   } catch (e) {
-    return report(e);
+    return report(e, { command, debug: Boolean(env.STATIC_REGISTRY_DEBUG) });
   }
-}
-
-function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    console.error(`static-registry: ${e.message}`);
-    console.error(`Run "static-registry --help" for usage.`);
-    return 2;
-  }
-  // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown/malformed flags.
-  const code = (e as { code?: string })?.code;
-  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
-    // Keep the first sentence: Node's text goes on about "--" and positionals.
-    console.error(`static-registry: ${(e as Error).message.split(". ")[0]}`);
-    console.error(`Run "static-registry --help" for usage.`);
-    return 2;
-  }
-  console.error(`static-registry: ${(e as Error)?.message ?? String(e)}`);
-  return 1;
 }

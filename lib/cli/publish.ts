@@ -9,12 +9,12 @@
  * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { UsageError } from "./usage.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
 import { openSource } from "../sources/open.ts";
 import { parseSourceSpec, type SourceSpec } from "../sources/spec.ts";
 import { authFile, fileCredentials } from "../sources/registry_auth.ts";
+import { parseFlags } from "./flags.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
@@ -45,22 +45,11 @@ interface Parsed {
 
 /** Parses the arguments after `publish`; throws UsageError naming the bad one. */
 export function parsePublishArgs(argv: string[]): Parsed | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        to: { type: "string" },
-        config: { type: "string", short: "c" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}`);
-  }
-  const { values, positionals } = parsed;
+  const { flags: values, positionals } = parseFlags(argv, {
+    to: { type: "string" },
+    config: { type: "string", short: "c" },
+    json: { type: "boolean" },
+  });
   if (values.help) return "help";
   if (positionals.length !== 2) {
     throw new UsageError(
@@ -92,7 +81,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     tag: finalTag,
     to: values.to,
     config: values.config,
-    json: values.json ?? false,
+    json: values.json,
   };
 }
 
@@ -103,41 +92,34 @@ function summary(r: PublishResult, source: string, to: string): string {
     `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
 }
 
-/** Runs `publish` with the arguments after the word `publish`; resolves to the exit code. */
+/**
+ * Runs `publish` with the arguments after the word `publish`; resolves to 0, throws what
+ * went wrong (main.ts reports it: exit 2 for a UsageError, else 1).
+ */
 export async function publishCommand(argv: string[]): Promise<number> {
-  try {
-    const args = parsePublishArgs(argv);
-    if (args === "help") {
-      process.stdout.write(PUBLISH_USAGE);
-      return 0;
-    }
-    const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
-    const auth = authFile(process.env);
-    const source = await openSource(args.source, {
-      credentials: auth && fileCredentials(auth.file, auth.required),
-    });
-    try {
-      const result = await publish({
-        source,
-        store,
-        name: args.name,
-        tag: args.tag,
-        progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
-      });
-      console.log(
-        args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
-      );
-    } finally {
-      await source.close();
-    }
+  const args = parsePublishArgs(argv);
+  if (args === "help") {
+    process.stdout.write(PUBLISH_USAGE);
     return 0;
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(`static-registry publish: ${msg}`);
-    if (e instanceof UsageError) {
-      console.error("Run `static-registry publish --help` for usage.");
-      return 2;
-    }
-    return 1;
   }
+  const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
+  const auth = authFile(process.env);
+  const source = await openSource(args.source, {
+    credentials: auth && fileCredentials(auth.file, auth.required),
+  });
+  try {
+    const result = await publish({
+      source,
+      store,
+      name: args.name,
+      tag: args.tag,
+      progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
+    });
+    console.log(
+      args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
+    );
+  } finally {
+    await source.close();
+  }
+  return 0;
 }

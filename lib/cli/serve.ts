@@ -4,26 +4,20 @@
  * (exit 2 on any problem, before anything starts), start the server, then live by
  * signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
  */
-import { parseArgs } from "node:util";
 import { loadConfig, type LoadOptions } from "../config/load.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "./usage.ts";
 import { onSignal } from "../runtime/runtime.ts";
+import { parseFlags } from "./flags.ts";
 import { SERVE_HELP } from "./help.ts";
 import { startInstance } from "./instance.ts";
 
 /** Runs `serve` with the arguments after the word `serve`; resolves to the exit code. */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: "string", short: "c" },
-      listen: { type: "string" },
-      store: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-    strict: true,
+  const { flags: values, positionals } = parseFlags(argv, {
+    config: { type: "string", short: "c" },
+    listen: { type: "string" },
+    store: { type: "string" },
   });
   if (values.help) {
     console.log(SERVE_HELP);

@@ -5,7 +5,7 @@
  * can SIGKILL a real publish at any moment. Writes "ready" to stderr once its modules are
  * loaded, so the test can time its kill from the start of the publish itself.
  */
-import { publishCommand } from "../../lib/cli/publish.ts";
+import { main } from "../../lib/cli/main.ts";
 
 console.error("ready");
-Deno.exit(await publishCommand(Deno.args));
+Deno.exit(await main(["publish", ...Deno.args]));

@@ -11,7 +11,8 @@ import { UsageError } from "../../lib/cli/usage.ts";
 import { openSource } from "../../lib/sources/open.ts";
 import { splitPathTag } from "../../lib/sources/spec.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
-import { parsePublishArgs, publishCommand } from "../../lib/cli/publish.ts";
+import { parsePublishArgs } from "../../lib/cli/publish.ts";
+import { main } from "../../lib/cli/main.ts";
 import type { RepoIndex } from "../../lib/layout/layout.ts";
 import { publishFrom, readDoc, withTemp } from "../publish/helpers.ts";
 
@@ -109,7 +110,7 @@ Deno.test("parsePublishArgs() takes the tag from the repo, else the source, else
   }
 });
 
-/** Runs publishCommand with console output captured. */
+/** Runs `publish` through the CLI (main: errors are reported there) with output captured. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
@@ -117,7 +118,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
   console.log = (...a: unknown[]) => out.push(a.join(" "));
   console.error = (...a: unknown[]) => err.push(a.join(" "));
   try {
-    return { code: await publishCommand(args), out: out.join("\n"), err: err.join("\n") };
+    return { code: await main(["publish", ...args]), out: out.join("\n"), err: err.join("\n") };
   } finally {
     console.log = log;
     console.error = error;
