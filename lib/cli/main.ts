@@ -53,8 +53,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function report(e: unknown): number {
-  if (e instanceof UsageError) {
-    console.error(`static-registry: ${e.message}`);
+  // Usage and config errors (ConfigError) carry exitCode 2: recognised by shape, not class.
+  if (e instanceof UsageError || (e as { exitCode?: unknown })?.exitCode === 2) {
+    console.error(`static-registry: ${(e as Error).message}`);
     console.error(`Run "static-registry --help" for usage.`);
     return 2;
   }
