@@ -77,7 +77,10 @@ export function resolveOrigins(
       const p = `${here}.presign.expires`;
       const expiresMs = parseDuration(o.presign.expires ?? "") ?? NaN;
       if (!(expiresMs >= 1)) {
-        problems.push({ path: p, problem: `must be at least 1ms, got ${quote(o.presign.expires)}` });
+        problems.push({
+          path: p,
+          problem: `must be at least 1ms, got ${quote(o.presign.expires)}`,
+        });
       } else if (expiresMs > MAX_PRESIGN_MS) {
         problems.push({
           path: p,

@@ -35,6 +35,15 @@ import { RepoView } from "./repo.ts";
 
 export { RepoView };
 
+/**
+ * The manifest cache: an LRU bounded by bytes, not entries (manifests are a few KiB but a
+ * registry holds millions). A manifest larger than the whole cache is not kept
+ * (lru-cache's maxEntrySize defaults to maxSize); sizes are at least 1 (lru-cache's rule).
+ */
+export function manifestCache(maxBytes: number): LRUCache<string, Uint8Array> {
+  return new LRUCache({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+}
+
 export interface RegistryOptions {
   log: Logger;
   /** Bytes of manifests kept in memory (default 64 MiB). */
@@ -85,12 +94,7 @@ export class Registry {
     this.store = store;
     this.#log = opts.log;
     this.#concurrency = opts.concurrency ?? 16;
-    // Bounded by bytes, not entries: manifests are a few KiB but a registry holds millions.
-    // A manifest larger than the whole cache is not kept (maxEntrySize = maxSize).
-    this.#cache = new LRUCache({
-      maxSize: opts.manifestCacheBytes ?? 64 << 20,
-      sizeCalculation: (b) => Math.max(1, b.byteLength),
-    });
+    this.#cache = manifestCache(opts.manifestCacheBytes ?? 64 << 20);
   }
 
   /** Reads the whole index. Throws (naming the store and key) when it cannot. */

@@ -38,7 +38,9 @@ export class HttpStore implements StreamStore {
 
   constructor(base: string, opts: HttpStoreOptions = {}) {
     const url = baseUrl(base);
-    if (typeof url === "string") throw new Error(`invalid store URL ${JSON.stringify(base)}: ${url}`);
+    if (typeof url === "string") {
+      throw new Error(`invalid store URL ${JSON.stringify(base)}: ${url}`);
+    }
     this.#base = url;
     this.location = url.href;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
