@@ -14,9 +14,8 @@ import { Registry } from "../index/registry.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "./usage.ts";
 import { check, formatReport, referencedObjects } from "../origins/check.ts";
-import { originsOptions } from "../origins/config.ts";
 import { createOrigins } from "../origins/origins.ts";
-import { openStore } from "../store/open.ts";
+import { openStore } from "../config/open_store.ts";
 import { duration, integer, parseFlags } from "./flags.ts";
 
 export const CHECK_HELP =
@@ -77,7 +76,12 @@ export async function checkCommand(argv: string[]): Promise<number> {
       m.prefix ? { ...o, ref: `${m.prefix}/${o.ref}` } : o
     );
     // No health checker: check asks every origin, healthy or not, and says what it found.
-    const origins = createOrigins(originsOptions({ ...config, ...m }, { log }));
+    const origins = createOrigins({
+      origins: m.origins,
+      health: config.health,
+      verifyBlobs: config.verifyBlobs,
+      log,
+    });
     reports.push(await check({ objects, targets: origins.list, concurrency, timeout }));
   }
   const report = {

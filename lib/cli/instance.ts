@@ -15,12 +15,10 @@ import type { ResolvedConfig, ResolvedMount } from "../config/resolve.ts";
 import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
 import type { Logger } from "../log.ts";
-import { originsOptions } from "../origins/config.ts";
 import { createOrigins, type Origins } from "../origins/origins.ts";
-import { UsageError } from "./usage.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
 import { createApp } from "../server/app.ts";
-import { openStore } from "../store/open.ts";
+import { openStore } from "../config/open_store.ts";
 import type { ReadStore } from "../store/store.ts";
 
 /** How long a shutdown waits for in-flight requests before giving up on them. */
@@ -56,7 +54,7 @@ export interface Instance {
 
 export interface InstanceDeps {
   log: Logger;
-  /** Loads the config again, for reload() (throws UsageError when it is broken). */
+  /** Loads the config again, for reload() (throws ConfigError when it is broken). */
   reloadConfig: () => Promise<ResolvedConfig>;
 }
 
@@ -176,7 +174,7 @@ async function buildStores(
   initial: boolean,
 ): Promise<Served[]> {
   const built = await Promise.allSettled(
-    storesOf(config).map((mount, i) => buildOne(config, mount, i, old, log, initial)),
+    storesOf(config).map((mount) => buildOne(config, mount, old, log, initial)),
   );
   const failed = built.find((r) => r.status === "rejected");
   if (failed) {
@@ -196,7 +194,6 @@ async function buildStores(
 async function buildOne(
   config: ResolvedConfig,
   mount: ResolvedMount,
-  i: number,
   old: readonly Served[],
   rootLog: Logger,
   initial: boolean,
@@ -220,8 +217,7 @@ async function buildOne(
     else await registry.load();
   }
   const prevOrigins = old.find((s) => s.originsKey === originsKey)?.origins;
-  const at = i === 0 ? "" : `mounts[${i - 1}].`;
-  const origins = prevOrigins ?? await startOrigins(config, mount, at, log);
+  const origins = prevOrigins ?? await startOrigins(config, mount, log);
   return { mount, storeKey, originsKey, store, registry, origins };
 }
 
@@ -249,18 +245,15 @@ async function loadOrReport(
 async function startOrigins(
   config: ResolvedConfig,
   mount: ResolvedMount,
-  at: string,
   log: Logger,
 ): Promise<Origins | undefined> {
   if (mount.origins.length === 0) return undefined;
-  let origins: Origins;
-  try {
-    origins = createOrigins(originsOptions({ ...config, ...mount }, { log }));
-  } catch (e) {
-    // lib/config validates origins first; this catches what only the origins module knows.
-    const where = config.file ? `config ${JSON.stringify(config.file)}` : "config";
-    throw new UsageError(`${where}: ${at}${(e as Error).message}`, { cause: e });
-  }
+  const origins = createOrigins({
+    origins: mount.origins,
+    health: config.health,
+    verifyBlobs: config.verifyBlobs,
+    log,
+  });
   // Resolves after the first round of probes (bounded by health.timeout), so the first
   // requests are routed by real health rather than by the initial state.
   await origins.start();

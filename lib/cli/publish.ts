@@ -4,7 +4,7 @@
  * wrapper over lib/publish. Sources use skopeo's transports (`oci:DIR[:TAG]`,
  * `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]`, `docker://HOST/REPO[:TAG]`). Without `:<tag>` on the repository, the source's tag is used,
  * else "latest". A `--to` directory is created if missing; any other store (`s3://…`) is
- * opened like `serve` opens it (lib/config + lib/store/open.ts), with S3 settings from
+ * opened like `serve` opens it (lib/config/open_store.ts), with S3 settings from
  * `--config`.
  * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
  */

@@ -5,12 +5,11 @@
  * S3 settings (`s3` key of `--config FILE`, or the standard AWS variables) apply exactly
  * as they do for `serve`. One function, so every subcommand opens stores the same way.
  */
-import * as fs from "node:fs/promises";
 import process from "node:process";
 import { loadConfig } from "../config/mod.ts";
 import type { ResolvedConfig } from "../config/resolve.ts";
 import { UsageError } from "./usage.ts";
-import { openStore } from "../store/open.ts";
+import { openStore } from "../config/open_store.ts";
 import { isWriteStore, type ReadStore, type WriteStore } from "../store/store.ts";
 import { createLogger, type Logger } from "../log.ts";
 
@@ -27,6 +26,7 @@ export interface StoreArg {
 export async function readStoreArg(
   arg: StoreArg,
   log: Logger = createLogger({ level: "warn" }),
+  create = false,
 ): Promise<{ store: ReadStore; config: ResolvedConfig }> {
   if (arg.store === undefined && arg.config === undefined) {
     throw new UsageError(`${arg.flag} <store> is required (a directory, s3://bucket/prefix)`);
@@ -36,7 +36,7 @@ export async function readStoreArg(
     flags: arg.store === undefined ? {} : { store: arg.store },
     env: process.env,
   });
-  return { store: openStore(config.store, { log }), config };
+  return { store: openStore(config.store, { log, create }), config };
 }
 
 /** Opens a store for writing; a missing directory is created (a new store). */
@@ -44,10 +44,8 @@ export async function writeStoreArg(
   arg: StoreArg,
   log?: Logger,
 ): Promise<{ store: WriteStore; config: ResolvedConfig }> {
-  if (arg.store !== undefined && !/^[a-z0-9+.-]+:\/\//i.test(arg.store)) {
-    await fs.mkdir(arg.store, { recursive: true });
-  }
-  const { store, config } = await readStoreArg(arg, log);
+  // A directory named by the flag is created: a new store (the config resolved what kind).
+  const { store, config } = await readStoreArg(arg, log, arg.store !== undefined);
   if (!isWriteStore(store)) {
     throw new UsageError(
       `${arg.flag} ${store.location}: cannot write there (HTTP stores are read-only; ` +

@@ -1,8 +1,9 @@
 /**
  * @module
- * Turns schema violations into messages a person can act on: the source (config file,
- * flag or environment variable), the key path in dotted form, and the problem with the
- * offending value quoted:
+ * Config errors: {@link ConfigError} (exit status 2), and the messages it carries — schema
+ * violations turned into something a person can act on: the source (config file, flag or
+ * environment variable), the key path in dotted form, and the problem with the offending
+ * value quoted:
  *
  *   config "cfg.json": health.interval: expected a duration like "10s", got "ten"
  *   config "cfg.json": unknown key "orgins" (did you mean "origins"?)
@@ -11,6 +12,21 @@ import type { TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import leven from "leven";
 import { expectedPhrase } from "./schema.ts";
+
+/**
+ * A config that cannot be used: a bad file, key, value or store location. The CLI exits
+ * with status 2 for it, recognised by `exitCode` (not by class, so lib/config needs nothing
+ * from lib/cli). `cause` keeps the underlying error (a read failure, for instance).
+ *
+ * @example
+ * ```ts
+ * throw new ConfigError(`config "cfg.json": store: directory not found`, { cause: e });
+ * ```
+ */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly exitCode = 2;
+}
 
 /** A JSON pointer (`/origins/0/url`) as the key path people read (`origins[0].url`). */
 export function keyPath(pointer: string): string {

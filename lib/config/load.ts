@@ -2,7 +2,7 @@
  * @module
  * Loading the config: read the file, parse JSON (errors with line and column), apply the
  * flag and environment overrides (precedence: flags > file > env, in {@link mergeSources}
- * only), validate against the schema, resolve. Every problem is a `UsageError` (exit
+ * only), validate against the schema, resolve. Every problem is a `ConfigError` (exit
  * status 2) that names the source, the key path and the value, so the process never starts
  * half-configured:
  *
@@ -13,8 +13,7 @@ import * as path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
-import { UsageError } from "../cli/usage.ts";
-import { describeError, type Problem } from "./errors.ts";
+import { ConfigError, describeError, type Problem } from "./errors.ts";
 import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";
 
@@ -41,7 +40,7 @@ export interface LoadOptions {
   cwd?: string;
 }
 
-/** Reads, validates and resolves a config. Throws UsageError naming what is wrong. */
+/** Reads, validates and resolves a config. Throws ConfigError naming what is wrong. */
 export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const cwd = opts.cwd ?? process.cwd();
   const fileDoc = opts.file === undefined ? undefined : await readConfigFile(opts.file, cwd);
@@ -54,11 +53,11 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
     return `${fileLabel}: ${p.path ? `${p.path}: ` : ""}${p.problem}`;
   };
   const fail = (problems: Problem[]): never => {
-    throw new UsageError(problems.map(label).join("\n"));
+    throw new ConfigError(problems.map(label).join("\n"));
   };
 
   if (opts.file === undefined && doc.store === undefined) {
-    throw new UsageError("no config: give --config FILE, or at least --store");
+    throw new ConfigError("no config: give --config FILE, or at least --store");
   }
   const problems = validate(doc);
   if (problems.length) fail(problems);
@@ -153,7 +152,7 @@ export async function readConfigFile(file: string, cwd = process.cwd()): Promise
       : code === "EACCES"
       ? "permission denied"
       : (e as Error).message;
-    throw new UsageError(`cannot read ${label}: ${why}`, { cause: e });
+    throw new ConfigError(`cannot read ${label}: ${why}`, { cause: e });
   }
   return parseConfigJson(text, label);
 }
@@ -166,14 +165,14 @@ export function parseConfigJson(text: string, label: string): unknown {
   const errs: ParseError[] = [];
   parseJsonc(text, errs, { disallowComments: true, allowTrailingComma: false });
   if (text.trim() === "") {
-    throw new UsageError(`${label}: the file is empty (expected a JSON object)`);
+    throw new ConfigError(`${label}: the file is empty (expected a JSON object)`);
   }
   if (errs.length) {
     const { error, offset } = errs[0];
     const before = text.slice(0, offset).split("\n");
     const line = before.length;
     const column = before[before.length - 1].length + 1;
-    throw new UsageError(
+    throw new ConfigError(
       `${label}: invalid JSON at line ${line}, column ${column}: ${
         explain(printParseErrorCode(error))
       }`,

@@ -21,3 +21,4 @@ export type {
 export { ConfigSchema, jsonSchemaText, type UserConfig } from "./schema.ts";
 export { parseDuration } from "./duration.ts";
 export { storesOf } from "./mounts.ts";
+export { ConfigError } from "./errors.ts";

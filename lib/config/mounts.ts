@@ -16,7 +16,9 @@ import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
 import type { UserConfig } from "./schema.ts";
 import type { ResolvedConfig, ResolvedMount } from "./resolve.ts";
-import { mergeS3, resolveOrigins, resolveS3, resolveStore } from "./stores.ts";
+import { resolveOrigins } from "./origins.ts";
+import { resolveStore } from "./store_location.ts";
+import { mergeS3, resolveS3 } from "./stores.ts";
 
 type UserMount = NonNullable<UserConfig["mounts"]>[number];
 

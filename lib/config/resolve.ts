@@ -11,41 +11,48 @@ import { isIP } from "node:net";
 import * as path from "node:path";
 import { Value } from "@sinclair/typebox/value";
 import type { LogLevel } from "../log.ts";
+import type { HealthOptions } from "../origins/health.ts";
+import type { OriginOptions } from "../origins/origins.ts";
+import type { VerifyOptions } from "../origins/verify.ts";
+import { baseUrl } from "../store/base_url.ts";
+import type { S3ClientOptions } from "../store/s3.ts";
 import { parseDuration } from "./duration.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";
 import { resolveMounts } from "./mounts.ts";
-import { baseUrl, resolveOrigins, resolveS3, resolveStore } from "./stores.ts";
+import { resolveOrigins } from "./origins.ts";
+import { resolveStore } from "./store_location.ts";
+import { resolveS3 } from "./stores.ts";
+
+/** The longest `http.idleTimeout` both runtimes accept (Bun.serve: 255 s). */
+const MAX_IDLE_MS = 255_000;
 
 export interface ListenAddress {
   hostname: string;
   port: number;
 }
 
-/** S3 client settings; credentials absent → the AWS SDK's standard chain (env, files). */
-export interface S3Settings {
-  endpoint?: string;
-  region: string;
-  forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** The publishers' lease settle delay (lib/store/s3_lock.ts); its default when absent. */
+/** An S3 store's client settings plus the publishers' lease settle delay. */
+export interface S3Settings extends S3ClientOptions {
+  /** The lease's settle delay (lib/store/s3_lock.ts); its default when absent. */
   lockSettleMs?: number;
 }
 
-/** Where the layout lives. `location` is the text people see in messages. */
+/**
+ * Where the layout lives (lib/config/store_location.ts), for lib/config/open_store.ts.
+ * `location` is the text people see in messages.
+ */
 export type StoreConfig =
+  /** `path` is absolute. */
   | { kind: "dir"; location: string; path: string }
+  /** `prefix` has no leading or trailing `/` and no `.`/`..` segments; may be empty. */
   | { kind: "s3"; location: string; bucket: string; prefix: string; s3: S3Settings }
+  /** `url` ends in `/`, so keys resolve under it. */
   | { kind: "http"; location: string; url: string };
 
-export interface ResolvedOrigin {
-  name: string;
-  /** Base URL, always ending in "/" so store keys resolve under it. */
-  url: string;
-  presign?: { expiresMs: number };
-  verifyBlobs: boolean;
-}
+/** A resolved origin: what lib/origins declares. */
+export type ResolvedOrigin = OriginOptions;
 
 /** A store mounted under a repository-name prefix, with its own S3 settings and origins. */
 export interface ResolvedMount {
@@ -66,8 +73,8 @@ export interface ResolvedConfig {
   origins: ResolvedOrigin[];
   /** Federated stores under repository-name prefixes (lib/config/mounts.ts); [] without. */
   mounts: ResolvedMount[];
-  health: { intervalMs: number; timeoutMs: number; rise: number; fall: number };
-  verifyBlobs: { cacheSize: number; negativeTtlMs: number };
+  health: HealthOptions;
+  verifyBlobs: VerifyOptions;
   refresh: { intervalMs: number };
   v1: { origin?: string };
   log: { level: LogLevel };
@@ -106,10 +113,12 @@ export function resolveConfig(
 ): { config: ResolvedConfig } | { problems: Problem[] } {
   const u = Value.Default(ConfigSchema, structuredClone(user)) as Required<UserConfig>;
   const problems: Problem[] = [];
-  const ms = (p: string, v: string | undefined, min = 1): number => {
+  const ms = (p: string, v: string | undefined, min = 1, max = Infinity): number => {
     const n = parseDuration(v ?? "") ?? NaN;
     if (!(n >= min)) {
       problems.push({ path: p, problem: `must be at least ${min}ms, got ${quote(v)}` });
+    } else if (n > max) {
+      problems.push({ path: p, problem: `must be at most ${max / 1000}s, got ${quote(v)}` });
     }
     return n;
   };
@@ -156,11 +165,8 @@ export function resolveConfig(
   let v1Origin: string | undefined;
   if (u.v1!.origin !== undefined) {
     const url = baseUrl(u.v1!.origin);
-    if (!url) {
-      problems.push({
-        path: "v1.origin",
-        problem: `expected a valid URL, got ${quote(u.v1!.origin)}`,
-      });
+    if (typeof url === "string") {
+      problems.push({ path: "v1.origin", problem: `${url}, got ${quote(u.v1!.origin)}` });
     }
     // No trailing "/" added: the rest of the /v1/... path is appended as it came.
     v1Origin = u.v1!.origin.replace(/\/+$/, "");
@@ -180,7 +186,8 @@ export function resolveConfig(
     refresh: { intervalMs: ms("refresh.interval", u.refresh!.interval) },
     v1: v1Origin === undefined ? {} : { origin: v1Origin },
     log: { level: u.log!.level as LogLevel },
-    http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout) },
+    // Bun.serve refuses an idleTimeout above 255 s (at listen, after the index loaded).
+    http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
   if (opts.file !== undefined) config.file = opts.file;
   return problems.length ? { problems } : { config: deepFreeze(config) };

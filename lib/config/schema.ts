@@ -163,7 +163,8 @@ export const ConfigSchema = Type.Object({
   }, { ...closed, default: {} })),
   verifyBlobs: Type.Optional(Type.Object({
     cacheSize: Type.Optional(Type.Integer({
-      minimum: 0,
+      // An LRU needs room for one entry (lru-cache refuses max 0).
+      minimum: 1,
       default: 10000,
       description: "Blob presence results remembered per origin.",
     })),
@@ -182,7 +183,9 @@ export const ConfigSchema = Type.Object({
     })),
   }, { ...closed, default: {} })),
   http: Type.Optional(Type.Object({
-    idleTimeout: Type.Optional(duration("How long an idle connection is kept open.", "30s")),
+    idleTimeout: Type.Optional(
+      duration("How long an idle connection is kept open (at most 255s).", "30s"),
+    ),
   }, { ...closed, default: {} })),
 }, {
   ...closed,

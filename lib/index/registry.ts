@@ -12,6 +12,8 @@
  * registry.repo("library/alpine")?.tagDigest("3.20");
  * ```
  */
+import { LRUCache } from "lru-cache";
+import pMap from "p-map";
 import type { Logger } from "../log.ts";
 import { digestOf, parseDigest } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
@@ -29,11 +31,18 @@ import {
   validateMarker,
   validateRepoIndex,
 } from "./documents.ts";
-import { ByteLru } from "./lru.ts";
-import { mapLimit } from "./pool.ts";
 import { RepoView } from "./repo.ts";
 
 export { RepoView };
+
+/**
+ * The manifest cache: an LRU bounded by bytes, not entries (manifests are a few KiB but a
+ * registry holds millions). A manifest larger than the whole cache is not kept
+ * (lru-cache's maxEntrySize defaults to maxSize); sizes are at least 1 (lru-cache's rule).
+ */
+export function manifestCache(maxBytes: number): LRUCache<string, Uint8Array> {
+  return new LRUCache({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.byteLength) });
+}
 
 export interface RegistryOptions {
   log: Logger;
@@ -78,14 +87,14 @@ export class Registry {
   #refreshing: Promise<boolean> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #generation = 0;
-  #cache: ByteLru<Uint8Array>;
+  #cache: LRUCache<string, Uint8Array>;
   #inflight = new Map<string, Promise<Uint8Array | undefined>>();
 
   constructor(store: ReadStore, opts: RegistryOptions) {
     this.store = store;
     this.#log = opts.log;
     this.#concurrency = opts.concurrency ?? 16;
-    this.#cache = new ByteLru(opts.manifestCacheBytes ?? 64 << 20, (b) => b.byteLength);
+    this.#cache = manifestCache(opts.manifestCacheBytes ?? 64 << 20);
   }
 
   /** Reads the whole index. Throws (naming the store and key) when it cannot. */
@@ -251,7 +260,11 @@ export class Registry {
       names = [];
     }
 
-    const views = await mapLimit(names, this.#concurrency, (name) => this.#readRepo(name, prev));
+    // Enough reads in flight to hide store latency, few enough not to flood S3 or a CDN;
+    // the first failure rejects (pending names are not started).
+    const views = await pMap(names, (name) => this.#readRepo(name, prev), {
+      concurrency: this.#concurrency,
+    });
     const repos = new Map<string, RepoView>();
     let tags = 0;
     const present: string[] = [];

@@ -21,10 +21,11 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import type { Logger } from "../log.ts";
 
-/** Timing and thresholds of the checker (durations in milliseconds). */
+/** Timing and thresholds of the checker, resolved by lib/config (`health`): all >= 1. */
 export interface HealthOptions {
-  interval: number;
-  timeout: number;
+  intervalMs: number;
+  /** Shorter than `intervalMs`. */
+  timeoutMs: number;
   rise: number;
   fall: number;
 }
@@ -71,7 +72,7 @@ export interface HealthChecker {
  * @example
  * ```ts
  * const hc = createHealthChecker([{ name: "cdn-a", canaryUrl: () => "https://a/static-registry.json" }],
- *   { interval: 10_000, timeout: 2_000, rise: 2, fall: 2 }, { log });
+ *   { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 2 }, { log });
  * await hc.start();
  * hc.isHealthy(0);
  * ```
@@ -81,11 +82,6 @@ export function createHealthChecker(
   opts: HealthOptions,
   deps: { log: Logger; fetch?: FetchFn; now?: () => number },
 ): HealthChecker {
-  for (const k of ["interval", "timeout", "rise", "fall"] as const) {
-    if (!Number.isFinite(opts[k]) || opts[k] <= 0) {
-      throw new Error(`health.${k}: must be a positive number, got ${JSON.stringify(opts[k])}`);
-    }
-  }
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
   const log = deps.log;
@@ -106,14 +102,14 @@ export function createHealthChecker(
       const url = await p.canaryUrl();
       const res = await doFetch(url, {
         method: "HEAD",
-        signal: AbortSignal.timeout(opts.timeout),
+        signal: AbortSignal.timeout(opts.timeoutMs),
       });
       await res.body?.cancel();
       if (res.status >= 200 && res.status < 300) return null;
       return `HEAD canary: HTTP ${res.status}`;
     } catch (e) {
       const err = e as Error;
-      if (err?.name === "TimeoutError") return `HEAD canary: timed out after ${opts.timeout} ms`;
+      if (err?.name === "TimeoutError") return `HEAD canary: timed out after ${opts.timeoutMs} ms`;
       return `HEAD canary: ${err?.message ?? String(e)}`;
     }
   }
@@ -155,7 +151,7 @@ export function createHealthChecker(
     timer = setTimeout(async () => {
       await checkAll();
       schedule();
-    }, opts.interval);
+    }, opts.intervalMs);
     // Never keep the process alive for health checks alone.
     timer.unref();
   }

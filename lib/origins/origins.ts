@@ -6,7 +6,7 @@
  * distribution spec allows a registry to redirect blob fetches (distribution-spec
  * §"Pulling blobs": "a 307 Temporary Redirect response ... to the blob location").
  *
- * With verification on (globally or for one origin) the blob is HEADed on the origin before
+ * With verification on for an origin (`verifyBlobs`) the blob is HEADed on the origin before
  * its first redirect there; an origin that lacks it, or serves the wrong size, is skipped
  * for the next healthy one. Request headers are never copied into a redirect.
  */
@@ -20,30 +20,29 @@ import {
   type HealthOptions,
   type OriginHealth,
 } from "./health.ts";
-import { createPresigner, parseS3Url, presignEndpoint, type S3Options } from "./presign.ts";
-import { headObject, VerifyCache } from "./verify.ts";
+import { createPresigner, type PresignOptions } from "./presign.ts";
+import { headObject, VerifyCache, type VerifyOptions } from "./verify.ts";
 
-/** One origin from config (`origins[i]`). */
-export interface OriginConfig {
+/**
+ * One origin (`origins[i]`), resolved by lib/config (lib/config/origins.ts): the name is
+ * unique, `url` is an http(s) base URL ending in `/` without query or fragment.
+ */
+export interface OriginOptions {
   name: string;
   url: string;
-  /** Redirect with a presigned S3 URL valid `expires` milliseconds (rounded up to seconds). */
-  presign?: { expires: number };
-  /** Overrides `verify.enabled` for this origin. */
-  verifyBlobs?: boolean;
+  /** HEAD each blob on this origin before its first redirect there. */
+  verifyBlobs: boolean;
+  /** Redirect with a presigned S3 URL. */
+  presign?: PresignOptions;
 }
 
-/** Options of {@link createOrigins}: plain values, resolved by lib/config. */
+/** Options of {@link createOrigins}: resolved by lib/config, not checked again here. */
 export interface OriginsOptions {
-  origins: OriginConfig[];
-  /** Health checker timing (ms) and thresholds. */
+  origins: readonly OriginOptions[];
+  /** Health checker timing and thresholds. */
   health: HealthOptions;
-  /** Per-blob verification: default for all origins, LRU size, negative TTL (ms). */
-  verify?: { enabled?: boolean; cacheSize?: number; negativeTtl?: number };
-  /** S3 client options, for presigned origins. */
-  s3?: S3Options;
-  /** The store URL; presigned origins need an `s3://bucket/prefix` store. */
-  store?: string;
+  /** The per-blob verification cache: LRU size, negative TTL. */
+  verifyBlobs: VerifyOptions;
   log: Logger;
   fetch?: FetchFn;
   now?: () => number;
@@ -52,7 +51,7 @@ export interface OriginsOptions {
 /** One resolved origin. */
 export interface Origin {
   readonly name: string;
-  /** Base URL without a trailing slash. */
+  /** The base URL as people write it, without the trailing "/" (`/readyz`, logs). */
   readonly url: string;
   readonly verify: boolean;
   readonly presigned: boolean;
@@ -78,67 +77,18 @@ export interface Origins {
   readonly health: HealthChecker;
 }
 
-/** Resolves config entries into {@link Origin}s, validating names, URLs and presigning. */
-export function resolveOrigins(
-  opts: Pick<OriginsOptions, "origins" | "verify" | "s3" | "store">,
-): Origin[] {
-  const seen = new Set<string>();
-  return opts.origins.map((o, i) => {
-    const at = `origins[${i}]`;
-    if (typeof o.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(o.name)) {
-      throw new Error(`${at}.name: must match [A-Za-z0-9._-]+, got ${JSON.stringify(o.name)}`);
-    }
-    if (seen.has(o.name)) throw new Error(`${at}.name: duplicate origin name "${o.name}"`);
-    seen.add(o.name);
-    let parsed: URL;
-    try {
-      parsed = new URL(o.url);
-    } catch {
-      throw new Error(`${at}.url: not a URL: ${JSON.stringify(o.url)}`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw new Error(`${at}.url: must be http:// or https://, got ${JSON.stringify(o.url)}`);
-    }
-    if (parsed.search || parsed.hash) {
-      throw new Error(`${at}.url: must not have a query or fragment: ${JSON.stringify(o.url)}`);
-    }
-    const base = o.url.replace(/\/+$/, "");
-    const verify = o.verifyBlobs ?? opts.verify?.enabled ?? false;
+/** The {@link Origin} of each resolved entry. */
+function originsOf(list: readonly OriginOptions[]): Origin[] {
+  return list.map((o) => {
+    // Shown without the trailing "/" (`/readyz`): the URL as people write it.
+    const shown = o.url.replace(/\/$/, "");
+    const base = { name: o.name, url: shown, verify: o.verifyBlobs };
     if (!o.presign) {
-      const plain = (key: string) => Promise.resolve(`${base}/${key}`);
-      return { name: o.name, url: base, verify, presigned: false, getUrl: plain, headUrl: plain };
+      const plain = (key: string) => Promise.resolve(`${o.url}${key}`);
+      return { ...base, presigned: false, getUrl: plain, headUrl: plain };
     }
-    if (!opts.store?.startsWith("s3://")) {
-      throw new Error(
-        `${at}.presign: needs an s3://bucket/prefix store, got ${JSON.stringify(opts.store)}`,
-      );
-    }
-    const location = parseS3Url(opts.store);
-    const s3 = opts.s3 ?? {};
-    // Same default as the store's client: path style with a custom S3 endpoint, virtual-hosted
-    // buckets on AWS itself.
-    const pathStyle = s3.forcePathStyle ?? s3.endpoint !== undefined;
-    const endpoint = presignEndpoint(base, location, pathStyle);
-    if (typeof endpoint !== "string") throw new Error(`${at}.url: ${endpoint.problem}`);
-    let signer;
-    try {
-      signer = createPresigner({
-        endpoint,
-        expires: Math.ceil(o.presign.expires / 1000),
-        location,
-        s3: { ...s3, forcePathStyle: pathStyle },
-      });
-    } catch (e) {
-      throw new Error(`${at}.${(e as Error).message}`);
-    }
-    return {
-      name: o.name,
-      url: base,
-      verify,
-      presigned: true,
-      getUrl: signer.get,
-      headUrl: signer.head,
-    };
+    const signer = createPresigner(o.presign);
+    return { ...base, presigned: true, getUrl: signer.get, headUrl: signer.head };
   });
 }
 
@@ -148,9 +98,9 @@ export function resolveOrigins(
  * @example
  * ```ts
  * const origins = createOrigins({
- *   origins: [{ name: "cdn-a", url: "https://cdn-a.example.com/registry" }],
- *   health: { interval: 10_000, timeout: 2_000, rise: 2, fall: 2 },
- *   verify: { enabled: true, cacheSize: 10_000, negativeTtl: 30_000 },
+ *   origins: [{ name: "cdn-a", url: "https://cdn-a.example.com/registry/", verifyBlobs: true }],
+ *   health: { intervalMs: 10_000, timeoutMs: 2_000, rise: 2, fall: 2 },
+ *   verifyBlobs: { cacheSize: 10_000, negativeTtlMs: 30_000 },
  *   log,
  * });
  * await origins.start();
@@ -158,7 +108,7 @@ export function resolveOrigins(
  * ```
  */
 export function createOrigins(opts: OriginsOptions): Origins {
-  const list = resolveOrigins(opts);
+  const list = originsOf(opts.origins);
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   const log = opts.log;
   const health = createHealthChecker(
@@ -166,11 +116,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
     opts.health,
     { log, fetch: doFetch, now: opts.now },
   );
-  const cache = new VerifyCache({
-    cacheSize: opts.verify?.cacheSize ?? 10_000,
-    negativeTtl: opts.verify?.negativeTtl ?? 30_000,
-    now: opts.now,
-  });
+  const cache = new VerifyCache({ ...opts.verifyBlobs, now: opts.now });
   const redirects = list.map(() => 0);
 
   /**
@@ -185,7 +131,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
       const o = list[i];
       if (o.verify || o.presigned) break;
       redirects[i]++;
-      return `${o.url}/${key}`;
+      return `${opts.origins[i].url}${key}`;
     }
     return locateChecked(digest, size, key);
   }
@@ -205,7 +151,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
       if (o.verify) {
         const v = await cache.get(
           `${o.name}\n${digest}`,
-          async () => headObject(doFetch, await o.headUrl(key), size, opts.health.timeout),
+          async () => headObject(doFetch, await o.headUrl(key), size, opts.health.timeoutMs),
         );
         if (!v.ok) {
           skipped[o.name] = v.kind === "size" ? `wrong size: ${v.reason}` : v.reason;

@@ -7,6 +7,7 @@
  * a CDN catching up can make a missing blob appear). Concurrent verifications of the same
  * (origin, digest) share one HEAD.
  */
+import { LRUCache } from "lru-cache";
 
 /** The outcome of one verification. */
 export type Verdict =
@@ -18,54 +19,40 @@ export type Verdict =
    */
   | { ok: false; kind: "missing" | "size" | "error"; reason: string };
 
-/** Options of the cache. */
-export interface VerifyCacheOptions {
-  /** Maximum number of cached verdicts (positive and negative together). */
+/** Options of the cache, resolved by lib/config (`verifyBlobs`). */
+export interface VerifyOptions {
+  /** Maximum number of cached verdicts (positive and negative together), at least 1. */
   cacheSize: number;
-  /** How long a negative verdict is trusted (ms). */
-  negativeTtl: number;
-  now?: () => number;
-}
-
-interface Entry {
-  verdict: Verdict;
-  /** Expiry time for negative verdicts; Infinity for positive ones. */
-  expires: number;
+  /** How long a negative verdict is trusted (ms); 0: not at all. */
+  negativeTtlMs: number;
 }
 
 /**
- * A bounded LRU of verdicts with in-flight deduplication.
+ * A bounded LRU of verdicts (lru-cache: `max` entries, a per-entry TTL for the negative
+ * ones) with in-flight de-duplication: concurrent callers of one key share one promise.
  *
  * @example
  * ```ts
- * const cache = new VerifyCache({ cacheSize: 10_000, negativeTtl: 30_000 });
+ * const cache = new VerifyCache({ cacheSize: 10_000, negativeTtlMs: 30_000 });
  * const v = await cache.get("cdn-a sha256:…", () => headBlob(url, size));
  * ```
  */
 export class VerifyCache {
-  readonly #max: number;
   readonly #negativeTtl: number;
-  readonly #now: () => number;
-  // A Map iterates in insertion order: deleting and re-inserting on a hit makes it an LRU.
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LRUCache<string, Verdict>;
   readonly #inflight = new Map<string, Promise<Verdict>>();
   hits = 0;
   misses = 0;
 
-  constructor(opts: VerifyCacheOptions) {
-    if (!Number.isInteger(opts.cacheSize) || opts.cacheSize < 1) {
-      throw new Error(
-        `verifyBlobs.cacheSize: must be a positive integer, got ${JSON.stringify(opts.cacheSize)}`,
-      );
-    }
-    if (!Number.isFinite(opts.negativeTtl) || opts.negativeTtl < 0) {
-      throw new Error(
-        `verifyBlobs.negativeTtl: must be a duration >= 0, got ${JSON.stringify(opts.negativeTtl)}`,
-      );
-    }
-    this.#max = opts.cacheSize;
-    this.#negativeTtl = opts.negativeTtl;
-    this.#now = opts.now ?? Date.now;
+  constructor(opts: VerifyOptions & { now?: () => number }) {
+    this.#negativeTtl = opts.negativeTtlMs;
+    this.#entries = new LRUCache<string, Verdict>({
+      max: opts.cacheSize,
+      // ttlResolution 0: read the clock on every check (an injected test clock moves in
+      // jumps; the default caches "now" for 1 ms of real time).
+      ttlResolution: 0,
+      ...(opts.now ? { perf: { now: opts.now } } : {}),
+    });
   }
 
   /** Number of cached verdicts. */
@@ -78,15 +65,10 @@ export class VerifyCache {
    * callers). Errors (`kind: "error"`) are not cached: the next request asks again.
    */
   get(key: string, verify: () => Promise<Verdict>): Promise<Verdict> {
-    const e = this.#entries.get(key);
-    if (e) {
-      if (e.expires > this.#now()) {
-        this.hits++;
-        this.#entries.delete(key);
-        this.#entries.set(key, e);
-        return Promise.resolve(e.verdict);
-      }
-      this.#entries.delete(key);
+    const cached = this.#entries.get(key);
+    if (cached) {
+      this.hits++;
+      return Promise.resolve(cached);
     }
     const pending = this.#inflight.get(key);
     if (pending) {
@@ -95,22 +77,14 @@ export class VerifyCache {
     }
     this.misses++;
     const p = verify().then((verdict) => {
-      this.#store(key, verdict);
+      if (verdict.ok) this.#entries.set(key, verdict);
+      else if (verdict.kind !== "error" && this.#negativeTtl > 0) {
+        this.#entries.set(key, verdict, { ttl: this.#negativeTtl });
+      }
       return verdict;
     }).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, p);
     return p;
-  }
-
-  #store(key: string, verdict: Verdict): void {
-    if (!verdict.ok && verdict.kind === "error") return;
-    const expires = verdict.ok ? Infinity : this.#now() + this.#negativeTtl;
-    this.#entries.delete(key);
-    this.#entries.set(key, { verdict, expires });
-    while (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
-    }
   }
 }
 

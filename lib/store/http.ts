@@ -7,6 +7,7 @@
  * Conditional reads use `If-None-Match` (RFC 9110 §13.1.2): a 304 means the document did
  * not change, so a refresh costs one small round trip.
  */
+import { baseUrl } from "./base_url.ts";
 import { checkKey } from "./dir.ts";
 import type { ByteRange, ObjectMeta, ReadResult, StreamStore } from "./store.ts";
 
@@ -35,18 +36,11 @@ export class HttpStore implements StreamStore {
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
 
-  constructor(baseUrl: string, opts: HttpStoreOptions = {}) {
-    let url: URL;
-    try {
-      url = new URL(baseUrl);
-    } catch {
-      throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: not an absolute URL`);
+  constructor(base: string, opts: HttpStoreOptions = {}) {
+    const url = baseUrl(base);
+    if (typeof url === "string") {
+      throw new Error(`invalid store URL ${JSON.stringify(base)}: ${url}`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: must be http(s)`);
-    }
-    if (url.hash) throw new Error(`invalid store URL ${JSON.stringify(baseUrl)}: has a #fragment`);
-    if (!url.pathname.endsWith("/")) url.pathname += "/";
     this.#base = url;
     this.location = url.href;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;

@@ -44,19 +44,25 @@ const BODY_ATTEMPTS = 3;
 /** Parts uploaded in parallel per object. */
 export const QUEUE_SIZE = 4;
 
-/** Where the bucket is and how to talk to it. */
-export interface S3StoreOptions {
-  bucket: string;
-  /** Key prefix inside the bucket (`a/b`, no leading/trailing slash needed). */
-  prefix?: string;
+/**
+ * How to reach an S3-compatible API. Every field is resolved by lib/config (the region
+ * default, path style with a custom endpoint): the store and the presigner take it as is.
+ */
+export interface S3ClientOptions {
   /** `http(s)://host:port` of an S3-compatible server; AWS when absent. */
   endpoint?: string;
-  /** Default `us-east-1` with a custom endpoint; otherwise the SDK's chain (AWS_REGION, …). */
-  region?: string;
-  /** Path-style URLs (`/bucket/key`). Default true with a custom endpoint. */
-  forcePathStyle?: boolean;
+  region: string;
+  /** Path-style URLs (`/bucket/key`) rather than virtual-hosted buckets. */
+  forcePathStyle: boolean;
   /** Static credentials; otherwise the SDK's default chain (AWS_ACCESS_KEY_ID, profiles, …). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
+
+/** Where the bucket is and how to talk to it. */
+export interface S3StoreOptions extends S3ClientOptions {
+  bucket: string;
+  /** Key prefix inside the bucket (`a/b`: no leading or trailing slash), possibly empty. */
+  prefix?: string;
   /** Options of the lease lock (see s3_lock.ts). */
   lock?: LeaseOptions;
   /** A ready client (tests, or callers that share one); overrides endpoint/region/… */
@@ -68,7 +74,10 @@ export interface S3StoreOptions {
  *
  * @example
  * ```ts
- * const store = new S3Store({ bucket: "reg", prefix: "v1", endpoint: "http://127.0.0.1:9000" });
+ * const store = new S3Store({
+ *   bucket: "reg", prefix: "v1", endpoint: "http://127.0.0.1:9000", region: "us-east-1",
+ *   forcePathStyle: true,
+ * });
  * await store.write("catalog.json", bytes, { contentType: "application/json", cacheControl });
  * ```
  */
@@ -86,7 +95,7 @@ export class S3Store implements WriteStore, StreamStore {
       throw new Error(`invalid S3 bucket name ${JSON.stringify(opts.bucket)}`);
     }
     this.bucket = opts.bucket;
-    this.prefix = (opts.prefix ?? "").replace(/^\/+|\/+$/g, "");
+    this.prefix = opts.prefix ?? "";
     if (this.prefix) checkKey(this.prefix);
     this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}`;
     this.client = opts.client ?? new S3Client(clientConfig(opts));
@@ -276,13 +285,14 @@ export class S3Store implements WriteStore, StreamStore {
 }
 
 /** The S3Client configuration for the options (exported for the presigner and tests). */
-export function clientConfig(opts: S3StoreOptions): S3ClientConfig {
-  const custom = opts.endpoint !== undefined;
+export function clientConfig(opts: S3ClientOptions): S3ClientConfig {
   return {
     endpoint: opts.endpoint,
-    region: opts.region ?? (custom ? "us-east-1" : undefined),
-    forcePathStyle: opts.forcePathStyle ?? custom,
-    credentials: opts.credentials,
+    region: opts.region,
+    forcePathStyle: opts.forcePathStyle,
+    // A copy: the SDK tags the credentials object it is given (`$source`), which throws on
+    // the frozen resolved config.
+    credentials: opts.credentials && { ...opts.credentials },
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   };

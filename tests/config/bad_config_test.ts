@@ -1,5 +1,5 @@
 /**
- * loadConfig() on bad configs: each is a UsageError (exit 2) naming the file, the exact key
+ * loadConfig() on bad configs: each is a ConfigError (exit 2) naming the file, the exact key
  * path and the problem. One row per mistake people make.
  */
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../lib/config/load.ts";
-import { UsageError } from "../../lib/cli/usage.ts";
+import { ConfigError } from "../../lib/config/errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sr-config-"));
@@ -27,7 +27,7 @@ async function errorFor(doc: unknown, file = "cfg.json"): Promise<string> {
       await loadConfig({ file: p, cwd: dir });
       assert.fail(`expected ${JSON.stringify(doc)} to be rejected`);
     } catch (e) {
-      assert.ok(e instanceof UsageError, `not a UsageError: ${e}`);
+      assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
       assert.equal(e.exitCode, 2);
       message = e.message.replaceAll(JSON.stringify(p), `"${file}"`);
     }
@@ -223,6 +223,28 @@ const BAD: [string, unknown, string][] = [
     "s3 lockSettleMs too small",
     { store: "s3://bucket", s3: { lockSettleMs: 5 } },
     `config "cfg.json": s3.lockSettleMs: `,
+  ],
+  [
+    "verifyBlobs.cacheSize 0 (the cache needs room for one entry)",
+    { store, verifyBlobs: { cacheSize: 0 } },
+    `config "cfg.json": verifyBlobs.cacheSize: must be at least 1, got 0`,
+  ],
+  [
+    "http.idleTimeout above what Bun.serve accepts",
+    { store, http: { idleTimeout: "5m" } },
+    `config "cfg.json": http.idleTimeout: must be at most 255s, got "5m"`,
+  ],
+  [
+    "store that is a mistyped s3 URL",
+    { store: "s3//bucket/reg" },
+    `config "cfg.json": store: expected a directory, s3://bucket/prefix or an http(s):// URL; ` +
+    `this looks like a mistyped URL (write "./s3//bucket/reg" for a directory of that name), ` +
+    `got "s3//bucket/reg"`,
+  ],
+  [
+    "origin url with a query",
+    { store, origins: [{ name: "a", url: "https://a/x?sig=1" }] },
+    `config "cfg.json": origins[0].url: must not have a ?query, got "https://a/x?sig=1"`,
   ],
   ["document not an object", [], `config "cfg.json": expected an object, got []`],
   [

@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../lib/config/load.ts";
-import { UsageError } from "../../lib/cli/usage.ts";
+import { ConfigError } from "../../lib/config/errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sr-config-"));
@@ -22,7 +22,7 @@ Deno.test("loadConfig() names a missing file", async () => {
   await assert.rejects(
     loadConfig({ file: "/nonexistent/cfg.json" }),
     (e: Error) =>
-      e instanceof UsageError &&
+      e instanceof ConfigError &&
       e.message === `cannot read config "/nonexistent/cfg.json": file not found`,
   );
 });
@@ -45,7 +45,7 @@ Deno.test("loadConfig() applies the defaults", async () => {
     assert.deepEqual(c.log, { level: "info" });
     assert.deepEqual(c.v1, {});
     assert.deepEqual(c.origins, []);
-    assert.deepEqual(c.s3, { region: "us-east-1" });
+    assert.deepEqual(c.s3, { region: "us-east-1", forcePathStyle: false });
     assert.equal(c.file, path.join(dir, "cfg.json"));
   });
 });
@@ -123,7 +123,18 @@ Deno.test("loadConfig() resolves everything, frozen", async () => {
         name: "bucket",
         url: "http://127.0.0.1:9000/my-bucket/some/prefix/",
         verifyBlobs: false,
-        presign: { expiresMs: 900_000 },
+        presign: {
+          expiresMs: 900_000,
+          endpoint: "http://127.0.0.1:9000",
+          bucket: "my-bucket",
+          prefix: "some/prefix",
+          s3: {
+            region: "us-east-1",
+            endpoint: "http://127.0.0.1:9000",
+            forcePathStyle: true,
+            credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+          },
+        },
       },
     ]);
     assert.deepEqual(c.health, { intervalMs: 90_000, timeoutMs: 500, rise: 3, fall: 1 });
@@ -145,5 +156,5 @@ Deno.test("loadConfig() takes an http(s) store as a base URL", async () => {
 });
 
 Deno.test("loadConfig() without a file or a store is a usage error", async () => {
-  await assert.rejects(loadConfig({}), UsageError);
+  await assert.rejects(loadConfig({}), ConfigError);
 });

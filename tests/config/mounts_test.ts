@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadConfig } from "../../lib/config/load.ts";
 import { storesOf } from "../../lib/config/mounts.ts";
-import { UsageError } from "../../lib/cli/usage.ts";
+import { ConfigError } from "../../lib/config/errors.ts";
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "sr-config-"));
@@ -36,7 +36,7 @@ async function errorFor(doc: unknown): Promise<string> {
     try {
       await loadConfig({ file });
     } catch (e) {
-      assert.ok(e instanceof UsageError, `not a UsageError: ${e}`);
+      assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
       return e.message.replaceAll(JSON.stringify(file), `"cfg.json"`);
     }
     return assert.fail(`expected ${JSON.stringify(doc)} to be rejected`);
@@ -79,6 +79,7 @@ Deno.test("loadConfig() resolves mounts: relative stores against the file, origi
   // region overridden, endpoint and credentials inherited
   assert.deepEqual(b.s3, {
     region: "us-west-2",
+    forcePathStyle: true,
     endpoint: "http://127.0.0.1:9000",
     credentials: { accessKeyId: "A", secretAccessKey: "S" },
   });

@@ -101,10 +101,12 @@ export async function startS3rver(bucket = "registry"): Promise<TestObjectStore>
   const endpoint = `http://127.0.0.1:${port}`;
   const options = {
     endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
   };
   const createBucket = async (name: string) => {
-    const client = new S3Client(clientConfig({ bucket: name, ...options }));
+    const client = new S3Client(clientConfig(options));
     try {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     } finally {

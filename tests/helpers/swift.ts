@@ -56,10 +56,12 @@ export async function startSwift(bucket = "registry"): Promise<TestSwift> {
   const endpoint = `http://127.0.0.1:${port}`;
   const options = {
     endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
     credentials: { accessKeyId: "test:tester", secretAccessKey: "testing" },
   };
   const createBucket = async (name: string) => {
-    const client = new S3Client(clientConfig({ bucket: name, ...options }));
+    const client = new S3Client(clientConfig(options));
     try {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     } finally {

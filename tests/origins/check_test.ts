@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { check, formatReport, referencedObjects } from "../../lib/origins/check.ts";
 import { createOrigins } from "../../lib/origins/origins.ts";
+import { fromConfig } from "./fake.ts";
 import { blobKey } from "../../lib/layout/layout.ts";
 import { Registry } from "../../lib/index/registry.ts";
 import { DirStore } from "../../lib/store/dir.ts";
@@ -48,12 +49,14 @@ Deno.test("check() reports a deleted blob and a truncated blob per origin, again
   const c = await startNginx({ mode: "static", root: `${base}/c` });
   try {
     const origins = createOrigins({
-      origins: [
-        { name: "cdn-a", url: a.url },
-        { name: "cdn-b", url: `${b.url}/` },
-        { name: "cdn-c", url: c.url },
-      ],
-      health: { interval: 10_000, timeout: 2_000, rise: 1, fall: 1 },
+      ...fromConfig({
+        origins: [
+          { name: "cdn-a", url: a.url },
+          { name: "cdn-b", url: `${b.url}/` },
+          { name: "cdn-c", url: c.url },
+        ],
+        health: { rise: 1, fall: 1 },
+      }),
       log: silentLogger,
     });
     const objects = referencedObjects(await indexesOf(`${base}/c`));
@@ -107,8 +110,10 @@ Deno.test("check() and verified locate() through an nginx CDN edge in front of a
   const edge = await startNginx({ mode: "cdn", upstream: origin.url });
   try {
     const origins = createOrigins({
-      origins: [{ name: "edge", url: edge.url, verifyBlobs: true }],
-      health: { interval: 10_000, timeout: 2_000, rise: 1, fall: 1 },
+      ...fromConfig({
+        origins: [{ name: "edge", url: edge.url, verifyBlobs: true }],
+        health: { rise: 1, fall: 1 },
+      }),
       log: silentLogger,
     });
     await origins.health.checkAll();

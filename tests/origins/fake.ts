@@ -2,8 +2,22 @@
  * @module
  * A scriptable fake `fetch` and clock for origin tests: each URL prefix answers with a
  * status/size the test sets, or hangs until aborted (a timeout), or throws (connection
- * refused). Every call is recorded.
+ * refused). Every call is recorded. And {@link fromConfig}: origin options resolved the way
+ * the program resolves them (lib/config), since lib/origins checks nothing itself.
  */
+import { resolveConfig } from "../../lib/config/resolve.ts";
+import type { UserConfig } from "../../lib/config/schema.ts";
+import type { OriginsOptions } from "../../lib/origins/origins.ts";
+
+/** `origins`, `health` and `verifyBlobs` of a config document, resolved by lib/config. */
+export function fromConfig(
+  doc: Partial<UserConfig>,
+): Pick<OriginsOptions, "origins" | "health" | "verifyBlobs"> {
+  const r = resolveConfig({ store: "./data", ...doc } as UserConfig, { baseDir: "/" });
+  if ("problems" in r) throw new Error(`bad test config: ${JSON.stringify(r.problems)}`);
+  const { origins, health, verifyBlobs } = r.config;
+  return { origins, health, verifyBlobs };
+}
 
 /** How a fake host behaves. */
 export type Behaviour =

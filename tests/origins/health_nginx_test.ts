@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createOrigins } from "../../lib/origins/origins.ts";
+import { fromConfig } from "./fake.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { startNginx } from "../helpers/nginx.ts";
 import { writeFixtureStore } from "./store_fixture.ts";
@@ -27,8 +28,10 @@ Deno.test("health checker routes around a stopped nginx and returns when it is b
   const b = await startNginx({ mode: "static", root });
   const interval = 100, rise = 2, fall = 3;
   const origins = createOrigins({
-    origins: [{ name: "a", url: a.url }, { name: "b", url: b.url, verifyBlobs: true }],
-    health: { interval, timeout: 80, rise, fall },
+    ...fromConfig({
+      origins: [{ name: "a", url: a.url }, { name: "b", url: b.url, verifyBlobs: true }],
+      health: { interval: `${interval}ms`, timeout: "80ms", rise, fall },
+    }),
     log: silentLogger,
   });
   const [digest, size] = [...fx.objects][0];

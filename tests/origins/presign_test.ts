@@ -6,31 +6,46 @@
  */
 import assert from "node:assert/strict";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { createOrigins, type OriginsOptions } from "../../lib/origins/origins.ts";
-import { presignEndpoint } from "../../lib/origins/presign.ts";
+import { createOrigins } from "../../lib/origins/origins.ts";
 import { blobKey, MARKER_KEY } from "../../lib/layout/layout.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { clientConfig } from "../../lib/store/s3.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { startS3rver, type TestObjectStore } from "../helpers/s3rver.ts";
 import { haveSwift, startSwift } from "../helpers/swift.ts";
+import { fromConfig } from "./fake.ts";
 
-const health = { interval: 60_000, timeout: 2_000, rise: 1, fall: 1 };
 const BLOB = new TextEncoder().encode("a private layer ".repeat(100));
 const DIGEST = digestOf(BLOB);
+
+/** S3 settings as a config file writes them (credentials flat). */
+interface S3Doc {
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
 
 function presigned(
   endpoint: string,
   store: string,
-  s3: OriginsOptions["s3"],
+  s3: S3Doc,
   fetchFn?: typeof fetch,
   expires = 300_000,
 ) {
+  const { endpoint: s3Endpoint, region, forcePathStyle, credentials } = s3;
   return createOrigins({
-    origins: [{ name: "private", url: endpoint, presign: { expires }, verifyBlobs: true }],
-    health,
-    s3,
-    store,
+    ...fromConfig({
+      store,
+      s3: { endpoint: s3Endpoint, region, forcePathStyle, ...credentials },
+      origins: [{
+        name: "private",
+        url: endpoint,
+        presign: { expires: `${expires}ms` },
+        verifyBlobs: true,
+      }],
+      health: { interval: "60s", timeout: "2s", rise: 1, fall: 1 },
+    }),
     log: silentLogger,
     fetch: fetchFn,
   });
@@ -74,21 +89,8 @@ Deno.test("presigned origin: the redirect is a SigV4 query-signed URL for the bl
   );
 });
 
-Deno.test("presignEndpoint() accepts the bare endpoint or the bucket's base URL only", () => {
-  const loc = { bucket: "images", prefix: "reg" };
-  assert.equal(presignEndpoint("http://h:1/", loc, true), "http://h:1");
-  assert.equal(presignEndpoint("http://h:1/images/reg/", loc, true), "http://h:1");
-  assert.equal(
-    presignEndpoint("https://images.s3.aws.test/reg", loc, false),
-    "https://images.s3.aws.test",
-  );
-  const bad = presignEndpoint("http://h:1/other", loc, true);
-  assert.ok(typeof bad !== "string");
-  assert.match(bad.problem, /http:\/\/h:1\/images\/reg\), got path "\/other"/);
-});
-
 async function upload(s: TestObjectStore, key: string, body: Uint8Array) {
-  const client = new S3Client(clientConfig({ bucket: s.bucket, ...s.options }));
+  const client = new S3Client(clientConfig(s.options));
   try {
     await client.send(new PutObjectCommand({ Bucket: s.bucket, Key: key, Body: body }));
   } finally {

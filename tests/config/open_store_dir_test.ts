@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { openStore } from "../../lib/store/open.ts";
+import { openStore } from "../../lib/config/open_store.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import { UsageError } from "../../lib/cli/usage.ts";
-import { memoryLogger, withTempDir } from "./fixture.ts";
+import { ConfigError } from "../../lib/config/errors.ts";
+import { memoryLogger, withTempDir } from "../cli/fixture.ts";
 
 const { log } = memoryLogger();
 
@@ -24,7 +24,7 @@ Deno.test("openStore() rejects a missing directory and a file, naming the path",
     assert.throws(
       () => openStore({ kind: "dir", location: missing, path: missing }, { log }),
       (e: Error) =>
-        e instanceof UsageError &&
+        e instanceof ConfigError && e.exitCode === 2 &&
         e.message === `store ${JSON.stringify(missing)}: directory not found`,
     );
     const file = path.join(dir, "file");
@@ -32,7 +32,7 @@ Deno.test("openStore() rejects a missing directory and a file, naming the path",
     assert.throws(
       () => openStore({ kind: "dir", location: file, path: file }, { log }),
       (e: Error) =>
-        e instanceof UsageError && e.message === `store ${JSON.stringify(file)}: not a directory`,
+        e instanceof ConfigError && e.message === `store ${JSON.stringify(file)}: not a directory`,
     );
   });
 });

@@ -4,7 +4,7 @@
  * config): the right store, at the right place, with the configured client settings.
  */
 import assert from "node:assert/strict";
-import { openStore } from "../../lib/store/open.ts";
+import { openStore } from "../../lib/config/open_store.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import { HttpStore } from "../../lib/store/http.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -18,6 +18,7 @@ Deno.test("openStore() opens an s3:// store with the s3 settings", async () => {
     s3: {
       endpoint: "http://127.0.0.1:9",
       region: "eu-west-1",
+      forcePathStyle: true, // lib/config's default with a custom endpoint (stores_test.ts)
       credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
     },
   }, { log: silentLogger });
@@ -40,11 +41,13 @@ Deno.test("openStore() opens an http(s):// store", () => {
   assert.equal(store.urlOf("catalog.json"), "https://cdn.example.com/r/catalog.json");
 });
 
+const CLIENT = { region: "us-east-1", forcePathStyle: true };
+
 Deno.test("S3Store rejects a bad bucket or prefix", () => {
-  assert.throws(() => new S3Store({ bucket: "" }), /invalid S3 bucket name ""/);
-  assert.throws(() => new S3Store({ bucket: "a/b" }), /invalid S3 bucket name "a\/b"/);
+  assert.throws(() => new S3Store({ bucket: "", ...CLIENT }), /invalid S3 bucket name ""/);
+  assert.throws(() => new S3Store({ bucket: "a/b", ...CLIENT }), /invalid S3 bucket name "a\/b"/);
   assert.throws(
-    () => new S3Store({ bucket: "b", prefix: "x/../y" }),
+    () => new S3Store({ bucket: "b", prefix: "x/../y", ...CLIENT }),
     /invalid store key "x\/..\/y"/,
   );
 });
