@@ -15,20 +15,11 @@
 import type { Logger } from "../log.ts";
 import { digestOf, parseDigest } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
-import {
-  blobKey,
-  CATALOG_KEY,
-  MARKER_KEY,
-  type RepoIndex,
-  repoIndexKey,
-} from "../layout/layout.ts";
+import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
+import { decodeDocument } from "../layout/documents.ts";
+import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import type { RepoIndex } from "../layout/schema.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
-import {
-  parseJsonObject,
-  validateCatalog,
-  validateMarker,
-  validateRepoIndex,
-} from "./documents.ts";
 import { ByteLru } from "./lru.ts";
 import { mapLimit } from "./pool.ts";
 import { RepoView } from "./repo.ts";
@@ -231,7 +222,7 @@ export class Registry {
       );
     }
     if (marker.status === "ok") {
-      validateMarker(MARKER_KEY, parseJsonObject(MARKER_KEY, marker.bytes));
+      decodeDocument(MARKER_KEY, marker.bytes, validateMarker);
     }
     const markerEtag = marker.status === "ok" ? marker.meta.etag : prev?.markerEtag;
 
@@ -239,8 +230,7 @@ export class Registry {
     let names: readonly string[];
     let catalogEtag: string | undefined;
     if (catalog.status === "ok") {
-      names =
-        validateCatalog(CATALOG_KEY, parseJsonObject(CATALOG_KEY, catalog.bytes)).repositories;
+      names = decodeDocument(CATALOG_KEY, catalog.bytes, validateCatalog).repositories;
       catalogEtag = catalog.meta.etag;
     } else if (catalog.status === "not-modified" && prev) {
       names = prev.names;
@@ -279,7 +269,7 @@ export class Registry {
       );
       return undefined;
     }
-    const index: RepoIndex = validateRepoIndex(key, name, parseJsonObject(key, res.bytes));
+    const index: RepoIndex = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
     return new RepoView(index, res.meta.etag);
   }
 
