@@ -173,7 +173,7 @@ function fieldOf(root: TSchema, pointer: string): string {
 
 function problem(e: ValueError): string {
   const s = e.schema as { "x-what"?: string; "x-expected"?: string; type?: string };
-  if (e.type === ValueErrorType.ObjectRequiredProperty) return "missing";
+  if (e.type === ValueErrorType.ObjectRequiredProperty || e.value === undefined) return "missing";
   if (s["x-what"] === "version") {
     return `layout version ${
       quote(e.value)
@@ -192,9 +192,9 @@ function problem(e: ValueError): string {
   return `not ${want}, got ${quote(e.value)}`;
 }
 
-/** A value for a message: JSON, cut short. */
+/** A value for a message: JSON, cut short (but never a sha512 digest, 135 characters). */
 export function quote(value: unknown): string {
   if (value === undefined) return "nothing";
   const s = JSON.stringify(value) ?? String(value);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
 }
