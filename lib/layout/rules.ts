@@ -74,14 +74,20 @@ export function validateRepoIndex(value: unknown, name: string): RepoIndex {
   if (doc.name !== name) {
     throw new FieldError("name", `repository name ${quote(doc.name)} is not ${quote(name)}`);
   }
+  // Plain loops, field names built only on failure: a 100k-tag load runs this 100k times.
   const manifests = record<ManifestEntry>();
-  for (const [digest, entry] of Object.entries(doc.manifests)) {
-    const where = `manifests[${digest}]`;
-    checkDigest(where, digest);
-    manifests[digest] = within(where, () => entryRules(entry));
+  for (const digest of Object.keys(doc.manifests)) {
+    checkDigest(digest, "manifests", digest);
+    try {
+      manifests[digest] = entryRules(doc.manifests[digest]);
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      throw new FieldError(`manifests[${digest}].${e.field}`, e.why);
+    }
   }
   const tags = record<string>();
-  for (const [tag, digest] of Object.entries(doc.tags)) {
+  for (const tag of Object.keys(doc.tags)) {
+    const digest = doc.tags[tag];
     if (!isTag(tag)) throw new FieldError("tags", `${quote(tag)} is not a valid tag`);
     if (!(digest in manifests)) {
       throw new FieldError(`tags[${tag}]`, `${quote(digest)} is not a held manifest`);
@@ -89,9 +95,9 @@ export function validateRepoIndex(value: unknown, name: string): RepoIndex {
     tags[tag] = digest;
   }
   const blobs = record<number>();
-  for (const [digest, size] of Object.entries(doc.blobs)) {
-    checkDigest(`blobs[${digest}]`, digest);
-    blobs[digest] = size;
+  for (const digest of Object.keys(doc.blobs)) {
+    checkDigest(digest, "blobs", digest);
+    blobs[digest] = doc.blobs[digest];
   }
   return { ...doc, tags, manifests, blobs };
 }
@@ -104,29 +110,33 @@ export function validateManifestEntry(value: unknown): ManifestEntry {
   return entryRules(checkShape(entryShape, value));
 }
 
+/** The digest fields of an entry, and its annotations in a null-prototype record. */
 function entryRules(entry: ManifestEntry): ManifestEntry {
-  if (entry.subject !== undefined) checkDigest("subject", entry.subject);
-  entry.children?.forEach((d, i) => checkDigest(`children[${i}]`, d));
-  entry.blobs?.forEach((d, i) => checkDigest(`blobs[${i}]`, d));
-  if (entry.annotations === undefined) return entry;
-  const annotations = record<string>();
-  for (const [k, v] of Object.entries(entry.annotations)) annotations[k] = v;
-  return { ...entry, annotations };
-}
-
-/** Runs `fn`, prefixing the field of a FieldError it throws with `where`. */
-function within<T>(where: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (!(e instanceof FieldError)) throw e;
-    throw new FieldError(`${where}.${e.field}`, e.why);
+  if (entry.subject !== undefined) checkDigest(entry.subject, "subject");
+  const { children, blobs, annotations } = entry;
+  if (children) {
+    for (let i = 0; i < children.length; i++) {
+      checkDigest(children[i], "children", i);
+    }
   }
+  if (blobs) { for (let i = 0; i < blobs.length; i++) checkDigest(blobs[i], "blobs", i); }
+  if (annotations === undefined) return entry;
+  const copy = record<string>();
+  for (const k of Object.keys(annotations)) copy[k] = annotations[k];
+  return { ...entry, annotations: copy };
 }
 
-function checkDigest(field: string, digest: string): void {
+/** The common case, one regex, before the full grammar (a 100k-tag load checks 300k). */
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
+/** Refuses a digest we do not serve; the field is `field`, or `field[key]` when key is given. */
+function checkDigest(digest: string, field: string, key?: string | number): void {
+  if (SHA256.test(digest)) return;
   const why = digestProblem(digest);
-  if (why) throw new FieldError(field, `${quote(digest)} is not a digest: ${why}`);
+  if (why) {
+    const where = key === undefined ? field : `${field}[${key}]`;
+    throw new FieldError(where, `${quote(digest)} is not a digest: ${why}`);
+  }
 }
 
 interface Shape<T> {
