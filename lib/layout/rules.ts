@@ -114,12 +114,8 @@ export function validateManifestEntry(value: unknown): ManifestEntry {
 function entryRules(entry: ManifestEntry): ManifestEntry {
   if (entry.subject !== undefined) checkDigest(entry.subject, "subject");
   const { children, blobs, annotations } = entry;
-  if (children) {
-    for (let i = 0; i < children.length; i++) {
-      checkDigest(children[i], "children", i);
-    }
-  }
-  if (blobs) { for (let i = 0; i < blobs.length; i++) checkDigest(blobs[i], "blobs", i); }
+  for (let i = 0; i < (children?.length ?? 0); i++) checkDigest(children![i], "children", i);
+  for (let i = 0; i < (blobs?.length ?? 0); i++) checkDigest(blobs![i], "blobs", i);
   if (annotations === undefined) return entry;
   const copy = record<string>();
   for (const k of Object.keys(annotations)) copy[k] = annotations[k];
