@@ -19,13 +19,10 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { Buffer } from "node:buffer";
-import {
-  blobKey,
-  type Catalog,
-  CATALOG_KEY,
-  type RepoIndex,
-  repoIndexKey,
-} from "../layout/layout.ts";
+import { blobKey, CATALOG_KEY, repoIndexKey } from "../layout/keys.ts";
+import { readDocument } from "../layout/documents.ts";
+import { validateCatalog, validateRepoIndex } from "../layout/rules.ts";
+import { referencedObjects } from "../layout/walk.ts";
 import { DigestVerifier, parseDigest } from "../oci/digest.ts";
 import { OCI_INDEX, OCI_LAYOUT_VERSION } from "../oci/mediatypes.ts";
 import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
@@ -67,11 +64,17 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
   const objects = new Map<string, number>(); // digest → size, manifests and blobs
   const entries: Record<string, unknown>[] = [];
   for (const [name, tags] of wanted) {
-    const idx = await readJson<RepoIndex>(store, repoIndexKey(name));
-    for (const tag of tags ?? Object.keys(idx.tags).sort()) {
+    const key = repoIndexKey(name);
+    const idx = await readDocument(store, key, (v) => validateRepoIndex(v, name));
+    if (!idx) throw new Error(`store ${store.location}: ${key} not found`);
+    const selected = tags ?? Object.keys(idx.tags).sort();
+    // Referrers are not exported: index.json names tagged images only (and import takes
+    // referrers from index.json entries), so their blobs would be dead weight.
+    for (const o of referencedObjects(idx, { tags: selected, referrers: false })) {
+      objects.set(o.digest, o.size);
+    }
+    for (const tag of selected) {
       const digest = idx.tags[tag];
-      if (!digest) throw new Error(`repository "${name}" has no tag "${tag}"`);
-      collect(idx, digest, objects);
       const m = idx.manifests[digest];
       entries.push({
         mediaType: m.mediaType,
@@ -108,7 +111,8 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
 async function selection(store: ReadStore, select: string[]) {
   const out = new Map<string, string[] | undefined>();
   if (select.length === 0) {
-    const catalog = await readJson<Catalog>(store, CATALOG_KEY);
+    const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
+    if (!catalog) throw new Error(`store ${store.location}: ${CATALOG_KEY} not found`);
     for (const name of catalog.repositories) out.set(name, undefined);
     return out;
   }
@@ -120,25 +124,6 @@ async function selection(store: ReadStore, select: string[]) {
     else out.set(name, [...(out.get(name) ?? []), tag]);
   }
   return out;
-}
-
-/** Adds a manifest, its children and all their blobs to `objects`. */
-function collect(idx: RepoIndex, digest: string, objects: Map<string, number>) {
-  const m = idx.manifests[digest];
-  if (!m) throw new Error(`repository "${idx.name}": manifest ${digest} is not in its index`);
-  objects.set(digest, m.size);
-  for (const child of m.children ?? []) collect(idx, child, objects);
-  for (const b of m.blobs ?? []) {
-    const size = idx.blobs[b];
-    if (size === undefined) throw new Error(`repository "${idx.name}": blob ${b} has no size`);
-    objects.set(b, size);
-  }
-}
-
-async function readJson<T>(store: ReadStore, key: string): Promise<T> {
-  const r = await store.read(key);
-  if (r.status !== "ok") throw new Error(`store ${store.location}: ${key} not found`);
-  return JSON.parse(new TextDecoder().decode(r.bytes)) as T;
 }
 
 /** The object's bytes as a stream that errors unless digest and size match. */

@@ -17,20 +17,11 @@ import pMap from "p-map";
 import type { Logger } from "../log.ts";
 import { digestOf, parseDigest } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
-import {
-  blobKey,
-  CATALOG_KEY,
-  MARKER_KEY,
-  type RepoIndex,
-  repoIndexKey,
-} from "../layout/layout.ts";
+import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
+import { decodeDocument } from "../layout/documents.ts";
+import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import type { RepoIndex } from "../layout/schema.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
-import {
-  parseJsonObject,
-  validateCatalog,
-  validateMarker,
-  validateRepoIndex,
-} from "./documents.ts";
 import { RepoView } from "./repo.ts";
 
 export { RepoView };
@@ -240,7 +231,7 @@ export class Registry {
       );
     }
     if (marker.status === "ok") {
-      validateMarker(MARKER_KEY, parseJsonObject(MARKER_KEY, marker.bytes));
+      decodeDocument(MARKER_KEY, marker.bytes, validateMarker);
     }
     const markerEtag = marker.status === "ok" ? marker.meta.etag : prev?.markerEtag;
 
@@ -248,8 +239,7 @@ export class Registry {
     let names: readonly string[];
     let catalogEtag: string | undefined;
     if (catalog.status === "ok") {
-      names =
-        validateCatalog(CATALOG_KEY, parseJsonObject(CATALOG_KEY, catalog.bytes)).repositories;
+      names = decodeDocument(CATALOG_KEY, catalog.bytes, validateCatalog).repositories;
       catalogEtag = catalog.meta.etag;
     } else if (catalog.status === "not-modified" && prev) {
       names = prev.names;
@@ -292,7 +282,7 @@ export class Registry {
       );
       return undefined;
     }
-    const index: RepoIndex = validateRepoIndex(key, name, parseJsonObject(key, res.bytes));
+    const index: RepoIndex = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
     return new RepoView(index, res.meta.etag);
   }
 

@@ -5,7 +5,7 @@
  * distribution-spec §"Listing Tags") and the subject → referrers map (distribution-spec
  * §"Listing Referrers").
  */
-import type { RepoIndex } from "../layout/layout.ts";
+import type { RepoIndex } from "../layout/schema.ts";
 
 /** A referrer descriptor as the referrers API lists it (image-spec §"Descriptors"). */
 export interface Referrer {

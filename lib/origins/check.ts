@@ -1,10 +1,14 @@
 /**
  * @module
  * `check`: HEAD every object that every tag references (manifests, index children,
- * configs, layers; each digest once) on every origin, and report what is missing or has the
- * wrong size, per origin. Monitoring runs it and alerts on a non-zero exit.
+ * referrers, configs, layers; each digest once, walked by lib/layout/walk.ts) on every
+ * origin, and report what is missing or has the wrong size, per origin. Monitoring runs it
+ * and alerts on a non-zero exit.
  */
-import { blobKey, type RepoIndex } from "../layout/layout.ts";
+import pMap from "p-map";
+import { blobKey } from "../layout/keys.ts";
+import type { RepoIndex } from "../layout/schema.ts";
+import { referencedObjects as walk } from "../layout/walk.ts";
 import type { FetchFn } from "./health.ts";
 import { headObject } from "./verify.ts";
 
@@ -41,30 +45,15 @@ export interface CheckReport {
 }
 
 /**
- * Every object the tags of `indexes` reference, deduplicated by digest, in a stable order.
- * A tag's manifest, recursively its children (image index, image-spec §"Image Index"),
- * and each image manifest's config and layers (sizes from the index's `blobs`).
+ * Every object the tags of `indexes` reference (lib/layout/walk.ts: manifests, index
+ * children, referrers, configs, layers), each digest once across repositories, in a
+ * stable order; `ref` names the first tag that reaches it.
  */
 export function referencedObjects(indexes: Iterable<RepoIndex>): CheckObject[] {
   const out = new Map<string, CheckObject>();
   for (const idx of indexes) {
-    for (const tag of Object.keys(idx.tags).sort()) {
-      const ref = `${idx.name}:${tag}`;
-      const stack = [idx.tags[tag]];
-      while (stack.length) {
-        const d = stack.pop()!;
-        const m = idx.manifests[d];
-        if (!m) throw new Error(`repository "${idx.name}": manifest ${d} is not in its index`);
-        if (!out.has(d)) out.set(d, { digest: d, size: m.size, ref });
-        for (const b of m.blobs ?? []) {
-          const size = idx.blobs[b];
-          if (size === undefined) {
-            throw new Error(`repository "${idx.name}": blob ${b} has no size in its index`);
-          }
-          if (!out.has(b)) out.set(b, { digest: b, size, ref });
-        }
-        stack.push(...(m.children ?? []).filter((c) => !out.has(c)));
-      }
+    for (const { digest, size, ref } of walk(idx)) {
+      if (!out.has(digest)) out.set(digest, { digest, size, ref });
     }
   }
   return [...out.values()];
@@ -94,7 +83,6 @@ export async function check(opts: {
     throw new Error(`concurrency: must be a positive integer, got ${concurrency}`);
   }
   const timeout = opts.timeout ?? 30_000;
-  const jobs = opts.targets.flatMap((t) => opts.objects.map((o) => ({ t, o })));
   const problems: CheckProblem[] = [];
   const origins = opts.targets.map((t) => ({
     name: t.name,
@@ -104,30 +92,26 @@ export async function check(opts: {
     error: 0,
   }));
   const byName = new Map(origins.map((o) => [o.name, o]));
-  let next = 0;
-  async function worker(): Promise<void> {
-    while (next < jobs.length) {
-      const { t, o } = jobs[next++];
-      let verdict;
-      try {
-        verdict = await headObject(doFetch, await t.headUrl(blobKey(o.digest)), o.size, timeout);
-      } catch (e) {
-        verdict = { ok: false as const, kind: "error" as const, reason: (e as Error).message };
-      }
-      const stats = byName.get(t.name)!;
-      stats.checked++;
-      if (verdict.ok) continue;
-      stats[verdict.kind]++;
-      problems.push({
-        origin: t.name,
-        digest: o.digest,
-        ref: o.ref,
-        kind: verdict.kind,
-        reason: verdict.reason,
-      });
+  const jobs = opts.targets.flatMap((t) => opts.objects.map((o) => ({ t, o })));
+  await pMap(jobs, async ({ t, o }) => {
+    let verdict;
+    try {
+      verdict = await headObject(doFetch, await t.headUrl(blobKey(o.digest)), o.size, timeout);
+    } catch (e) {
+      verdict = { ok: false as const, kind: "error" as const, reason: (e as Error).message };
     }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+    const stats = byName.get(t.name)!;
+    stats.checked++;
+    if (verdict.ok) return;
+    stats[verdict.kind]++;
+    problems.push({
+      origin: t.name,
+      digest: o.digest,
+      ref: o.ref,
+      kind: verdict.kind,
+      reason: verdict.reason,
+    });
+  }, { concurrency });
   const order = new Map(opts.targets.map((t, i) => [t.name, i]));
   problems.sort((a, b) =>
     order.get(a.origin)! - order.get(b.origin)! || a.digest.localeCompare(b.digest)

@@ -7,7 +7,8 @@
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { DigestVerifier } from "../oci/digest.ts";
-import { blobKey, CACHE_IMMUTABLE } from "../layout/layout.ts";
+import pMap from "p-map";
+import { blobKey, CACHE_IMMUTABLE } from "../layout/keys.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 
@@ -61,27 +62,24 @@ export async function copyBlob(
 }
 
 /**
- * Runs `fn` over `items` with at most `n` in flight. On the first error no new item is
- * started, the ones in flight are awaited (nothing keeps writing after we return), and
- * the first error is thrown.
+ * Runs `fn` over `items` with at most `n` in flight (p-map). On the first error no new item
+ * is started, the ones in flight are awaited (nothing keeps writing after we return), and
+ * the first error is thrown. p-map's own `stopOnError` rejects at once, without waiting
+ * for the writes in flight, hence the failure flag.
  */
 export async function eachLimit<T>(
-  items: T[],
+  items: readonly T[],
   n: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        failure ??= { error: e };
-      }
+  await pMap(items, async (item) => {
+    if (failure) return;
+    try {
+      await fn(item);
+    } catch (e) {
+      failure ??= { error: e };
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  }, { concurrency: n });
   if (failure) throw failure.error;
 }

@@ -3,6 +3,9 @@
  * `publish()`: copies one image from a {@link Source} into a store in the static layout v1,
  * in the order that keeps readers safe (docs/LAYOUT.md §"Write order"):
  *
+ *   0. nothing is written before the image's tag-index entries pass the rules the server
+ *      reads them with (lib/layout/rules.ts) and the existing documents have been read
+ *      and validated the same way;
  *   1. the marker `static-registry.json`, if missing;
  *   2. every blob (configs, layers), verified while streaming, skipped when present;
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
@@ -31,15 +34,10 @@
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { UsageError } from "../cli/usage.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
-import {
-  blobKey,
-  CACHE_IMMUTABLE,
-  CACHE_INDEX,
-  encodeDocument,
-  LAYOUT_VERSION,
-  MARKER,
-  MARKER_KEY,
-} from "../layout/layout.ts";
+import { blobKey, CACHE_IMMUTABLE, MARKER_KEY } from "../layout/keys.ts";
+import { readDocument, writeDocument } from "../layout/documents.ts";
+import { validateMarker } from "../layout/rules.ts";
+import { MARKER } from "../layout/schema.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
@@ -48,6 +46,7 @@ import { copyBlob, eachLimit } from "./copy.ts";
 import {
   addToCatalog,
   CATALOG_LOCK,
+  indexUpdate,
   planIndexes,
   repoLockName,
   updateRepoIndex,
@@ -95,25 +94,10 @@ export function checkDestination(name: string, tag: string): void {
   }
 }
 
-/** Writes the marker unless present; refuses a store of another layout version. */
+/** Writes the marker unless present; refuses a store of another layout or version. */
 export async function ensureMarker(store: WriteStore): Promise<void> {
-  const r = await store.read(MARKER_KEY);
-  if (r.status === "ok") {
-    let doc: { layout?: unknown; version?: unknown } | null = null;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(r.bytes));
-    } catch { /* reported below */ }
-    if (doc?.layout !== "static-registry" || doc.version !== LAYOUT_VERSION) {
-      throw new Error(
-        `store ${store.location}: ${MARKER_KEY} is not a static-registry layout v${LAYOUT_VERSION} marker`,
-      );
-    }
-    return;
-  }
-  await store.write(MARKER_KEY, encodeDocument(MARKER), {
-    contentType: "application/json",
-    cacheControl: CACHE_INDEX,
-  });
+  if (await readDocument(store, MARKER_KEY, validateMarker)) return;
+  await writeDocument(store, MARKER_KEY, MARKER, validateMarker);
 }
 
 /** True when the store already holds `d` with the right size (content-addressed: done). */
@@ -189,8 +173,11 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     catalogChanged: false,
   };
 
+  // Everything the server would refuse is refused here, before the first write: the
+  // image's tag-index entries (lib/layout rules), then the existing documents.
+  const update = indexUpdate(name, tag, image);
+  const plan = await planIndexes(store, name, update);
   await ensureMarker(store);
-  const plan = await planIndexes(store, name, tag, image);
   const repoLock = repoLockName(name);
   const locks = new LocksAhead(store, [
     ...(plan.repo ? [repoLock] : []),
@@ -211,7 +198,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     }
 
     if (plan.repo) {
-      result.indexChanged = await updateRepoIndex(store, name, tag, image, locks.take(repoLock));
+      result.indexChanged = await updateRepoIndex(store, name, update, locks.take(repoLock));
     }
     if (plan.catalog) {
       result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));

@@ -1,22 +1,19 @@
 /**
  * @module
  * `verifyStore()`: the layout's consistency promise, checked. For every repository in the
- * catalog: its tag index exists and is well formed; every tag names a manifest the index
- * lists; every listed manifest is stored with the right size and digest and parses with
- * the recorded media type; every child manifest is listed and every referenced blob is
- * stored with the recorded size. Used by the crash-safety tests and by `check`.
+ * catalog: its tag index exists and passes the server's rules (lib/layout/rules.ts: every
+ * tag names a manifest the index lists, every digest is valid); every listed manifest is
+ * stored with the right size and digest and parses with the recorded media type; every
+ * child manifest is listed and every referenced blob is stored with the recorded size.
+ * Used by the crash-safety tests and by `check`.
  */
 import { parseManifest } from "../oci/mediatypes.ts";
 import { digestOf, DigestVerifier } from "../oci/digest.ts";
-import {
-  blobKey,
-  CATALOG_KEY,
-  LAYOUT_VERSION,
-  MARKER_KEY,
-  repoIndexKey,
-} from "../layout/layout.ts";
+import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
+import { readDocument } from "../layout/documents.ts";
+import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import type { Catalog } from "../layout/schema.ts";
 import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
-import { checkCatalog, checkRepoIndex } from "./indexes.ts";
 
 /** One thing wrong, with the key it concerns. */
 export interface StoreProblem {
@@ -27,12 +24,6 @@ export interface StoreProblem {
 export interface VerifyOptions {
   /** Also stream every blob and check its digest (slow; needs a StreamStore). */
   deep?: boolean;
-}
-
-async function readJson(store: ReadStore, key: string): Promise<unknown | null> {
-  const r = await store.read(key);
-  if (r.status !== "ok") return null;
-  return JSON.parse(new TextDecoder().decode(r.bytes));
 }
 
 /** Lists every inconsistency; an empty list means every tag is fully pullable. */
@@ -50,33 +41,26 @@ export async function verifyStore(
     }
   };
 
-  let catalogDoc: unknown = null;
+  // The documents are read with the server's own rules (lib/layout): a document the
+  // server would refuse is a problem here too.
+  let catalog: Catalog | null | undefined;
   await attempt(CATALOG_KEY, async () => {
-    catalogDoc = await readJson(store, CATALOG_KEY);
+    catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
   });
-  if (catalogDoc === null) return problems; // nothing published yet (or unreadable, reported)
+  if (catalog === null) return problems; // nothing published yet
   await attempt(MARKER_KEY, async () => {
-    const marker = (await readJson(store, MARKER_KEY)) as { version?: unknown } | null;
+    const marker = await readDocument(store, MARKER_KEY, validateMarker);
     if (!marker) throw new Error("marker missing although repositories are published");
-    if (marker.version !== LAYOUT_VERSION) throw new Error(`marker version ${marker.version}`);
   });
-  let repositories: string[] = [];
-  await attempt(CATALOG_KEY, () => {
-    repositories = checkCatalog(catalogDoc, CATALOG_KEY).repositories;
-    return Promise.resolve();
-  });
+  const repositories = catalog?.repositories ?? [];
 
   const checkedManifests = new Map<string, string | null>(); // digest → problem or null
   const checkedBlobs = new Map<string, string | null>();
   for (const name of repositories) {
     const key = repoIndexKey(name);
     await attempt(key, async () => {
-      const doc = await readJson(store, key);
-      if (doc === null) throw new Error(`catalog lists "${name}" but its tag index is missing`);
-      const index = checkRepoIndex(doc, name, key);
-      for (const [tag, digest] of Object.entries(index.tags)) {
-        if (!index.manifests[digest]) problem(key, `tag "${tag}" → ${digest}: not in manifests`);
-      }
+      const index = await readDocument(store, key, (v) => validateRepoIndex(v, name));
+      if (!index) throw new Error(`catalog lists "${name}" but its tag index is missing`);
       for (const [digest, entry] of Object.entries(index.manifests)) {
         if (!checkedManifests.has(digest)) {
           checkedManifests.set(

@@ -1,7 +1,7 @@
 /**
  * @module
  * `docker-archive:` sources: legacy and OCI-format `docker save` archives written by
- * tests/publish/docker_save.ts, image selection, layer verification against diff_ids,
+ * tests/sources/docker_save.ts, image selection, layer verification against diff_ids,
  * and refusal of archives whose names or links leave the archive.
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { blobKey, encodeDocument, MARKER, repoIndexKey } from "../../lib/layout/layout.ts";
+import { blobKey, repoIndexKey } from "../../lib/layout/keys.ts";
+import { encodeDocument } from "../../lib/layout/documents.ts";
+import { MARKER } from "../../lib/layout/schema.ts";
 
 Deno.test("blobKey() is blobs/<alg>/<hex>, shared by every repository", () => {
   assert.equal(blobKey("sha256:" + "ab".repeat(32)), "blobs/sha256/" + "ab".repeat(32));

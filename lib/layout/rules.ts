@@ -1,0 +1,206 @@
+/**
+ * @module
+ * The rules a layout document must follow to be served: its shape (lib/layout/schema.ts,
+ * checked by a compiled TypeBox validator) and what a shape cannot say (docs/LAYOUT.md
+ * §"Documents"):
+ *
+ * - every digest is one we serve (lib/oci/digest.ts): digests become store keys through
+ *   blobKey(), so a `sha256:../../x` must never get that far;
+ * - every tag matches the tag grammar and points at a manifest the index holds;
+ * - every catalog name matches the repository-name grammar (it becomes a key too).
+ *
+ * Validated records (tags, manifests, blobs, annotations) are copied into null-prototype
+ * objects: names from input become keys, and the tags `__proto__` and `constructor` are
+ * valid tags that must find what the document holds, never an `Object.prototype` member.
+ *
+ * Every function throws a {@link FieldError} naming the field; lib/layout/documents.ts
+ * adds the key. The server's reader and every writer (publish, import) use these rules, so
+ * what is written is what is served.
+ */
+import type { TSchema } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import { digestProblem } from "../oci/digest.ts";
+import { isTag, nameProblem } from "../oci/reference.ts";
+import { LAYOUT_VERSION } from "./keys.ts";
+import {
+  type Catalog,
+  CatalogSchema,
+  type ManifestEntry,
+  ManifestEntrySchema,
+  MARKER,
+  type Marker,
+  MarkerSchema,
+  record,
+  type RepoIndex,
+  RepoIndexSchema,
+} from "./schema.ts";
+
+/** One field of a document breaks a rule: `field` is a path like `manifests[sha256:…].size`. */
+export class FieldError extends Error {
+  override name = "FieldError";
+  constructor(readonly field: string, readonly why: string) {
+    super(field ? `${field}: ${why}` : why);
+  }
+}
+
+const markerShape = TypeCompiler.Compile(MarkerSchema);
+const catalogShape = TypeCompiler.Compile(CatalogSchema);
+const entryShape = TypeCompiler.Compile(ManifestEntrySchema);
+const repoIndexShape = TypeCompiler.Compile(RepoIndexSchema);
+
+/** Checks the marker `static-registry.json`: `{"layout":"static-registry","version":1}`. */
+export function validateMarker(value: unknown): Marker {
+  checkShape(markerShape, value);
+  return { ...MARKER };
+}
+
+/** Checks `catalog.json`; its repository names come back sorted and unique. */
+export function validateCatalog(value: unknown): Catalog {
+  const doc = checkShape(catalogShape, value);
+  doc.repositories.forEach((name, i) => {
+    const why = nameProblem(name);
+    if (why) throw new FieldError(`repositories[${i}]`, `${quote(name)}: ${why}`);
+  });
+  return { ...doc, repositories: [...new Set(doc.repositories)].sort() };
+}
+
+/**
+ * Checks the tag index of repository `name` and returns a copy whose records have null
+ * prototypes. Unknown fields are kept (a v1 reader ignores them, a v1 writer keeps them).
+ */
+export function validateRepoIndex(value: unknown, name: string): RepoIndex {
+  const doc = checkShape(repoIndexShape, value);
+  if (doc.name !== name) {
+    throw new FieldError("name", `repository name ${quote(doc.name)} is not ${quote(name)}`);
+  }
+  // Plain loops, field names built only on failure: a 100k-tag load runs this 100k times.
+  const manifests = record<ManifestEntry>();
+  for (const digest of Object.keys(doc.manifests)) {
+    checkDigest(digest, "manifests", digest);
+    try {
+      manifests[digest] = entryRules(doc.manifests[digest]);
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      throw new FieldError(`manifests[${digest}].${e.field}`, e.why);
+    }
+  }
+  const tags = record<string>();
+  for (const tag of Object.keys(doc.tags)) {
+    const digest = doc.tags[tag];
+    if (!isTag(tag)) throw new FieldError("tags", `${quote(tag)} is not a valid tag`);
+    if (!(digest in manifests)) {
+      throw new FieldError(`tags[${tag}]`, `${quote(digest)} is not a held manifest`);
+    }
+    tags[tag] = digest;
+  }
+  const blobs = record<number>();
+  for (const digest of Object.keys(doc.blobs)) {
+    checkDigest(digest, "blobs", digest);
+    blobs[digest] = doc.blobs[digest];
+  }
+  return { ...doc, tags, manifests, blobs };
+}
+
+/**
+ * Checks one tag-index entry on its own (the publisher, before it writes anything) and
+ * returns it with a null-prototype `annotations`. Fields are named relative to the entry.
+ */
+export function validateManifestEntry(value: unknown): ManifestEntry {
+  return entryRules(checkShape(entryShape, value));
+}
+
+/** The digest fields of an entry, and its annotations in a null-prototype record. */
+function entryRules(entry: ManifestEntry): ManifestEntry {
+  if (entry.subject !== undefined) checkDigest(entry.subject, "subject");
+  const { children, blobs, annotations } = entry;
+  for (let i = 0; i < (children?.length ?? 0); i++) checkDigest(children![i], "children", i);
+  for (let i = 0; i < (blobs?.length ?? 0); i++) checkDigest(blobs![i], "blobs", i);
+  if (annotations === undefined) return entry;
+  const copy = record<string>();
+  for (const k of Object.keys(annotations)) copy[k] = annotations[k];
+  return { ...entry, annotations: copy };
+}
+
+/** The common case, one regex, before the full grammar (a 100k-tag load checks 300k). */
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
+/** Refuses a digest we do not serve; the field is `field`, or `field[key]` when key is given. */
+function checkDigest(digest: string, field: string, key?: string | number): void {
+  if (SHA256.test(digest)) return;
+  const why = digestProblem(digest);
+  if (why) {
+    const where = key === undefined ? field : `${field}[${key}]`;
+    throw new FieldError(where, `${quote(digest)} is not a digest: ${why}`);
+  }
+}
+
+interface Shape<T> {
+  Check(value: unknown): value is T;
+  Errors(value: unknown): { First(): ValueError | undefined };
+  Schema(): TSchema;
+}
+
+/** The value as its shape's type, or a FieldError for its first violation. */
+function checkShape<T>(shape: Shape<T>, value: unknown): T {
+  if (shape.Check(value)) return value;
+  const e = shape.Errors(value).First();
+  if (!e) throw new FieldError("", "does not match the layout");
+  throw new FieldError(fieldOf(shape.Schema(), e.path), problem(e));
+}
+
+/**
+ * A JSON pointer (`/manifests/sha256:…/size`) as the field people read
+ * (`manifests[sha256:…].size`): record keys and array indexes in brackets.
+ */
+function fieldOf(root: TSchema, pointer: string): string {
+  let out = "";
+  let schema: TSchema | undefined = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    const seg = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    const s = schema as {
+      properties?: Record<string, TSchema>;
+      patternProperties?: Record<string, TSchema>;
+      items?: TSchema;
+    } | undefined;
+    if (s?.properties && seg in s.properties) {
+      out += out === "" ? seg : `.${seg}`;
+      schema = s.properties[seg];
+    } else if (s?.patternProperties) {
+      out += `[${seg}]`;
+      schema = Object.values(s.patternProperties)[0];
+    } else {
+      out += s?.items ? `[${seg}]` : `.${seg}`;
+      schema = s?.items;
+    }
+  }
+  return out;
+}
+
+function problem(e: ValueError): string {
+  const s = e.schema as { "x-what"?: string; "x-expected"?: string; type?: string };
+  if (e.type === ValueErrorType.ObjectRequiredProperty || e.value === undefined) return "missing";
+  if (s["x-what"] === "version") {
+    return `layout version ${
+      quote(e.value)
+    } is not supported (this server reads version ${LAYOUT_VERSION})`;
+  }
+  if (s["x-what"] === "layout") return `${quote(e.value)} is not "static-registry"`;
+  if (s["x-what"] === "size") return `size ${quote(e.value)} invalid, expected ${s["x-expected"]}`;
+  if (e.type === ValueErrorType.StringMinLength) return "must not be empty";
+  const want = s.type === "object"
+    ? "an object"
+    : s.type === "array"
+    ? "an array"
+    : s.type === "string"
+    ? "a string"
+    : `valid (${e.message})`;
+  return `not ${want}, got ${quote(e.value)}`;
+}
+
+/** A value for a message: JSON, cut short (but never a sha512 digest, 135 characters). */
+export function quote(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const s = JSON.stringify(value) ?? String(value);
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}

@@ -1,0 +1,79 @@
+/**
+ * @module
+ * The shapes of the layout's three JSON documents (docs/LAYOUT.md §"Documents"), written
+ * once with TypeBox: the marker, the catalog and a repository's tag index. The types the
+ * rest of the code uses are derived from them, so a field exists in one place.
+ *
+ * The shapes are open (unknown fields are ignored and kept), as readers of version 1
+ * always were. Grammars (digests, tags, names) are not repeated here as patterns: they
+ * live in lib/oci and are applied by lib/layout/rules.ts, with the spec's reasons.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+import { LAYOUT_VERSION } from "./keys.ts";
+
+/** A byte size: what JSON can carry exactly (image-spec §"Descriptors": int64 ≥ 0). */
+export const SizeSchema = Type.Integer({
+  minimum: 0,
+  maximum: Number.MAX_SAFE_INTEGER,
+  "x-what": "size",
+  "x-expected": "an integer from 0 to 2^53-1",
+});
+
+const Version = Type.Literal(LAYOUT_VERSION, { "x-what": "version" });
+
+export const MarkerSchema = Type.Object({
+  layout: Type.Literal("static-registry", { "x-what": "layout" }),
+  version: Version,
+});
+export type Marker = Static<typeof MarkerSchema>;
+export const MARKER: Marker = { layout: "static-registry", version: LAYOUT_VERSION };
+
+export const CatalogSchema = Type.Object({
+  version: Version,
+  /** Sorted, unique repository names. */
+  repositories: Type.Array(Type.String()),
+});
+export type Catalog = Static<typeof CatalogSchema>;
+
+/** A manifest the repository holds, tagged or not. Keyed by digest in RepoIndex.manifests. */
+export const ManifestEntrySchema = Type.Object({
+  mediaType: Type.String({ minLength: 1 }),
+  size: SizeSchema,
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** For the referrers API: the artifact type and the subject digest. */
+  artifactType: Type.Optional(Type.String()),
+  subject: Type.Optional(Type.String()),
+  /** For an index: digests of its child manifests (all held by this repository too). */
+  children: Type.Optional(Type.Array(Type.String())),
+  /** For an image manifest: digests of config and layers (all in RepoIndex.blobs). */
+  blobs: Type.Optional(Type.Array(Type.String())),
+});
+export type ManifestEntry = Static<typeof ManifestEntrySchema>;
+
+/** One repository's tag index (`repositories/<name>/_index.json`). */
+export const RepoIndexSchema = Type.Object({
+  version: Version,
+  name: Type.String(),
+  /** tag → manifest digest (a key of `manifests`). */
+  tags: Type.Record(Type.String(), Type.String()),
+  /** Every manifest the repository holds: tagged ones, index children, referrers. */
+  manifests: Type.Record(Type.String(), ManifestEntrySchema),
+  /** digest → size of every blob (config, layer) any of the manifests references. */
+  blobs: Type.Record(Type.String(), SizeSchema),
+});
+export type RepoIndex = Static<typeof RepoIndexSchema>;
+
+/** A record for keys that come from input: a tag `__proto__` or `constructor` is just a key. */
+export function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+export function emptyRepoIndex(name: string): RepoIndex {
+  return {
+    version: LAYOUT_VERSION,
+    name,
+    tags: record(),
+    manifests: record(),
+    blobs: record(),
+  };
+}
