@@ -221,7 +221,7 @@ const FLOOR_NAMES: Record<string, string> = {
 };
 
 /** With origins, blob redirects need a healthy origin: wait for /readyz (bounded). */
-async function waitReady(url: string) {
+export async function waitReady(url: string) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/readyz`).catch(() => null);
