@@ -19,7 +19,7 @@ import { originsOptions } from "../origins/config.ts";
 import { createOrigins, type Origins } from "../origins/origins.ts";
 import { UsageError } from "../oci/errors.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
-import { createApp } from "../server/app.ts";
+import { type App, createApp } from "../server/app.ts";
 import { openStore } from "../store/open.ts";
 import type { ReadStore } from "../store/store.ts";
 
@@ -40,7 +40,7 @@ interface Served {
 interface Generation {
   config: ResolvedConfig;
   stores: Served[];
-  app: { fetch(req: Request): Response | Promise<Response> };
+  app: App;
 }
 
 export interface Instance {
@@ -73,7 +73,7 @@ export async function startInstance(
 
   let server: RunningServer;
   try {
-    server = await serve((req) => gen.app.fetch(req), {
+    server = await serve((req, client) => gen.app.fetch(req, client), {
       hostname: config.listen.hostname,
       port: config.listen.port,
       idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
