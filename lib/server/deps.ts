@@ -5,7 +5,6 @@
  * app over a temp-dir store and a fake {@link Origins}. `AppDeps` (lib/server/app.ts)
  * gathers them.
  */
-import type { Logger } from "../log.ts";
 import type { Registry } from "../index/registry.ts";
 import type { ReadStore } from "../store/store.ts";
 
