@@ -2,9 +2,9 @@
  * @module
  * The two rows issue 8 holds the server to, and nothing else: blob GET → 307 against
  * nginx `return 307`, and manifest GET by tag against nginx serving the file. Every
- * binary given (the built one, plus `--compare BIN,...`) is loaded in the same run,
- * nginx first and again last, so a before/after comparison shares one machine state:
- * the ratios use the mean of the two nginx runs. Skips distribution, tags/list,
+ * binary given (the built one, plus `--compare BIN,...`) is loaded in the same run, with
+ * nginx loaded before and after each: a binary's ratios use the mean of the nginx runs on
+ * either side of it, so a before/after comparison shares one machine state. Skips distribution, tags/list,
  * streaming and the floors, so a run takes about a quarter of `--only serve`.
  */
 import type { Nginx } from "./nginx.ts";
@@ -13,7 +13,7 @@ import { ratio, type Row, rps } from "./table.ts";
 import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
 import { ACCEPT, type ServeFixture, waitReady } from "./serve_rows.ts";
 
-/** Measures nginx, then each binary of `bins`, then nginx again. */
+/** Measures nginx, then each binary of `bins` followed by nginx again. */
 export async function hotRows(
   fx: ServeFixture,
   bins: string[],
@@ -26,7 +26,9 @@ export async function hotRows(
     redirect: await loadTest(nginx.url + nginx.paths.redirect(fx.blobDigest), load),
     manifest: await loadTest(nginx.url + nginx.paths.manifest, load, [ACCEPT]),
   });
-  const before = await nginxPair();
+  // nginx, A, nginx, B, nginx: each binary is compared with the nginx runs on either side
+  // of it, so a neighbour's test load that comes and goes skews both sides alike.
+  const nginxRuns = [await nginxPair()];
   const runs: { bin: string; redirect: WrkResult; manifest: WrkResult }[] = [];
   for (const bin of bins) {
     const sr = await startRegistry(bin, fx.workDir, {
@@ -44,32 +46,35 @@ export async function hotRows(
     } finally {
       await sr.stop();
     }
+    nginxRuns.push(await nginxPair());
   }
-  const after = await nginxPair();
-  const n307 = (before.redirect.requestsPerSec + after.redirect.requestsPerSec) / 2;
-  const nMan = (before.manifest.requestsPerSec + after.manifest.requestsPerSec) / 2;
-  const nginxNote = `nginx 307 ${rps(before.redirect.requestsPerSec)} then ${
-    rps(after.redirect.requestsPerSec)
-  }; nginx static ${rps(before.manifest.requestsPerSec)} then ${
-    rps(after.manifest.requestsPerSec)
-  }`;
-  return runs.flatMap((r): Row[] => [
-    {
-      name: `blob GET → 307 (${r.bin})`,
-      value: `${rps(r.redirect.requestsPerSec)} req/s`,
-      baselines: [`nginx return 307 ${rps(n307)} req/s`],
-      ratios: [ratio(r.redirect.requestsPerSec, n307)],
-      target: "≥ 0.8× nginx",
-      pass: r.redirect.requestsPerSec / n307 >= 0.8,
-      note: nginxNote,
-    },
-    {
-      name: `manifest GET by tag (${r.bin})`,
-      value: `${rps(r.manifest.requestsPerSec)} req/s`,
-      baselines: [`nginx static ${rps(nMan)} req/s`],
-      ratios: [ratio(r.manifest.requestsPerSec, nMan)],
-      target: "≥ 0.9× nginx static",
-      pass: r.manifest.requestsPerSec / nMan >= 0.9,
-    },
-  ]);
+  return runs.flatMap((r, i): Row[] => {
+    const [before, after] = [nginxRuns[i], nginxRuns[i + 1]];
+    const n307 = (before.redirect.requestsPerSec + after.redirect.requestsPerSec) / 2;
+    const nMan = (before.manifest.requestsPerSec + after.manifest.requestsPerSec) / 2;
+    const note = `nginx 307 ${rps(before.redirect.requestsPerSec)} then ${
+      rps(after.redirect.requestsPerSec)
+    }; nginx static ${rps(before.manifest.requestsPerSec)} then ${
+      rps(after.manifest.requestsPerSec)
+    }`;
+    return [
+      {
+        name: `blob GET → 307 (${r.bin})`,
+        value: `${rps(r.redirect.requestsPerSec)} req/s`,
+        baselines: [`nginx return 307 ${rps(n307)} req/s`],
+        ratios: [ratio(r.redirect.requestsPerSec, n307)],
+        target: "≥ 0.8× nginx",
+        pass: r.redirect.requestsPerSec / n307 >= 0.8,
+        note,
+      },
+      {
+        name: `manifest GET by tag (${r.bin})`,
+        value: `${rps(r.manifest.requestsPerSec)} req/s`,
+        baselines: [`nginx static ${rps(nMan)} req/s`],
+        ratios: [ratio(r.manifest.requestsPerSec, nMan)],
+        target: "≥ 0.9× nginx static",
+        pass: r.manifest.requestsPerSec / nMan >= 0.9,
+      },
+    ];
+  });
 }

@@ -15,9 +15,11 @@
  * Why not Hono: the route table needs the RAW path (`%2F` must reach the name grammar
  * undecoded) and greedy names, and the blob 307 is the request a pull makes most. Hono
  * for real — one route per family with `:name{.+}`, one pass-through middleware,
- * `onError`/`notFound` — answered a bare 307 at 0.70× the rate of bare `Bun.serve`, this
- * shape at 1.0× (`bench/floor.ts` modes `hono-routes` and `table`, see
- * docs/BENCHMARKS.md), which would put the 307 row well under its 0.8× nginx target.
+ * `onError`/`notFound` — answered a bare 307 at about 0.7× the rate of bare `Bun.serve`,
+ * while this shape (a hand split of the raw path, a family table, the same middleware)
+ * costs nothing measurable over it (`bench/floor.ts` modes `hono-routes`, `table`,
+ * `bun`; the floor rows of `scripts/bench --only serve`). With today's 307 at about
+ * 0.85× nginx, Hono's routing alone would take the row under its 0.8× target.
  */
 import type { Logger } from "../log.ts";
 import type { Registry } from "../index/registry.ts";
