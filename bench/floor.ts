@@ -4,8 +4,8 @@
  * runtime; bench tooling, so it calls Bun.serve directly):
  *
  *   bun bench/floor.ts bun    PORT   bare Bun.serve answering every request with a 307
- *   bun bench/floor.ts bun-ip PORT   the same, plus `server.requestIP(req)` per request, as
- *                                    lib/runtime/runtime.ts does to log the client address
+ *   bun bench/floor.ts bun-ip PORT   the same, plus `server.requestIP(req)` per request: what
+ *                                    the server paid before the client address became lazy
  *   bun bench/floor.ts hono   PORT   Hono on Bun.serve: one `app.all("*")` handler, answering
  *                                    the same 307
  *   bun bench/floor.ts hono-routes PORT  Hono for real: the raw path (`getPath`), one route per
