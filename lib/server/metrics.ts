@@ -23,7 +23,6 @@ import type { Registry } from "../index/registry.ts";
 import { BUILD } from "../version.ts";
 import type { Middleware } from "./context.ts";
 import type { Mount } from "./deps.ts";
-import { onResponse } from "./middleware.ts";
 
 /** A store whose figures `/metrics` shows. */
 type Measured = Pick<Mount, "prefix" | "registry" | "origins">;
@@ -48,10 +47,16 @@ export class RequestCounts {
 /** The middleware that counts every response by `c.family` and status. */
 export function countRequests(counts: RequestCounts): Middleware {
   return function countRequest(c, next) {
-    return onResponse(next(), (res) => {
-      counts.count(c.family, res.status);
-      return res;
-    });
+    const res = next();
+    // No closure on the synchronous path (the 307): this runs on every request.
+    if (res instanceof Promise) {
+      return res.then((r) => {
+        counts.count(c.family, r.status);
+        return r;
+      });
+    }
+    counts.count(c.family, res.status);
+    return res;
   };
 }
 
