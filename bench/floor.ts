@@ -4,10 +4,17 @@
  * runtime; bench tooling, so it calls Bun.serve directly):
  *
  *   bun bench/floor.ts bun    PORT   bare Bun.serve answering every request with a 307
- *   bun bench/floor.ts bun-ip PORT   the same, plus `server.requestIP(req)` per request, as
- *                                    lib/runtime/runtime.ts does to log the client address
- *   bun bench/floor.ts hono   PORT   Hono on Bun.serve: one `app.all("*")` handler, the shape
- *                                    of lib/server/app.ts, answering the same 307
+ *   bun bench/floor.ts bun-ip PORT   the same, plus `server.requestIP(req)` per request: what
+ *                                    the server paid before the client address became lazy
+ *   bun bench/floor.ts hono   PORT   Hono on Bun.serve: one `app.all("*")` handler, answering
+ *                                    the same 307
+ *   bun bench/floor.ts hono-routes PORT  Hono for real: the raw path (`getPath`), one route per
+ *                                    endpoint family with a greedy `:name{.+}`, one
+ *                                    pass-through middleware (where an access log or request
+ *                                    metrics would go), `onError` and `notFound`
+ *   bun bench/floor.ts table  PORT   the shape lib/server/app.ts took instead: a plain fetch
+ *                                    that splits the raw URL, picks the family by hand and
+ *                                    runs one pass-through middleware around the route
  *
  * The 307 carries the headers static-registry sends (Location, Docker-Content-Digest, the
  * API version) and no body.
@@ -15,10 +22,11 @@
 import { Hono } from "hono";
 import process from "node:process";
 
+const MODES = ["bun", "bun-ip", "hono", "hono-routes", "table"];
 const [mode, portArg] = process.argv.slice(2);
 const port = Number(portArg);
-if (!["bun", "bun-ip", "hono"].includes(mode) || !Number.isInteger(port)) {
-  console.error("usage: bun bench/floor.ts bun|bun-ip|hono PORT");
+if (!MODES.includes(mode) || !Number.isInteger(port)) {
+  console.error(`usage: bun bench/floor.ts ${MODES.join("|")} PORT`);
   process.exit(2);
 }
 const ORIGIN = `http://127.0.0.1:${port}/base/blobs/sha256/`;
@@ -46,6 +54,54 @@ if (mode === "hono") {
     return redirect(c.req.raw.url);
   });
   fetch = (req) => app.fetch(req) as Response;
+} else if (mode === "hono-routes") {
+  const rawPath = (url: string) => {
+    const start = url.indexOf("/", url.indexOf("://") + 3);
+    const q = url.indexOf("?", start);
+    return q < 0 ? url.slice(start) : url.slice(start, q);
+  };
+  const app = new Hono({ getPath: (req) => rawPath(req.url) });
+  const READ = ["GET", "HEAD"];
+  const ok = () => new Response("{}", { status: 200 });
+  app.use(async function passThrough(_c, next) {
+    await next();
+  });
+  app.on(READ, "/v2/", ok);
+  app.on(READ, "/v2/_catalog", ok);
+  app.on(READ, "/v2/:name{.+}/manifests/:ref", ok);
+  app.on(READ, "/v2/:name{.+}/blobs/:digest", (c) => redirect(c.req.raw.url));
+  app.on(READ, "/v2/:name{.+}/tags/list", ok);
+  app.on(READ, "/v2/:name{.+}/referrers/:digest", ok);
+  app.on(READ, "/v1/*", ok);
+  app.on(READ, "/healthz", ok);
+  app.on(READ, "/readyz", ok);
+  app.on(READ, "/metrics", ok);
+  app.onError(() => new Response("{}", { status: 500 }));
+  app.notFound(() => new Response("{}", { status: 404 }));
+  fetch = (req) => app.fetch(req) as Response;
+} else if (mode === "table") {
+  type Ctx = { req: Request; path: string; name: string; ref: string };
+  type Mw = (c: Ctx, next: () => Response) => Response;
+  const passThrough: Mw = (_c, next) => next();
+  const chain: Mw[] = [passThrough];
+  const families: Record<string, (c: Ctx) => Response> = {
+    blobs: (c) => redirect(c.req.url),
+  };
+  fetch = (req) => {
+    const url = req.url;
+    const start = url.indexOf("/", url.indexOf("://") + 3);
+    const q = url.indexOf("?", start);
+    const path = q < 0 ? url.slice(start) : url.slice(start, q);
+    const last = path.lastIndexOf("/");
+    const prev = path.lastIndexOf("/", last - 1);
+    const kind = path.slice(prev + 1, last);
+    const c: Ctx = { req, path, name: path.slice(4, prev), ref: path.slice(last + 1) };
+    const route = families[kind];
+    if (!route) return new Response("{}", { status: 404 });
+    let i = 0;
+    const next = (): Response => i < chain.length ? chain[i++](c, next) : route(c);
+    return next();
+  };
 } else if (mode === "bun-ip") {
   fetch = (req, srv) => {
     srv.requestIP(req);

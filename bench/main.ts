@@ -5,7 +5,8 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,scale,publish] [--nginx-workers N]
+ *                             [--only serve,hot,scale,publish] [--nginx-workers N]
+ *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
  * `--write` puts the table, the command and the machine facts in docs/BENCHMARKS.md
@@ -21,11 +22,12 @@ import { profileRoutes } from "./profile.ts";
 import { publishRows } from "./publish_rows.ts";
 import { scaleRows } from "./scale_rows.ts";
 import { serveRows } from "./serve_rows.ts";
+import { hotRows } from "./hot_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "scale", "publish"] as const;
+const SECTIONS = ["serve", "hot", "scale", "publish"] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -38,6 +40,7 @@ function options(argv: string[]) {
       only: { type: "string" },
       "nginx-workers": { type: "string", default: "1" },
       profile: { type: "boolean" },
+      compare: { type: "string" },
     },
   });
   const int = (name: string, v: string | undefined, def: number) => {
@@ -49,7 +52,8 @@ function options(argv: string[]) {
     return n;
   };
   const quick = values.quick ?? false;
-  const only = values.only?.split(",") ?? [...SECTIONS];
+  // `hot` is opt-in: the full run's serve rows already hold its two rows.
+  const only = values.only?.split(",") ?? SECTIONS.filter((s) => s !== "hot");
   for (const s of only) {
     if (!(SECTIONS as readonly string[]).includes(s)) {
       throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(", ")})`);
@@ -69,6 +73,7 @@ function options(argv: string[]) {
     only,
     load,
     nginxWorkers: Number(values["nginx-workers"]),
+    compare: values.compare?.split(",") ?? [],
   };
 }
 
@@ -97,6 +102,16 @@ async function main(argv: string[]) {
         rows.push(...await serve(bin, workDir, opt.load, opt.nginxWorkers));
       } catch (e) {
         rows.push(errorRow("serve rows", "", e));
+      }
+    }
+    if (opt.only.includes("hot")) {
+      say("hot rows (nginx, static-registry 307 and manifest, nginx again)…");
+      try {
+        rows.push(
+          ...await serve(bin, workDir, opt.load, opt.nginxWorkers, [bin, ...opt.compare]),
+        );
+      } catch (e) {
+        rows.push(errorRow("hot rows", "", e));
       }
     }
     if (opt.only.includes("scale")) {
@@ -141,9 +156,16 @@ async function main(argv: string[]) {
   return rows.some((r) => r.pass === "ERROR") ? 1 : 0;
 }
 
-async function serve(bin: string, workDir: string, load: LoadSettings, workers: number) {
-  const layoutDir = `${workDir}/image`;
-  const storeDir = `${workDir}/store`;
+/** The serve rows, or with `hot` the hot rows of each of those binaries. */
+async function serve(
+  bin: string,
+  workDir: string,
+  load: LoadSettings,
+  workers: number,
+  hot?: string[],
+) {
+  const layoutDir = `${workDir}/image${hot ? "-hot" : ""}`;
+  const storeDir = `${workDir}/store${hot ? "-hot" : ""}`;
   const repo = "bench/app";
   const tag = "latest";
   const image = await makeOciLayout(layoutDir, {
@@ -167,23 +189,20 @@ async function serve(bin: string, workDir: string, load: LoadSettings, workers: 
     workDir,
   );
   try {
-    return await serveRows(
-      {
-        bin,
-        workDir,
-        layoutDir,
-        storeDir,
-        repo,
-        tag,
-        manifestDigest: image.rootDigest,
-        manifestMediaType: image.rootMediaType,
-        manifestSize: image.rootSize,
-        blobDigest: blob.digest,
-        blobSize: blob.size,
-      },
-      load,
-      nginx,
-    );
+    const fx = {
+      bin,
+      workDir,
+      layoutDir,
+      storeDir,
+      repo,
+      tag,
+      manifestDigest: image.rootDigest,
+      manifestMediaType: image.rootMediaType,
+      manifestSize: image.rootSize,
+      blobDigest: blob.digest,
+      blobSize: blob.size,
+    };
+    return hot ? await hotRows(fx, hot, load, nginx) : await serveRows(fx, load, nginx);
   } finally {
     await nginx.stop();
   }

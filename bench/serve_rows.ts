@@ -127,9 +127,10 @@ export async function serveRows(
     await noOrigin.stop();
   }
 
-  // 4. The floors under static-registry's redirect: bare Bun, Bun + requestIP, Hono on Bun.
+  // 4. The floors under static-registry's redirect: bare Bun, Bun + requestIP, Hono on Bun
+  // (one route; real routes and a middleware), and the app's own shape (bench/floor.ts).
   const floors: [string, WrkResult][] = [];
-  for (const mode of ["bun", "bun-ip", "hono"]) {
+  for (const mode of Object.keys(FLOOR_NAMES)) {
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
     const root = new URL("..", import.meta.url).pathname;
@@ -218,10 +219,12 @@ const FLOOR_NAMES: Record<string, string> = {
   bun: "bare Bun.serve",
   "bun-ip": "Bun.serve + requestIP()",
   hono: "Hono on Bun.serve",
+  "hono-routes": "Hono routes + 1 middleware",
+  table: "own route table + 1 middleware",
 };
 
 /** With origins, blob redirects need a healthy origin: wait for /readyz (bounded). */
-async function waitReady(url: string) {
+export async function waitReady(url: string) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`${url}/readyz`).catch(() => null);

@@ -17,7 +17,7 @@ import { Registry } from "../index/registry.ts";
 import type { Logger } from "../log.ts";
 import { createOrigins, type Origins } from "../origins/origins.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
-import { createApp } from "../server/app.ts";
+import { type App, createApp } from "../server/app.ts";
 import { openStore } from "../config/open_store.ts";
 import type { ReadStore } from "../store/store.ts";
 
@@ -38,7 +38,7 @@ interface Served {
 interface Generation {
   config: ResolvedConfig;
   stores: Served[];
-  app: { fetch(req: Request): Response | Promise<Response> };
+  app: App;
 }
 
 export interface Instance {
@@ -71,7 +71,7 @@ export async function startInstance(
 
   let server: RunningServer;
   try {
-    server = await serve((req) => gen.app.fetch(req), {
+    server = await serve((req, client) => gen.app.fetch(req, client), {
       hostname: config.listen.hostname,
       port: config.listen.port,
       idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),

@@ -32,18 +32,31 @@ export const ERROR_CODES = {
 
 export type OciErrorCode = keyof typeof ERROR_CODES;
 
+/** Options of an {@link OciError}: the standard `cause`, and headers for its response. */
+export interface OciErrorOptions extends ErrorOptions {
+  /**
+   * Response headers the error needs, sent by the one renderer with the error body:
+   * `Allow` on a 405 (RFC 9110 §15.5.6), `Content-Range: bytes * /size` on a 416
+   * (RFC 9110 §15.5.17).
+   */
+  headers?: Readonly<Record<string, string>>;
+}
+
 /** A registry error: HTTP status, spec code, human message and optional detail. */
 export class OciError extends Error {
   override name = "OciError";
   readonly status: number;
   readonly code: OciErrorCode;
   readonly detail: unknown;
+  /** Headers to send with the error response (see {@link OciErrorOptions}). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: OciErrorCode, message: string, detail?: unknown, options?: ErrorOptions) {
+  constructor(code: OciErrorCode, message: string, detail?: unknown, options?: OciErrorOptions) {
     super(message, options);
     this.code = code;
     this.status = ERROR_CODES[code];
     this.detail = detail;
+    this.headers = options?.headers;
   }
 
   /** The spec's JSON error body. */
@@ -72,12 +85,20 @@ export const errors = {
   manifestInvalid: (why: string, detail?: unknown) =>
     new OciError("MANIFEST_INVALID", `manifest invalid: ${why}`, detail),
   unsupported: (method: string) =>
-    new OciError("UNSUPPORTED", `${method} is not supported: this registry is read-only`, {
-      method,
-    }),
+    new OciError(
+      "UNSUPPORTED",
+      `${method} is not supported: this registry is read-only`,
+      { method },
+      { headers: { Allow: "GET, HEAD" } },
+    ),
   paginationInvalid: (why: string) =>
     new OciError("PAGINATION_NUMBER_INVALID", `invalid pagination: ${why}`),
   rangeInvalid: (range: string, size: number) =>
-    new OciError("RANGE_INVALID", "requested range not satisfiable", { range, size }),
+    new OciError(
+      "RANGE_INVALID",
+      "requested range not satisfiable",
+      { range, size },
+      { headers: { "Content-Range": `bytes */${size}` } },
+    ),
   unavailable: (why: string) => new OciError("UNAVAILABLE", `registry not ready: ${why}`),
 };

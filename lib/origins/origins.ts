@@ -68,8 +68,11 @@ export interface Origins {
   locate(digest: string, size: number): string | Promise<string>;
   /** For `/readyz`: ready when at least one origin is healthy. */
   readiness(): { ready: boolean; origins: (OriginHealth & { url: string })[] };
-  /** Prometheus text-format lines. */
-  metrics(): string;
+  /** Health, redirects and verify-cache figures, read when `/metrics` is scraped. */
+  stats(): {
+    origins: { name: string; healthy: boolean; redirects: number }[];
+    verifyCache: { hits: number; misses: number };
+  };
   /** Starts the health checker; resolves after the first round of probes. */
   start(): Promise<void>;
   stop(): void;
@@ -182,31 +185,24 @@ export function createOrigins(opts: OriginsOptions): Origins {
     return { ready: states.some((s) => s.healthy), origins: states };
   }
 
-  function metrics(): string {
-    const label = (name: string) => `{origin="${name.replace(/["\\\n]/g, "_")}"}`;
+  /** Figures for `/metrics` (lib/server/metrics.ts turns them into Prometheus metrics). */
+  function stats(): ReturnType<Origins["stats"]> {
     const states = health.states();
-    const lines = [
-      "# HELP static_registry_origin_up Whether the origin passes its health checks (1) or not (0).",
-      "# TYPE static_registry_origin_up gauge",
-      ...states.map((s) => `static_registry_origin_up${label(s.name)} ${s.healthy ? 1 : 0}`),
-      "# HELP static_registry_redirects_total Blob redirects sent to the origin.",
-      "# TYPE static_registry_redirects_total counter",
-      ...list.map((o, i) => `static_registry_redirects_total${label(o.name)} ${redirects[i]}`),
-      "# HELP static_registry_verify_cache_hits_total Blob verifications answered from cache.",
-      "# TYPE static_registry_verify_cache_hits_total counter",
-      `static_registry_verify_cache_hits_total ${cache.hits}`,
-      "# HELP static_registry_verify_cache_misses_total Blob verifications that sent a HEAD.",
-      "# TYPE static_registry_verify_cache_misses_total counter",
-      `static_registry_verify_cache_misses_total ${cache.misses}`,
-    ];
-    return lines.join("\n") + "\n";
+    return {
+      origins: list.map((o, i) => ({
+        name: o.name,
+        healthy: states[i].healthy,
+        redirects: redirects[i],
+      })),
+      verifyCache: { hits: cache.hits, misses: cache.misses },
+    };
   }
 
   return {
     list,
     locate,
     readiness,
-    metrics,
+    stats,
     start: () => health.start(),
     stop: () => health.stop(),
     health,

@@ -7,9 +7,14 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 
+/**
+ * What the listener calls per request. `client()` asks the runtime for the client's
+ * address: a call, not a value, because Bun's `server.requestIP()` is the dearest step of
+ * a 307 when nothing reads it (bench/floor.ts `bun-ip`); the app calls it only on demand.
+ */
 export type FetchHandler = (
   req: Request,
-  info: { remoteAddr?: string },
+  client: () => string | undefined,
 ) => Response | Promise<Response>;
 
 export interface ServeOptions {
@@ -46,7 +51,7 @@ export function serve(handler: FetchHandler, opts: ServeOptions): Promise<Runnin
       // Bun buffers bodies by default above this; we only ever read small requests.
       maxRequestBodySize: 1024 * 1024,
       fetch: (req: Request, srv: { requestIP(r: Request): { address: string } | null }) =>
-        handler(req, { remoteAddr: srv.requestIP(req)?.address }),
+        handler(req, () => srv.requestIP(req)?.address),
     });
     return Promise.resolve({
       hostname: server.hostname,
@@ -68,7 +73,7 @@ export function serve(handler: FetchHandler, opts: ServeOptions): Promise<Runnin
             }),
         },
         (req: Request, info: { remoteAddr: { hostname: string } }) =>
-          handler(req, { remoteAddr: info.remoteAddr?.hostname }),
+          handler(req, () => info.remoteAddr?.hostname),
       );
     });
   }

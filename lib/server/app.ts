@@ -1,43 +1,143 @@
 /**
  * @module
- * The read-only OCI Distribution pull API as a Hono app.
+ * The read-only OCI Distribution pull API as a plain `{ fetch }` handler.
  *
  * ```ts
  * const app = createApp({ registry, store, log });
  * const res = await app.request("/v2/library/alpine/manifests/3.20");
  * ```
  *
- * The app has one route, `*`, whose handler (lib/server/handler.ts) routes the raw path
- * itself: Hono's router cannot express `<name>` with slashes, and must not decode `%2F`.
- * Because Hono would only ever match that one route, `app.fetch` calls the handler
- * directly instead of going through Hono's dispatch (context, router match, promise
- * wrapping): on the blob-redirect path that is about a third of the JavaScript work per
- * request, and the redirect is the request a pull makes most. HEAD responses lose their
- * body here, as Hono's dispatch would do.
+ * A request goes: raw path → family ({@link matchPath}) → its store resolved once into
+ * a {@link RequestContext} → the middleware (request counter first, then
+ * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
+ * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
+ *
+ * Why not Hono: the route table needs the RAW path (`%2F` must reach the name grammar
+ * undecoded) and greedy names, and the blob 307 is the request a pull makes most. Hono
+ * for real — one route per family with `:name{.+}`, one pass-through middleware,
+ * `onError`/`notFound` — answered a bare 307 at about 0.7× the rate of bare `Bun.serve`,
+ * while this shape (a hand split of the raw path, a family table, the same middleware)
+ * costs nothing measurable over it (`bench/floor.ts` modes `hono-routes`, `table`,
+ * `bun`; the floor rows of `scripts/bench --only serve`). With today's 307 at about
+ * 0.85× nginx, Hono's routing alone would take the row under its 0.8× target.
  */
-import { Hono } from "hono";
-import type { AppDeps } from "./deps.ts";
-import { createHandler } from "./handler.ts";
-import { errorResponse, noSuchEndpoint, splitUrl } from "./http.ts";
+import type { Logger } from "../log.ts";
+import type { Registry } from "../index/registry.ts";
+import type { ReadStore } from "../store/store.ts";
+import { base } from "./base.ts";
+import { blobsRoute } from "./blobs.ts";
+import { catalogRoute, repositoryList } from "./catalog.ts";
+import { type ClientAddress, type Middleware, type Reply, RequestContext } from "./context.ts";
+import type { Mount, Origins } from "./deps.ts";
+import { healthz, metricsRoute, readyzRoute } from "./health.ts";
+import { renderError, splitUrl } from "./http.ts";
+import { manifestsRoute } from "./manifests.ts";
+import { compose, onResponse } from "./middleware.ts";
+import { countRequests, createMetrics, RequestCounts } from "./metrics.ts";
+import { innerName, mountPicker, servedStore } from "./mounts.ts";
+import { referrers } from "./referrers.ts";
+import { dispatcher, matchPath, routeTable } from "./routes.ts";
+import { tags } from "./tags.ts";
+import { v1Route } from "./v1.ts";
 
-export type { AppDeps, Origins } from "./deps.ts";
+export type { Mount, Origins, OriginStats } from "./deps.ts";
+export type { ClientAddress, Middleware, RequestContext } from "./context.ts";
 
-/** Builds the app over its dependencies (see {@link AppDeps}). */
-export function createApp(deps: AppDeps): Hono {
-  const handle = createHandler(deps);
-  const app = new Hono();
-  app.all("*", function serve(c) {
-    return handle(c.req.raw);
+/** Dependencies of {@link createApp}. */
+export interface AppDeps {
+  /** The root store's registry: every name under no mount. */
+  registry: Registry;
+  /** The store the registry reads; when it can stream and no origins are set, blobs are served from it. */
+  store: ReadStore;
+  origins?: Origins;
+  /** More stores under repository-name prefixes; their names shadow the root's. */
+  mounts?: readonly Mount[];
+  /** Base URL every `/v1/...` request (other than `/v1/_ping`) is redirected to. */
+  v1Origin?: string;
+  /**
+   * Steps run around every route, outermost first, inside the request counter
+   * (lib/server/context.ts `Middleware`): where auth, the access log and client routing go.
+   */
+  middleware?: readonly Middleware[];
+  log: Logger;
+}
+
+/** The server: what the runtime's listener calls, and a socket-free entry for tests. */
+export interface App {
+  /** Answers one request; `client` gives the client's address when something asks. */
+  fetch(req: Request, client?: ClientAddress): Reply;
+  /** Like Hono's `app.request()`: a path (on `http://localhost`), a URL or a Request. */
+  request(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+}
+
+/** Builds the app over its dependencies (see {@link AppDeps}); requests only look things up. */
+export function createApp(deps: AppDeps): App {
+  const { registry, log } = deps;
+  const mounts = deps.mounts ?? [];
+  // Federation (lib/server/mounts.ts): the store of every request is resolved once here.
+  const root = servedStore({ prefix: "", registry, store: deps.store, origins: deps.origins });
+  const pick = mountPicker(root, mounts.map(servedStore));
+  const repositories = repositoryList(registry, mounts, log);
+  // Merging the catalog once now logs the root repositories a mount hides at load time
+  // (the app is built after the indexes are loaded); a store not loaded yet is told later.
+  if (mounts.length) {
+    try {
+      repositories();
+    } catch { /* not loaded yet: the first catalog request or /readyz says so */ }
+  }
+  const counts = new RequestCounts();
+  const table = routeTable({
+    base,
+    catalog: catalogRoute(repositories),
+    manifests: manifestsRoute(log),
+    blobs: blobsRoute(log),
+    tags,
+    referrers,
+    v1: v1Route(deps.v1Origin),
+    healthz,
+    readyz: readyzRoute({ registry, origins: deps.origins }, mounts),
+    metrics: metricsRoute(createMetrics(counts, { registry, origins: deps.origins }, mounts)),
   });
-  app.onError((err) => errorResponse(err, deps.log));
-  app.notFound((c) => errorResponse(noSuchEndpoint(splitUrl(c.req.url).path), deps.log));
+  const run = compose(
+    [countRequests(counts), ...(deps.middleware ?? [])],
+    dispatcher(table),
+    (err) => renderError(err, log),
+  );
 
-  app.fetch = function fetch(req: Request): Response | Promise<Response> {
-    if (req.method !== "HEAD") return handle(req);
-    const res = handle(req);
-    return res instanceof Promise ? res.then(withoutBody) : withoutBody(res);
+  function fetch(req: Request, client?: ClientAddress): Reply {
+    const { path, query } = splitUrl(req.url);
+    const m = matchPath(path);
+    const name = "name" in m ? m.name : "";
+    const mount = name === "" ? root : pick(name);
+    const c = new RequestContext(
+      req,
+      path,
+      query,
+      m.kind,
+      name,
+      "ref" in m ? m.ref : "",
+      mount,
+      innerName(mount, name),
+      client,
+    );
+    const res = run(c);
+    return req.method === "HEAD" ? onResponse(res, withoutBody) : res;
+  }
+
+  return {
+    fetch,
+    request(input, init) {
+      const req = input instanceof Request
+        ? (init ? new Request(input, init) : input)
+        : new Request(
+          typeof input === "string" && !/^https?:\/\//.test(input)
+            ? `http://localhost${input.startsWith("/") ? "" : "/"}${input}`
+            : input,
+          init,
+        );
+      return Promise.resolve(fetch(req));
+    },
   };
-  return app;
 }
 
 /** RFC 9110 §9.3.2: a HEAD response has the GET headers and no content. */

@@ -10,10 +10,9 @@ import { errors, OciError } from "../oci/errors.ts";
 import { parseDigest } from "../oci/digest.ts";
 import { blobKey } from "../layout/layout.ts";
 import type { Logger } from "../log.ts";
-import { isStreamStore, type ReadStore } from "../store/store.ts";
-import type { Registry } from "../index/registry.ts";
-import type { Origins } from "./deps.ts";
-import { API_VERSION, API_VERSION_HEADER, empty, errorResponse } from "./http.ts";
+import type { StreamStore } from "../store/store.ts";
+import type { RequestContext } from "./context.ts";
+import { API_VERSION, API_VERSION_HEADER, empty } from "./http.ts";
 import { findRepo } from "./lookup.ts";
 import { parseRange } from "./range.ts";
 
@@ -35,15 +34,8 @@ function wholeBody(
   return body.stream().pipeThrough(new TransformStream<Uint8Array, Uint8Array>());
 }
 
-/** Builds the blobs handler. */
-export function blobsRoute(
-  registry: Registry,
-  store: ReadStore,
-  origins: Origins | undefined,
-  log: Logger,
-) {
-  const streamStore = isStreamStore(store) ? store : undefined;
-
+/** Builds the blobs handler: one for every store; the request's store is `c.mount`. */
+export function blobsRoute(log: Logger) {
   /** 307 to the origin's URL (distribution-spec §"Pulling blobs": a redirect is allowed). */
   function redirect(location: string, digest: string): Response {
     return new Response(null, {
@@ -58,21 +50,18 @@ export function blobsRoute(
 
   /** Sends the bytes from the store itself (no origins configured). */
   async function stream(
-    req: Request,
-    name: string,
+    c: RequestContext,
+    store: StreamStore,
     digest: string,
     size: number,
   ): Promise<Response> {
-    if (!streamStore) throw errors.blobUnknown(digest);
+    const req = c.req;
     const range = parseRange(req.headers.get("range"), size);
-    if (range === "unsatisfiable") {
-      return errorResponse(errors.rangeInvalid(req.headers.get("range") ?? "", size), log, {
-        "Content-Range": `bytes */${size}`,
-      });
-    }
-    const opened = await streamStore.open(blobKey(digest), range);
+    // RFC 9110 §15.5.17: the 416 carries `Content-Range: bytes */size` (the error has it).
+    if (range === "unsatisfiable") throw errors.rangeInvalid(req.headers.get("range") ?? "", size);
+    const opened = await store.open(blobKey(digest), range);
     if (!opened) {
-      log.warn({ name, digest }, "the index lists a blob the store does not have");
+      log.warn({ name: c.name, digest }, "the index lists a blob the store does not have");
       throw errors.blobUnknown(digest);
     }
     if (opened.size !== size) {
@@ -101,20 +90,15 @@ export function blobsRoute(
 
   // Not async: when origins.locate() answers synchronously the 307 is built without a
   // promise, which is most of the cost of the most frequent request of a pull.
-  // `inner`: the name within this store when it is mounted under a prefix (lookup.ts).
-  return function blobs(
-    req: Request,
-    name: string,
-    ref: string,
-    inner: string = name,
-  ): Response | Promise<Response> {
-    const repo = findRepo(registry, name, inner);
+  return function blobs(c: RequestContext): Response | Promise<Response> {
+    const repo = findRepo(c);
+    const ref = c.ref;
     // Keys of the index were validated as digests at load: look up first, and parse only
     // to tell a malformed digest (400) from an unknown one (404).
     const size = repo.referencedSize(ref);
     if (size === undefined) throw errors.blobUnknown(parseDigest(ref).digest);
     const digest = ref;
-    if (req.method === "HEAD") {
+    if (c.req.method === "HEAD") {
       return empty(200, {
         "Content-Type": OCTETS,
         "Content-Length": String(size),
@@ -123,7 +107,11 @@ export function blobsRoute(
         ETag: `"${digest}"`,
       });
     }
-    if (!origins) return stream(req, name, digest, size);
+    const { origins, stream: store } = c.mount;
+    if (!origins) {
+      if (!store) throw errors.blobUnknown(digest);
+      return stream(c, store, digest, size);
+    }
     const location = origins.locate(digest, size);
     return typeof location === "string"
       ? redirect(location, digest)

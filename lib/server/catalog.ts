@@ -14,6 +14,7 @@
 import { errors } from "../oci/errors.ts";
 import type { Logger } from "../log.ts";
 import type { Registry } from "../index/registry.ts";
+import type { RequestContext } from "./context.ts";
 import type { Mount } from "./deps.ts";
 import { json } from "./http.ts";
 import { isUnder } from "./mounts.ts";
@@ -37,8 +38,8 @@ export function repositoryList(
 
 /** Builds the catalog handler over a repository list (see {@link repositoryList}). */
 export function catalogRoute(list: () => readonly string[]) {
-  return function catalog(_req: Request, query: string): Response {
-    const page = paginate(list(), query, "/v2/_catalog");
+  return function catalog(c: RequestContext): Response {
+    const page = paginate(list(), c.query, "/v2/_catalog");
     return json(200, { repositories: page.items }, page.link ? { Link: page.link } : undefined);
   };
 }

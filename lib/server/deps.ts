@@ -1,15 +1,24 @@
 /**
  * @module
- * What the HTTP app is built from. Everything is passed in (no globals, no env reads), so
- * tests build an app over a temp-dir store and a fake {@link Origins}.
+ * What the HTTP app is built from: the stores ({@link Mount}) and their
+ * {@link Origins}. Everything is passed in (no globals, no env reads), so tests build an
+ * app over a temp-dir store and a fake {@link Origins}. `AppDeps` (lib/server/app.ts)
+ * gathers them.
  */
-import type { Logger } from "../log.ts";
 import type { Registry } from "../index/registry.ts";
 import type { ReadStore } from "../store/store.ts";
 
+/** What an {@link Origins} reports for `/metrics` (lib/server/metrics.ts renders it). */
+export interface OriginStats {
+  /** Each origin in order of preference: its health and the redirects sent to it. */
+  origins: readonly { name: string; healthy: boolean; redirects: number }[];
+  /** The blob-presence cache (lib/origins/verify.ts), when there is one. */
+  verifyCache?: { hits: number; misses: number };
+}
+
 /**
  * Where blob bytes are fetched from (implemented in lib/origins/). The app only asks
- * for a redirect target, for readiness and for extra metrics lines.
+ * for a redirect target, for readiness and for figures to export as metrics.
  */
 export interface Origins {
   /**
@@ -21,8 +30,8 @@ export interface Origins {
   locate(digest: string, size: number): string | Promise<string>;
   /** Whether at least one origin is healthy, with per-origin detail for `/readyz`. */
   readiness(): { ready: boolean; origins: unknown[] };
-  /** Prometheus text-format lines (with their `# HELP`/`# TYPE`), appended to `/metrics`. */
-  metrics?(): string;
+  /** Figures for `/metrics`, read when it is scraped. */
+  stats?(): OriginStats;
 }
 
 /**
@@ -36,18 +45,4 @@ export interface Mount {
   /** When it can stream and the mount has no origins, its blobs are served from it. */
   store: ReadStore;
   origins?: Origins;
-}
-
-/** Dependencies of {@link createApp} (lib/server/app.ts). */
-export interface AppDeps {
-  /** The root store's registry: every name under no mount. */
-  registry: Registry;
-  /** The store the registry reads; when it can stream and no origins are set, blobs are served from it. */
-  store: ReadStore;
-  origins?: Origins;
-  /** More stores under repository-name prefixes; their names shadow the root's. */
-  mounts?: readonly Mount[];
-  /** Base URL every `/v1/...` request (other than `/v1/_ping`) is redirected to. */
-  v1Origin?: string;
-  log: Logger;
 }

@@ -15,41 +15,43 @@
  * `/healthz` stays 200 either way, and requests that do arrive are still answered.
  * The body keeps the root's detail at the top level and adds one entry per mount.
  */
-import { errors } from "../oci/errors.ts";
+import type { RequestContext } from "./context.ts";
 import type { Mount } from "./deps.ts";
 import { API_VERSION, API_VERSION_HEADER, json } from "./http.ts";
-import type { RequestMetrics } from "./metrics.ts";
+import type { Metrics } from "./metrics.ts";
+
+type Checked = Pick<Mount, "registry" | "origins">;
 
 /** One store's readiness: its index loaded and, with origins, one of them healthy. */
-function readiness(m: Pick<Mount, "registry" | "origins">) {
+function readiness(m: Checked) {
   const index = m.registry.status();
   const o = m.origins?.readiness();
   const ready = index.ready && (o === undefined || o.ready);
   return { ready, index, origins: o === undefined ? null : o };
 }
 
-/** Builds the health handler for `/healthz`, `/readyz` and `/metrics`. */
-export function healthRoute(
-  root: Pick<Mount, "registry" | "origins">,
-  mounts: readonly Mount[],
-  metrics: RequestMetrics,
-) {
-  return function health(req: Request, path: string): Response {
-    if (req.method !== "GET" && req.method !== "HEAD") throw errors.unsupported(req.method);
-    if (path === "/healthz") return json(200, { status: "ok" });
-    if (path === "/readyz") {
-      const r = readiness(root);
-      if (mounts.length === 0) return json(r.ready ? 200 : 503, r);
-      const detail = mounts.map((m) => ({ prefix: m.prefix, ...readiness(m) }));
-      const ready = r.ready && detail.every((d) => d.ready);
-      return json(ready ? 200 : 503, { ...r, ready, mounts: detail });
-    }
-    return new Response(metrics.render(root, mounts), {
+/** `/healthz`: the process answers. */
+export function healthz(_c: RequestContext): Response {
+  return json(200, { status: "ok" });
+}
+
+/** Builds the `/readyz` handler over the root store and the mounts. */
+export function readyzRoute(root: Checked, mounts: readonly Mount[]) {
+  return function readyz(_c: RequestContext): Response {
+    const r = readiness(root);
+    if (mounts.length === 0) return json(r.ready ? 200 : 503, r);
+    const detail = mounts.map((m) => ({ prefix: m.prefix, ...readiness(m) }));
+    const ready = r.ready && detail.every((d) => d.ready);
+    return json(ready ? 200 : 503, { ...r, ready, mounts: detail });
+  };
+}
+
+/** Builds the `/metrics` handler (lib/server/metrics.ts renders the text). */
+export function metricsRoute(metrics: Metrics) {
+  return async function metricsText(_c: RequestContext): Promise<Response> {
+    return new Response(await metrics.render(), {
       status: 200,
-      headers: {
-        [API_VERSION_HEADER]: API_VERSION,
-        "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
-      },
+      headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": metrics.contentType },
     });
   };
 }

@@ -22,7 +22,11 @@ export function splitUrl(url: string): { path: string; query: string } {
 }
 
 /** A JSON response with the API version header. */
-export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+export function json(
+  status: number,
+  body: unknown,
+  headers?: Readonly<Record<string, string>>,
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": JSON_TYPE, ...headers },
@@ -35,17 +39,14 @@ export function empty(status: number, headers: Record<string, string>): Response
 }
 
 /**
- * Renders any thrown value as the spec's error body (distribution-spec §"Error Codes").
- * An OciError keeps its status and code; anything else is a bug and becomes 500 INTERNAL,
- * logged here once. A 500 OciError (a damaged store) is logged as an error too; a 503
- * (no healthy origin, index not loaded) only at debug: its cause is logged where it is
- * detected, and an outage must not turn every request into a log line.
+ * The one error renderer: any thrown value as the spec's error body (distribution-spec
+ * §"Error Codes"), with the headers the error carries (`Allow` on 405, `Content-Range`
+ * on 416). An OciError keeps its status and code; anything else is a bug and becomes
+ * 500 INTERNAL, logged here once. A 500 OciError (a damaged store) is logged as an error
+ * too; a 503 (no healthy origin, index not loaded) only at debug: its cause is logged
+ * where it is detected, and an outage must not turn every request into a log line.
  */
-export function errorResponse(
-  err: unknown,
-  log: Logger,
-  headers?: Record<string, string>,
-): Response {
+export function renderError(err: unknown, log: Logger): Response {
   let e: OciError;
   if (err instanceof OciError) {
     e = err;
@@ -55,8 +56,7 @@ export function errorResponse(
     log.error({ err }, "unexpected error while handling a request");
     e = new OciError("INTERNAL", "internal server error");
   }
-  const extra = e.status === 405 ? { Allow: "GET, HEAD", ...headers } : headers;
-  return json(e.status, e.toJSON(), extra);
+  return json(e.status, e.toJSON(), e.headers);
 }
 
 /** 404 for a path that is no endpoint of this server. */

@@ -6,24 +6,26 @@
  */
 import { errors } from "../oci/errors.ts";
 import { nameProblem } from "../oci/reference.ts";
-import type { Registry, RepoView } from "../index/registry.ts";
+import type { RepoView } from "../index/registry.ts";
+import type { RequestContext } from "./context.ts";
 
 /**
- * The repository `name`, or throws the spec error for why it cannot be served. Under a
- * mount (lib/server/mounts.ts) `inner` is the name within the mount's store (`app` for
- * `team-a/app`); errors always show `name`, the name the client used.
+ * The repository of the request, or throws the spec error for why it cannot be served.
+ * It is looked up as `c.repo` in `c.mount`'s index (`app` for `team-a/app` under mount
+ * `team-a`, lib/server/mounts.ts); errors always show `c.name`, the name the client used.
  */
-export function findRepo(registry: Registry, name: string, inner: string = name): RepoView {
+export function findRepo(c: RequestContext): RepoView {
+  const { registry, prefix } = c.mount;
   if (!registry.ready) {
     throw errors.unavailable(
-      inner === name
+      prefix === ""
         ? "the index is not loaded yet"
-        : `the index of mount "${name.slice(0, name.length - inner.length - 1)}" is not loaded yet`,
+        : `the index of mount "${prefix}" is not loaded yet`,
     );
   }
-  const repo = registry.repo(inner);
+  const repo = registry.repo(c.repo);
   if (repo) return repo;
-  const why = nameProblem(name);
-  if (why) throw errors.nameInvalid(name, why);
-  throw errors.nameUnknown(name);
+  const why = nameProblem(c.name);
+  if (why) throw errors.nameInvalid(c.name, why);
+  throw errors.nameUnknown(c.name);
 }

@@ -8,20 +8,15 @@
 import { errors } from "../oci/errors.ts";
 import { parseReference } from "../oci/reference.ts";
 import type { Logger } from "../log.ts";
-import type { Registry } from "../index/registry.ts";
+import type { RequestContext } from "./context.ts";
 import { API_VERSION, API_VERSION_HEADER, empty } from "./http.ts";
 import { findRepo } from "./lookup.ts";
 
-/** Builds the manifests handler. */
-export function manifestsRoute(registry: Registry, log: Logger) {
-  // `inner`: the name within this store when it is mounted under a prefix (lookup.ts).
-  return async function manifests(
-    req: Request,
-    name: string,
-    ref: string,
-    inner: string = name,
-  ): Promise<Response> {
-    const repo = findRepo(registry, name, inner);
+/** Builds the manifests handler: one for every store; the request's store is `c.mount`. */
+export function manifestsRoute(log: Logger) {
+  return async function manifests(c: RequestContext): Promise<Response> {
+    const { req, ref } = c;
+    const repo = findRepo(c);
     // Tags and digests of the index were validated at load: look up first, and parse the
     // reference only to tell a malformed digest (400) from an unknown reference (404).
     const digest = repo.tagDigest(ref) ?? ref;
@@ -40,9 +35,9 @@ export function manifestsRoute(registry: Registry, log: Logger) {
     let body: Uint8Array<ArrayBuffer> | null = null;
     let length = entry.size;
     if (req.method !== "HEAD") {
-      const bytes = await registry.manifest(digest);
+      const bytes = await c.mount.registry.manifest(digest);
       if (!bytes) {
-        log.warn({ name, digest }, "the index lists a manifest the store does not have");
+        log.warn({ name: c.name, digest }, "the index lists a manifest the store does not have");
         throw errors.manifestUnknown(ref);
       }
       body = bytes as Uint8Array<ArrayBuffer>;

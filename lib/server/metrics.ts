@@ -1,17 +1,35 @@
 /**
  * @module
- * `/metrics` in the Prometheus text exposition format (version 0.0.4): requests by route
- * family and status, the index size and freshness, and whatever the origins report.
- * Counting is two map lookups per request; rendering happens only when scraped. With
- * mounts (federation) the index and origins lines are per store, labelled `mount`.
+ * `/metrics` with prom-client (Prometheus text format 0.0.4): requests by route family and
+ * status, the index size and freshness of every store, what the origins report, the
+ * build, and the process (prom-client's default metrics).
+ *
+ * Counting a request is two map lookups (a prom-client `inc()` with labels hashes a label
+ * object on every call, and this runs on every request); the counts, like every other
+ * figure, are handed to prom-client only when scraped, in its `collect()` callbacks.
+ *
+ * Labels: without mounts the store metrics carry no `mount` label; with mounts every
+ * store's carry `mount="<prefix>"`, the root store's being `mount=""` — which Prometheus
+ * treats as no label, so the root's series keep their identity when a mount is added.
  */
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Registry as PromRegistry,
+  type RegistryContentType,
+} from "prom-client";
 import type { Registry } from "../index/registry.ts";
+import { BUILD } from "../version.ts";
+import type { Middleware } from "./context.ts";
 import type { Mount } from "./deps.ts";
-import { labelValue, mergeExposition } from "./prom.ts";
 
-/** Request counters by route family and HTTP status. */
-export class RequestMetrics {
-  #counts = new Map<string, Map<number, number>>();
+/** A store whose figures `/metrics` shows. */
+type Measured = Pick<Mount, "prefix" | "registry" | "origins">;
+
+/** Request counts by route family, then HTTP status. */
+export class RequestCounts {
+  readonly #counts = new Map<string, Map<number, number>>();
 
   count(family: string, status: number): void {
     let byStatus = this.#counts.get(family);
@@ -19,72 +37,197 @@ export class RequestMetrics {
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
-  /**
-   * The full `/metrics` text. Without mounts the index gauges carry no labels; with
-   * mounts every index gauge and every origins line carries `mount="<prefix>"`, the root
-   * store's being `mount=""` — which Prometheus treats as no label, so the root's series
-   * keep their identity when a mount is added.
-   */
-  render(
-    root: Pick<Mount, "registry" | "origins">,
-    mounts: readonly Mount[] = [],
-  ): string {
-    const lines = [
-      "# HELP static_registry_requests_total HTTP requests by route family and status.",
-      "# TYPE static_registry_requests_total counter",
-    ];
-    for (const [family, byStatus] of [...this.#counts].sort(([a], [b]) => a < b ? -1 : 1)) {
-      for (const [status, n] of [...byStatus].sort(([a], [b]) => a - b)) {
-        lines.push(`static_registry_requests_total{route="${family}",status="${status}"} ${n}`);
-      }
+  *entries(): Iterable<[family: string, status: number, n: number]> {
+    for (const [family, byStatus] of this.#counts) {
+      for (const [status, n] of byStatus) yield [family, status, n];
     }
-    const stores = [{ prefix: "", ...root }, ...mounts];
-    const label = (m: { prefix: string }) =>
-      mounts.length === 0 ? "" : `{mount="${labelValue(m.prefix)}"}`;
-    const gauge = (name: string, type: string, help: string, value: (r: Registry) => number) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const m of stores) lines.push(`${name}${label(m)} ${value(m.registry)}`);
-    };
-    gauge(
-      "static_registry_index_ready",
-      "gauge",
-      "1 once the index has been loaded.",
-      (r) => r.ready ? 1 : 0,
-    );
-    gauge(
-      "static_registry_index_repositories",
-      "gauge",
-      "Repositories in the loaded index.",
-      (r) => r.status().repositories,
-    );
-    gauge(
-      "static_registry_index_tags",
-      "gauge",
-      "Tags in the loaded index.",
-      (r) => r.status().tags,
-    );
-    gauge(
-      "static_registry_index_last_refresh_timestamp_seconds",
-      "gauge",
-      "Last successful load or refresh.",
-      (r) => r.lastRefreshSeconds(),
-    );
-    gauge(
-      "static_registry_index_refresh_failures_total",
-      "counter",
-      "Failed index refreshes.",
-      (r) => r.status().refreshFailures,
-    );
-    let text = lines.join("\n") + "\n";
-    if (mounts.length === 0) {
-      const extra = root.origins?.metrics?.();
-      if (extra) text += extra.endsWith("\n") ? extra : extra + "\n";
-      return text;
-    }
-    const parts = stores.flatMap((m) => {
-      const t = m.origins?.metrics?.();
-      return t ? [{ labels: `mount="${labelValue(m.prefix)}"`, text: t }] : [];
-    });
-    return text + mergeExposition(parts);
   }
+}
+
+/** The middleware that counts every response by `c.family` and status. */
+export function countRequests(counts: RequestCounts): Middleware {
+  return function countRequest(c, next) {
+    const res = next();
+    // No closure on the synchronous path (the 307): this runs on every request.
+    if (res instanceof Promise) {
+      return res.then((r) => {
+        counts.count(c.family, r.status);
+        return r;
+      });
+    }
+    counts.count(c.family, res.status);
+    return res;
+  };
+}
+
+// prom-client's default metrics start an event-loop monitor and a GC observer: once per
+// process, shared by every app (a config reload builds a new app).
+let processMetrics: PromRegistry | undefined;
+function processRegistry(): PromRegistry {
+  if (!processMetrics) {
+    processMetrics = new PromRegistry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
+/** The `/metrics` document of an app: its own registry merged with the process metrics. */
+export interface Metrics {
+  readonly contentType: RegistryContentType;
+  render(): Promise<string>;
+}
+
+/** Builds the registry of one app over `stores` (the root first, prefix `""`). */
+export function createMetrics(
+  counts: RequestCounts,
+  root: Omit<Measured, "prefix">,
+  mounts: readonly Measured[],
+): Metrics {
+  const register = new PromRegistry();
+  const federated = mounts.length > 0;
+  const stores: Measured[] = [{ prefix: "", ...root }, ...mounts];
+  const storeLabel = federated ? ["mount"] : [];
+  const labels = (m: Measured): Record<string, string> => federated ? { mount: m.prefix } : {};
+
+  new Counter({
+    name: "static_registry_requests_total",
+    help: "HTTP requests by route family and status.",
+    labelNames: ["route", "status"],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [route, status, n] of counts.entries()) this.inc({ route, status }, n);
+    },
+  });
+
+  const indexFigure = (
+    Kind: typeof Gauge | typeof Counter,
+    name: string,
+    help: string,
+    value: (r: Registry) => number,
+  ) =>
+    new Kind({
+      name,
+      help,
+      labelNames: storeLabel,
+      registers: [register],
+      collect(this: Gauge | Counter) {
+        this.reset();
+        for (const m of stores) set(this, labels(m), value(m.registry));
+      },
+    });
+  indexFigure(
+    Gauge,
+    "static_registry_index_ready",
+    "1 once the index has been loaded.",
+    (r) => r.ready ? 1 : 0,
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_repositories",
+    "Repositories in the loaded index.",
+    (r) => r.status().repositories,
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_tags",
+    "Tags in the loaded index.",
+    (r) => r.status().tags,
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_last_refresh_timestamp_seconds",
+    "Last successful load or refresh.",
+    (r) => r.lastRefreshSeconds(),
+  );
+  indexFigure(
+    Counter,
+    "static_registry_index_refresh_failures_total",
+    "Failed index refreshes.",
+    (r) => r.status().refreshFailures,
+  );
+
+  const withOrigins = stores.filter((m) => m.origins?.stats);
+  if (withOrigins.length) originMetrics(register, withOrigins, federated, labels);
+
+  new Gauge({
+    name: "static_registry_build_info",
+    help: "The running build: always 1, with the version as a label.",
+    labelNames: ["version"],
+    registers: [register],
+  }).set({ version: BUILD }, 1);
+
+  const merged = PromRegistry.merge([register, processRegistry()]);
+  return { contentType: merged.contentType, render: () => merged.metrics() };
+}
+
+/** Per-origin health and redirects, and the verify cache, from `Origins.stats()`. */
+function originMetrics(
+  register: PromRegistry,
+  stores: Measured[],
+  federated: boolean,
+  mount: (m: Measured) => Record<string, string>,
+) {
+  const perOrigin = (
+    Kind: typeof Gauge | typeof Counter,
+    name: string,
+    help: string,
+    value: (o: { healthy: boolean; redirects: number }) => number,
+  ) =>
+    new Kind({
+      name,
+      help,
+      labelNames: federated ? ["mount", "origin"] : ["origin"],
+      registers: [register],
+      collect(this: Gauge | Counter) {
+        this.reset();
+        for (const m of stores) {
+          for (const o of m.origins!.stats!().origins) {
+            set(this, { ...mount(m), origin: o.name }, value(o));
+          }
+        }
+      },
+    });
+  perOrigin(
+    Gauge,
+    "static_registry_origin_up",
+    "Whether the origin passes its health checks (1) or not (0).",
+    (o) => o.healthy ? 1 : 0,
+  );
+  perOrigin(
+    Counter,
+    "static_registry_redirects_total",
+    "Blob redirects sent to the origin.",
+    (o) => o.redirects,
+  );
+  const cache = (name: string, help: string, key: "hits" | "misses") =>
+    new Counter({
+      name,
+      help,
+      labelNames: federated ? ["mount"] : [],
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const m of stores) {
+          const c = m.origins!.stats!().verifyCache;
+          if (c) this.inc(mount(m), c[key]);
+        }
+      },
+    });
+  cache(
+    "static_registry_verify_cache_hits_total",
+    "Blob verifications answered from cache.",
+    "hits",
+  );
+  cache(
+    "static_registry_verify_cache_misses_total",
+    "Blob verifications that sent a HEAD.",
+    "misses",
+  );
+}
+
+/** Sets a gauge, or brings a freshly reset counter to `value`. */
+function set(metric: Gauge | Counter, labels: Record<string, string>, value: number) {
+  if (metric instanceof Gauge) metric.set(labels, value);
+  else metric.inc(labels, value);
 }

@@ -18,12 +18,34 @@ export type V2Route =
   | { kind: "uploads"; name: string }
   | { kind: "unknown" };
 
-/** Endpoint kinds, also the route-family label of `/metrics`. */
-export type V2Kind = V2Route["kind"];
+/** What any request path is: a `/v2` route, `/v1/...`, an operational endpoint, or none. */
+export type PathMatch = V2Route | { kind: "v1" | "healthz" | "readyz" | "metrics" | "other" };
+
+/** The endpoint family of a path: the key of the route table and the `route` label of `/metrics`. */
+export type Family = PathMatch["kind"];
 
 const BASE: V2Route = { kind: "base" };
 const CATALOG: V2Route = { kind: "catalog" };
 const UNKNOWN: V2Route = { kind: "unknown" };
+const V1: PathMatch = { kind: "v1" };
+const HEALTHZ: PathMatch = { kind: "healthz" };
+const READYZ: PathMatch = { kind: "readyz" };
+const METRICS: PathMatch = { kind: "metrics" };
+const OTHER: PathMatch = { kind: "other" };
+
+/**
+ * The family of any raw request path (lib/server/routes.ts has what each one serves).
+ * `/v1` keeps the original static-registry's v1 endpoint; the operational paths are
+ * matched exactly.
+ */
+export function matchPath(path: string): PathMatch {
+  if (path.startsWith("/v2/") || path === "/v2") return parseV2Path(path);
+  if (path === "/v1" || path.startsWith("/v1/")) return V1;
+  if (path === "/healthz") return HEALTHZ;
+  if (path === "/readyz") return READYZ;
+  if (path === "/metrics") return METRICS;
+  return OTHER;
+}
 
 /**
  * Parses a raw path that starts with `/v2` (index lookups and slices only: this runs on

@@ -7,28 +7,20 @@
  */
 import { parseDigest } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/mediatypes.ts";
-import type { Registry } from "../index/registry.ts";
+import type { RequestContext } from "./context.ts";
 import { json } from "./http.ts";
 import { findRepo } from "./lookup.ts";
 
-/** Builds the referrers handler. */
-export function referrersRoute(registry: Registry) {
-  return function referrers(
-    _req: Request,
-    name: string,
-    ref: string,
-    query: string,
-    inner = name,
-  ): Response {
-    const repo = findRepo(registry, name, inner);
-    const digest = parseDigest(ref).digest;
-    let list = repo.referrers(digest);
-    const headers: Record<string, string> = { "Content-Type": OCI_INDEX };
-    const artifactType = query === "" ? null : new URLSearchParams(query).get("artifactType");
-    if (artifactType !== null) {
-      list = list.filter((r) => r.artifactType === artifactType);
-      headers["OCI-Filters-Applied"] = "artifactType";
-    }
-    return json(200, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: list }, headers);
-  };
+/** The referrers handler. */
+export function referrers(c: RequestContext): Response {
+  const repo = findRepo(c);
+  const digest = parseDigest(c.ref).digest;
+  let list = repo.referrers(digest);
+  const headers: Record<string, string> = { "Content-Type": OCI_INDEX };
+  const artifactType = c.query === "" ? null : new URLSearchParams(c.query).get("artifactType");
+  if (artifactType !== null) {
+    list = list.filter((r) => r.artifactType === artifactType);
+    headers["OCI-Filters-Applied"] = "artifactType";
+  }
+  return json(200, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: list }, headers);
 }

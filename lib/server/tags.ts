@@ -3,17 +3,18 @@
  * `GET /v2/<name>/tags/list?n=&last=` (distribution-spec §"Listing Tags"):
  * `{"name":…,"tags":[…]}` in lexical order, paged with `Link`.
  */
-import type { Registry } from "../index/registry.ts";
+import type { RequestContext } from "./context.ts";
 import { json } from "./http.ts";
 import { findRepo } from "./lookup.ts";
 import { paginate } from "./paging.ts";
 
-/** Builds the tags handler. */
-export function tagsRoute(registry: Registry) {
-  // `inner`: the name within this store when it is mounted; the body and Link use `name`.
-  return function tags(_req: Request, name: string, query: string, inner = name): Response {
-    const repo = findRepo(registry, name, inner);
-    const page = paginate(repo.sortedTags, query, `/v2/${name}/tags/list`);
-    return json(200, { name, tags: page.items }, page.link ? { Link: page.link } : undefined);
-  };
+/** The tags handler. Under a mount, the body and Link use the client's name (`c.name`). */
+export function tags(c: RequestContext): Response {
+  const repo = findRepo(c);
+  const page = paginate(repo.sortedTags, c.query, `/v2/${c.name}/tags/list`);
+  return json(
+    200,
+    { name: c.name, tags: page.items },
+    page.link ? { Link: page.link } : undefined,
+  );
 }

@@ -1,7 +1,7 @@
 /**
  * @module
  * createOrigins().locate(): origin preference, verification (positive cache, negative TTL,
- * fall-through, dedupe), BLOB_UNKNOWN and UNAVAILABLE; readiness() and metrics().
+ * fall-through, dedupe), BLOB_UNKNOWN and UNAVAILABLE; readiness() and stats().
  */
 import assert from "node:assert/strict";
 import type { UserConfig } from "../../lib/config/schema.ts";
@@ -62,8 +62,7 @@ Deno.test("locate() redirects to the first healthy origin, in config order", asy
   await o.health.checkAll();
   assert.equal(await o.locate(D, 5), `${A}/${BLOB}`, "a is back and preferred again");
   assert.equal(f.count(`${A}/blobs`) + f.count(`${B}/blobs`), 0, "no verification HEADs");
-  assert.match(o.metrics(), /static_registry_redirects_total\{origin="a"\} 2\n/);
-  assert.match(o.metrics(), /static_registry_redirects_total\{origin="b"\} 1\n/);
+  assert.deepEqual(o.stats().origins.map((s) => [s.name, s.redirects]), [["a", 2], ["b", 1]]);
 });
 
 Deno.test("locate() with no healthy origin throws UNAVAILABLE (503)", async () => {
@@ -76,7 +75,7 @@ Deno.test("locate() with no healthy origin throws UNAVAILABLE (503)", async () =
   assert.equal(r.ready, false);
   assert.equal(r.origins[0].url, A);
   assert.match(r.origins[1].lastError!, /timed out/);
-  assert.match(o.metrics(), /static_registry_origin_up\{origin="a"\} 0\n/);
+  assert.equal(o.stats().origins[0].healthy, false);
 });
 
 Deno.test("locate() rejects a malformed digest with DIGEST_INVALID", async () => {
@@ -93,8 +92,7 @@ Deno.test("locate() verifies once, then answers from the positive cache", async 
   assert.equal(await o.locate(D, 5), `${A}/${BLOB}`);
   assert.equal(f.count(`${A}/${BLOB}`), 1);
   assert.equal(f.calls.find((c) => c.url === `${A}/${BLOB}`)?.method, "HEAD");
-  assert.match(o.metrics(), /static_registry_verify_cache_hits_total 1\n/);
-  assert.match(o.metrics(), /static_registry_verify_cache_misses_total 1\n/);
+  assert.deepEqual(o.stats().verifyCache, { hits: 1, misses: 1 });
 });
 
 Deno.test("locate() falls through on 404 and wrong size; negative entries expire", async () => {

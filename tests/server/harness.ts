@@ -5,11 +5,10 @@
  * every 4xx/5xx must carry the spec's error body.
  */
 import assert from "node:assert/strict";
-import type { Hono } from "hono";
 import pino from "pino";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { Registry } from "../../lib/index/registry.ts";
-import { createApp, type Origins } from "../../lib/server/app.ts";
+import { type App, createApp, type Origins, type OriginStats } from "../../lib/server/app.ts";
 import type { ReadStore } from "../../lib/store/store.ts";
 
 export interface Case {
@@ -27,7 +26,7 @@ export interface Case {
 }
 
 /** Runs every row as a test step. */
-export async function runCases(t: Deno.TestContext, app: Hono, cases: Case[]): Promise<void> {
+export async function runCases(t: Deno.TestContext, app: App, cases: Case[]): Promise<void> {
   for (const c of cases) {
     await t.step(c.description, async () => {
       const res = await app.request(c.url, { method: c.method ?? "GET", headers: c.headers });
@@ -82,9 +81,8 @@ export class FakeOrigins implements Origins {
   readiness(): { ready: boolean; origins: unknown[] } {
     return { ready: this.ready, origins: [{ name: this.name, healthy: this.ready }] };
   }
-  metrics(): string {
-    return "# TYPE static_registry_origin_up gauge\n" +
-      `static_registry_origin_up{origin="${this.name}"} 1`;
+  stats(): OriginStats {
+    return { origins: [{ name: this.name, healthy: true, redirects: this.calls.length }] };
   }
 }
 
@@ -92,7 +90,7 @@ export class FakeOrigins implements Origins {
 export async function appFor(
   store: ReadStore,
   opts: { origins?: Origins; v1Origin?: string; log?: Logger } = {},
-): Promise<{ app: Hono; registry: Registry }> {
+): Promise<{ app: App; registry: Registry }> {
   const registry = new Registry(store, { log: silentLogger });
   await registry.load();
   const app = createApp({ registry, store, ...opts, log: opts.log ?? silentLogger });

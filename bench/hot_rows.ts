@@ -1,0 +1,80 @@
+/**
+ * @module
+ * The two rows issue 8 holds the server to, and nothing else: blob GET → 307 against
+ * nginx `return 307`, and manifest GET by tag against nginx serving the file. Every
+ * binary given (the built one, plus `--compare BIN,...`) is loaded in the same run, with
+ * nginx loaded before and after each: a binary's ratios use the mean of the nginx runs on
+ * either side of it, so a before/after comparison shares one machine state. Skips distribution, tags/list,
+ * streaming and the floors, so a run takes about a quarter of `--only serve`.
+ */
+import type { Nginx } from "./nginx.ts";
+import { startRegistry } from "./registry.ts";
+import { ratio, type Row, rps } from "./table.ts";
+import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
+import { ACCEPT, type ServeFixture, waitReady } from "./serve_rows.ts";
+
+/** Measures nginx, then each binary of `bins` followed by nginx again. */
+export async function hotRows(
+  fx: ServeFixture,
+  bins: string[],
+  load: LoadSettings,
+  nginx: Nginx,
+): Promise<Row[]> {
+  const blobPath = `/v2/${fx.repo}/blobs/${fx.blobDigest}`;
+  const manPath = `/v2/${fx.repo}/manifests/${fx.tag}`;
+  const nginxPair = async () => ({
+    redirect: await loadTest(nginx.url + nginx.paths.redirect(fx.blobDigest), load),
+    manifest: await loadTest(nginx.url + nginx.paths.manifest, load, [ACCEPT]),
+  });
+  // nginx, A, nginx, B, nginx: each binary is compared with the nginx runs on either side
+  // of it, so a neighbour's test load that comes and goes skews both sides alike.
+  const nginxRuns = [await nginxPair()];
+  const runs: { bin: string; redirect: WrkResult; manifest: WrkResult }[] = [];
+  for (const bin of bins) {
+    const sr = await startRegistry(bin, fx.workDir, {
+      store: fx.storeDir,
+      origins: [{ name: "nginx", url: nginx.origin }],
+      health: { interval: "2s", timeout: "1s", rise: 1 },
+    });
+    try {
+      await waitReady(sr.url);
+      runs.push({
+        bin,
+        redirect: await loadTest(sr.url + blobPath, load),
+        manifest: await loadTest(sr.url + manPath, load, [ACCEPT]),
+      });
+    } finally {
+      await sr.stop();
+    }
+    nginxRuns.push(await nginxPair());
+  }
+  return runs.flatMap((r, i): Row[] => {
+    const [before, after] = [nginxRuns[i], nginxRuns[i + 1]];
+    const n307 = (before.redirect.requestsPerSec + after.redirect.requestsPerSec) / 2;
+    const nMan = (before.manifest.requestsPerSec + after.manifest.requestsPerSec) / 2;
+    const note = `nginx 307 ${rps(before.redirect.requestsPerSec)} then ${
+      rps(after.redirect.requestsPerSec)
+    }; nginx static ${rps(before.manifest.requestsPerSec)} then ${
+      rps(after.manifest.requestsPerSec)
+    }`;
+    return [
+      {
+        name: `blob GET → 307 (${r.bin})`,
+        value: `${rps(r.redirect.requestsPerSec)} req/s`,
+        baselines: [`nginx return 307 ${rps(n307)} req/s`],
+        ratios: [ratio(r.redirect.requestsPerSec, n307)],
+        target: "≥ 0.8× nginx",
+        pass: r.redirect.requestsPerSec / n307 >= 0.8,
+        note,
+      },
+      {
+        name: `manifest GET by tag (${r.bin})`,
+        value: `${rps(r.manifest.requestsPerSec)} req/s`,
+        baselines: [`nginx static ${rps(nMan)} req/s`],
+        ratios: [ratio(r.manifest.requestsPerSec, nMan)],
+        target: "≥ 0.9× nginx static",
+        pass: r.manifest.requestsPerSec / nMan >= 0.9,
+      },
+    ];
+  });
+}

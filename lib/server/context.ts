@@ -1,0 +1,82 @@
+/**
+ * @module
+ * What one request is, resolved once before any route or middleware runs: the raw path
+ * and query, the endpoint family (lib/server/routes.ts), the repository name the client
+ * used, the store that serves it and the name within that store. Every route and every
+ * middleware gets this one object instead of `(req, name, ref, inner)`.
+ *
+ * The client address is a getter: asking the runtime for it (`server.requestIP()` on
+ * Bun) is the dearest step of a request when nothing needs it, so it is computed the
+ * first time a middleware (access log, auth, client-CIDR routing) reads it, then kept.
+ */
+import type { Registry } from "../index/registry.ts";
+import type { StreamStore } from "../store/store.ts";
+import type { Origins } from "./deps.ts";
+import type { Family } from "./path.ts";
+
+/** Asks the runtime for the client's address (lib/runtime/runtime.ts). */
+export type ClientAddress = () => string | undefined;
+
+/**
+ * One store as the routes see it: the root (prefix `""`) or a mount (federation,
+ * lib/server/mounts.ts). Built once per app.
+ */
+export interface ServedStore {
+  /** `""` for the root store, else the mount's repository-name prefix (`team-a`). */
+  readonly prefix: string;
+  readonly registry: Registry;
+  /** Blobs go to these when set. */
+  readonly origins: Origins | undefined;
+  /** Without origins, a store that can stream sends blob bytes itself. */
+  readonly stream: StreamStore | undefined;
+}
+
+const NO_ADDRESS: ClientAddress = () => undefined;
+
+/** The request as resolved by the app (lib/server/app.ts). */
+export class RequestContext {
+  /** The client's address, once asked for; `null` until then. */
+  #client: string | undefined | null = null;
+  readonly #address: ClientAddress;
+
+  constructor(
+    readonly req: Request,
+    /** The raw request path: percent-encoding intact (`%2F` is never decoded). */
+    readonly path: string,
+    /** The raw query string, without `?`. */
+    readonly query: string,
+    /** The endpoint family, also the `route` label of `/metrics`. */
+    readonly family: Family,
+    /** The repository name as the client sent it (`""` outside `/v2/<name>/...`). */
+    readonly name: string,
+    /** The reference (tag or digest) of manifests/blobs/referrers paths, else `""`. */
+    readonly ref: string,
+    /** The store that serves `name` (the root store when the path has no name). */
+    readonly mount: ServedStore,
+    /** `name` within `mount`'s store: `app` for `team-a/app` under mount `team-a`. */
+    readonly repo: string,
+    address: ClientAddress = NO_ADDRESS,
+  ) {
+    this.#address = address;
+  }
+
+  /** The client's IP address, computed on first use (see the module doc). */
+  get client(): string | undefined {
+    if (this.#client === null) this.#client = this.#address();
+    return this.#client;
+  }
+}
+
+/** What a route answers. Sync when it can be: a promise per request has a measurable cost. */
+export type Reply = Response | Promise<Response>;
+
+/** An endpoint handler (lib/server/routes.ts). Throws OciError for any failure. */
+export type RouteHandler = (c: RequestContext) => Reply;
+
+/**
+ * A cross-cutting step run around every route (request metrics today; auth, access log
+ * and client routing later). Calls `next()` to run the rest of the chain, or throws /
+ * returns without calling it to answer itself. Errors thrown by `next()` have already
+ * been rendered into a Response, so a middleware always sees the status sent.
+ */
+export type Middleware = (c: RequestContext, next: () => Reply) => Reply;
