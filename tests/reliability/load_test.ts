@@ -56,7 +56,7 @@ Deno.test({
         origins: [{ name: "cdn", url: `${cdn.url}/` }],
         // The origin's health is not under test: on 2 cores, 2,000 connections can starve a
         // 1 s canary HEAD and turn a healthy origin into 503s (seen once, 48k of 550k).
-        health: { interval: "2s", timeout: "5s", fall: 5 },
+        health: { interval: "6s", timeout: "5s", fall: 3 },
         log: { level: "warn" },
       });
       try {
