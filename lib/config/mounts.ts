@@ -15,7 +15,7 @@ import { nameProblem } from "../oci/reference.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
 import type { UserConfig } from "./schema.ts";
-import type { ResolvedConfig, ResolvedMount } from "./resolve.ts";
+import type { ResolvedConfig, ResolvedMount } from "./resolved.ts";
 import { resolveOrigins } from "./origins.ts";
 import { resolveStore } from "./store_location.ts";
 import { mergeS3, resolveS3 } from "./stores.ts";

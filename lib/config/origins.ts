@@ -13,7 +13,7 @@ import { baseUrl } from "../store/base_url.ts";
 import { parseDuration } from "./duration.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
-import type { StoreConfig } from "./resolve.ts";
+import type { StoreConfig } from "./resolved.ts";
 import type { UserConfig } from "./schema.ts";
 
 type UserOrigin = NonNullable<UserConfig["origins"]>[number];

@@ -10,12 +10,7 @@
 import { isIP } from "node:net";
 import * as path from "node:path";
 import { Value } from "@sinclair/typebox/value";
-import type { LogLevel } from "../log.ts";
-import type { HealthOptions } from "../origins/health.ts";
-import type { OriginOptions } from "../origins/origins.ts";
-import type { VerifyOptions } from "../origins/verify.ts";
 import { baseUrl } from "../store/base_url.ts";
-import type { S3ClientOptions } from "../store/s3.ts";
 import { parseDuration } from "./duration.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
@@ -24,62 +19,13 @@ import { resolveMounts } from "./mounts.ts";
 import { resolveOrigins } from "./origins.ts";
 import { resolveStore } from "./store_location.ts";
 import { resolveS3 } from "./stores.ts";
+import type { LogLevel } from "../log.ts";
+import type { ListenAddress, ResolvedConfig, S3Settings } from "./resolved.ts";
+
+export type * from "./resolved.ts";
 
 /** The longest `http.idleTimeout` both runtimes accept (Bun.serve: 255 s). */
 const MAX_IDLE_MS = 255_000;
-
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/** An S3 store's client settings plus the publishers' lease settle delay. */
-export interface S3Settings extends S3ClientOptions {
-  /** The lease's settle delay (lib/store/s3_lock.ts); its default when absent. */
-  lockSettleMs?: number;
-}
-
-/**
- * Where the layout lives (lib/config/store_location.ts), for lib/config/open_store.ts.
- * `location` is the text people see in messages.
- */
-export type StoreConfig =
-  /** `path` is absolute. */
-  | { kind: "dir"; location: string; path: string }
-  /** `prefix` has no leading or trailing `/` and no `.`/`..` segments; may be empty. */
-  | { kind: "s3"; location: string; bucket: string; prefix: string; s3: S3Settings }
-  /** `url` ends in `/`, so keys resolve under it. */
-  | { kind: "http"; location: string; url: string };
-
-/** A resolved origin: what lib/origins declares. */
-export type ResolvedOrigin = OriginOptions;
-
-/** A store mounted under a repository-name prefix, with its own S3 settings and origins. */
-export interface ResolvedMount {
-  /** `""` for the root store (see storesOf in lib/config/mounts.ts). */
-  prefix: string;
-  store: StoreConfig;
-  s3: S3Settings;
-  origins: ResolvedOrigin[];
-}
-
-/** The config the program runs with. Every field present, frozen. */
-export interface ResolvedConfig {
-  /** Absolute path of the config file, when there is one. */
-  file?: string;
-  listen: ListenAddress;
-  store: StoreConfig;
-  s3: S3Settings;
-  origins: ResolvedOrigin[];
-  /** Federated stores under repository-name prefixes (lib/config/mounts.ts); [] without. */
-  mounts: ResolvedMount[];
-  health: HealthOptions;
-  verifyBlobs: VerifyOptions;
-  refresh: { intervalMs: number };
-  v1: { origin?: string };
-  log: { level: LogLevel };
-  http: { idleTimeoutMs: number };
-}
 
 /** Parses `host:port` / `[v6]:port`; null when it is not one. */
 export function parseListen(text: string): ListenAddress | null {

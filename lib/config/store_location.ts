@@ -12,7 +12,7 @@
 import * as path from "node:path";
 import { baseUrl } from "../store/base_url.ts";
 import { quote } from "./errors.ts";
-import type { S3Settings, StoreConfig } from "./resolve.ts";
+import type { S3Settings, StoreConfig } from "./resolved.ts";
 
 /** S3 bucket names: 3–63 lowercase letters, digits, "." and "-" (AWS "Bucket naming rules"). */
 const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;

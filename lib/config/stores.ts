@@ -9,7 +9,7 @@ import { baseUrl } from "../store/base_url.ts";
 import type { UserConfig } from "./schema.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
-import type { S3Settings } from "./resolve.ts";
+import type { S3Settings } from "./resolved.ts";
 
 type UserS3 = NonNullable<UserConfig["s3"]>;
 /**
