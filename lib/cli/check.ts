@@ -12,6 +12,7 @@ import { loadConfig } from "../config/load.ts";
 import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
 import { createLogger } from "../log.ts";
+import { redactDeep } from "../oci/redact.ts";
 import { UsageError } from "./usage.ts";
 import { check, formatReport, referencedObjects } from "../origins/check.ts";
 import { createOrigins } from "../origins/origins.ts";
@@ -84,12 +85,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
     });
     reports.push(await check({ objects, targets: origins.list, concurrency, timeout }));
   }
-  const report = {
+  // Redacted: a problem's reason quotes the URL it HEADed (user-info, presign signature).
+  const report = redactDeep({
     ok: reports.every((r) => r.ok),
     objects: reports.reduce((n, r) => n + r.objects, 0),
     origins: reports.flatMap((r) => r.origins),
     problems: reports.flatMap((r) => r.problems),
-  };
+  });
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else process.stdout.write(formatReport(report));
   return report.ok ? 0 : 1;

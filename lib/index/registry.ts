@@ -5,26 +5,30 @@
  * reads (an unchanged document costs one `not-modified`), and serves manifest bytes
  * through a byte-bounded cache, verified against their digest.
  *
+ * What is fatal and what only skips one document is lib/index/snapshot.ts; problems with
+ * single documents (lib/index/problems.ts) are in `status().problems` and logged once per
+ * change.
+ *
  * ```ts
  * const registry = new Registry(store, { log });
- * await registry.load();            // throws: unreachable store, not a store, bad document
+ * await registry.load();            // throws: unreachable store, not a store, bad catalog
  * registry.startRefresh(30_000);    // never throws; a failed refresh keeps the last index
  * registry.repo("library/alpine")?.tagDigest("3.20");
  * ```
  */
 import { LRUCache } from "lru-cache";
-import pMap from "p-map";
 import type { Logger } from "../log.ts";
 import { digestOf, parseDigest } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
-import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
-import { decodeDocument } from "../layout/documents.ts";
-import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
-import type { RepoIndex } from "../layout/schema.ts";
+import { blobKey } from "../layout/keys.ts";
+import { redact } from "../oci/redact.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
+import { type IndexProblem, logChanges, NO_PROBLEMS, publicProblems } from "./problems.ts";
 import { RepoView } from "./repo.ts";
+import { readSnapshot, type Snapshot } from "./snapshot.ts";
 
 export { RepoView };
+export type { IndexProblem };
 
 /**
  * The manifest cache: an LRU bounded by bytes, not entries (manifests are a few KiB but a
@@ -50,27 +54,20 @@ export interface RegistryStatus {
   loadedAt: string | null;
   /** When the index was last loaded or refreshed successfully. */
   lastRefresh: string | null;
-  /** The last failed refresh since the last success, or null. */
+  /** The last failed load or refresh (store-level) since the last success, or null. */
   lastError: { message: string; at: string } | null;
   refreshFailures: number;
   repositories: number;
   tags: number;
-}
-
-/** One consistent snapshot of the store, swapped in whole. */
-interface State {
-  markerEtag?: string;
-  catalogEtag?: string;
-  names: readonly string[];
-  repos: Map<string, RepoView>;
-  tags: number;
+  /** Documents skipped or kept at their last good copy by the last load/refresh. */
+  problems: IndexProblem[];
 }
 
 export class Registry {
   readonly store: ReadStore;
   #log: Logger;
   #concurrency: number;
-  #state: State | undefined;
+  #state: Snapshot | undefined;
   #loadedAt: Date | null = null;
   #lastRefresh: Date | null = null;
   #lastError: { message: string; at: string } | null = null;
@@ -91,19 +88,21 @@ export class Registry {
   /** Reads the whole index. Throws (naming the store and key) when it cannot. */
   async load(): Promise<void> {
     const started = performance.now();
+    let snap: Snapshot;
     try {
-      this.#state = await this.#read(undefined);
+      snap = await this.#read();
     } catch (e) {
       // Recorded for /readyz: a server may start with an unreachable store and retry.
-      this.#lastError = { message: (e as Error).message, at: new Date().toISOString() };
+      this.#lastError = { message: redact((e as Error).message), at: new Date().toISOString() };
       throw e;
     }
-    this.#loadedAt = this.#lastRefresh = new Date();
-    this.#lastError = null;
+    this.#swap(snap);
+    this.#loadedAt = this.#lastRefresh;
     this.#log.info({
       store: this.store.location,
-      repositories: this.#state.names.length,
-      tags: this.#state.tags,
+      repositories: snap.names.length,
+      tags: snap.tags,
+      ...(snap.problems.size ? { problems: snap.problems.size } : {}),
       ms: Math.round(performance.now() - started),
     }, "index loaded");
   }
@@ -120,19 +119,32 @@ export class Registry {
 
   async #refresh(): Promise<boolean> {
     try {
-      const next = await this.#read(this.#state);
       const first = this.#state === undefined;
-      this.#state = next;
-      this.#lastRefresh = new Date();
+      this.#swap(await this.#read());
       if (first) this.#loadedAt = this.#lastRefresh;
-      this.#lastError = null;
       return true;
     } catch (e) {
       this.#failures++;
-      this.#lastError = { message: (e as Error).message, at: new Date().toISOString() };
+      this.#lastError = { message: redact((e as Error).message), at: new Date().toISOString() };
       this.#log.error({ err: e }, "index refresh failed; keeping the last good index");
       return false;
     }
+  }
+
+  #read(): Promise<Snapshot> {
+    return readSnapshot(this.store, this.#state, {
+      concurrency: this.#concurrency,
+      now: new Date().toISOString(),
+    });
+  }
+
+  /** Swaps a snapshot in, logging the problems that changed. */
+  #swap(next: Snapshot): void {
+    const before = this.#state?.problems ?? NO_PROBLEMS;
+    this.#state = next;
+    this.#lastRefresh = new Date();
+    this.#lastError = null;
+    logChanges(this.#log, this.store.location, before, next.problems);
   }
 
   /** Refreshes every `intervalMs` until stopRefresh(); one refresh at a time. */
@@ -182,6 +194,7 @@ export class Registry {
       refreshFailures: this.#failures,
       repositories: s?.names.length ?? 0,
       tags: s?.tags ?? 0,
+      problems: publicProblems(s?.problems ?? NO_PROBLEMS),
     };
   }
 
@@ -223,75 +236,12 @@ export class Registry {
     return res.bytes;
   }
 
-  async #read(prev: State | undefined): Promise<State> {
-    const marker = await this.#readKey(MARKER_KEY, prev?.markerEtag);
-    if (marker.status === "missing") {
-      throw new Error(
-        `${this.store.location} is not a static-registry store (no ${MARKER_KEY})`,
-      );
-    }
-    if (marker.status === "ok") {
-      decodeDocument(MARKER_KEY, marker.bytes, validateMarker);
-    }
-    const markerEtag = marker.status === "ok" ? marker.meta.etag : prev?.markerEtag;
-
-    const catalog = await this.#readKey(CATALOG_KEY, prev?.catalogEtag);
-    let names: readonly string[];
-    let catalogEtag: string | undefined;
-    if (catalog.status === "ok") {
-      names = decodeDocument(CATALOG_KEY, catalog.bytes, validateCatalog).repositories;
-      catalogEtag = catalog.meta.etag;
-    } else if (catalog.status === "not-modified" && prev) {
-      names = prev.names;
-      catalogEtag = prev.catalogEtag;
-    } else {
-      // A store that has a marker but no catalog yet has no repositories: publish writes
-      // the catalog last (docs/LAYOUT.md, write order).
-      names = [];
-    }
-
-    // Enough reads in flight to hide store latency, few enough not to flood S3 or a CDN;
-    // the first failure rejects (pending names are not started).
-    const views = await pMap(names, (name) => this.#readRepo(name, prev), {
-      concurrency: this.#concurrency,
-    });
-    const repos = new Map<string, RepoView>();
-    let tags = 0;
-    const present: string[] = [];
-    names.forEach((name, i) => {
-      const view = views[i];
-      if (!view) return;
-      repos.set(name, view);
-      present.push(name);
-      tags += view.sortedTags.length;
-    });
-    return { markerEtag, catalogEtag, names: present, repos, tags };
-  }
-
-  async #readRepo(name: string, prev: State | undefined): Promise<RepoView | undefined> {
-    const key = repoIndexKey(name);
-    const old = prev?.repos.get(name);
-    const res = await this.#readKey(key, old?.etag);
-    if (res.status === "not-modified" && old) return old;
-    if (res.status !== "ok") {
-      // The catalog is written after the tag index, so this is a repository being
-      // deleted or a damaged store: serve the others and say so.
-      this.#log.warn(
-        { store: this.store.location, key },
-        "catalog lists a repository without a tag index",
-      );
-      return undefined;
-    }
-    const index: RepoIndex = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
-    return new RepoView(index, res.meta.etag);
-  }
-
-  async #readKey(key: string, etag?: string): Promise<ReadResult> {
+  async #readKey(key: string): Promise<ReadResult> {
     try {
-      return await this.store.read(key, etag ? { etag } : undefined);
+      return await this.store.read(key);
     } catch (e) {
       throw new Error(
-        `store ${this.store.location}: reading "${key}" failed: ${(e as Error).message}`,
+        redact(`store ${this.store.location}: reading "${key}" failed: ${(e as Error).message}`),
         { cause: e },
       );
     }

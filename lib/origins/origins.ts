@@ -12,6 +12,7 @@
  */
 import { blobKey, MARKER_KEY } from "../layout/layout.ts";
 import { OciError } from "../oci/errors.ts";
+import { redact, redactUrl } from "../oci/redact.ts";
 import type { Logger } from "../log.ts";
 import {
   createHealthChecker,
@@ -181,7 +182,13 @@ export function createOrigins(opts: OriginsOptions): Origins {
   }
 
   function readiness() {
-    const states = health.states().map((s, i) => ({ ...s, url: list[i].url }));
+    // Redacted (lib/oci/redact.ts): an origin URL may carry user-info, and a probe's error
+    // quotes the URL it probed, presigned for S3 origins.
+    const states = health.states().map((s, i) => ({
+      ...s,
+      url: redactUrl(list[i].url),
+      ...(s.lastError == null ? {} : { lastError: redact(s.lastError) }),
+    }));
     return { ready: states.some((s) => s.healthy), origins: states };
   }
 

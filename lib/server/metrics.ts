@@ -140,6 +140,22 @@ export function createMetrics(
     "Last successful load or refresh.",
     (r) => r.lastRefreshSeconds(),
   );
+  // Documents the index could not use (lib/index/problems.ts), the detail in /readyz. No
+  // repository label: one series per store, whatever a tenant names its repositories.
+  const problems = (r: Registry, kind: "missing" | "rejected") =>
+    r.status().problems.filter((p) => p.kind === kind).length;
+  indexFigure(
+    Gauge,
+    "static_registry_index_rejected_repositories",
+    "Repositories whose tag index the server refuses (last good version or none served).",
+    (r) => problems(r, "rejected"),
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_missing_documents",
+    "Catalog or listed tag indexes answering not found (last good copy kept, retried).",
+    (r) => problems(r, "missing"),
+  );
   indexFigure(
     Counter,
     "static_registry_index_refresh_failures_total",

@@ -7,6 +7,7 @@
  * Conditional reads use `If-None-Match` (RFC 9110 §13.1.2): a 304 means the document did
  * not change, so a refresh costs one small round trip.
  */
+import { redact, redactUrl } from "../oci/redact.ts";
 import { baseUrl } from "./base_url.ts";
 import { checkKey } from "./dir.ts";
 import type { ByteRange, ObjectMeta, ReadResult, StreamStore } from "./store.ts";
@@ -39,10 +40,11 @@ export class HttpStore implements StreamStore {
   constructor(base: string, opts: HttpStoreOptions = {}) {
     const url = baseUrl(base);
     if (typeof url === "string") {
-      throw new Error(`invalid store URL ${JSON.stringify(base)}: ${url}`);
+      throw new Error(`invalid store URL ${JSON.stringify(redact(base))}: ${url}`);
     }
     this.#base = url;
-    this.location = url.href;
+    // `location` is for messages, logs and /readyz: never the user-info or a signature.
+    this.location = redactUrl(url);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? fetch;
     this.#headers = opts.headers ?? {};
@@ -148,14 +150,17 @@ export class HttpStore implements StreamStore {
   }
 }
 
-/** A failed request: names the method, URL and HTTP status (0 when none was received). */
+/**
+ * A failed request: names the method, URL and HTTP status (0 when none was received). The
+ * message and `url` are redacted (lib/oci/redact.ts): errors end up in logs and `/readyz`.
+ */
 export class HttpStoreError extends Error {
   override name = "HttpStoreError";
   readonly status: number;
   readonly url: string;
   constructor(message: string, url: string, status: number, options?: ErrorOptions) {
-    super(message, options);
-    this.url = url;
+    super(redact(message), options);
+    this.url = redactUrl(url);
     this.status = status;
   }
 }
@@ -182,5 +187,7 @@ function requestError(method: string, url: string, e: unknown, timeoutMs: number
   const why = name === "TimeoutError" || name === "AbortError"
     ? `timed out after ${timeoutMs} ms`
     : `${(e as Error)?.message ?? e}`;
-  return new HttpStoreError(`${method} ${url}: ${why}`, url, 0, { cause: e });
+  // No `cause`: fetch's own error quotes the URL with its user-info ("error sending request
+  // for url (http://user:pass@…)"), and pino prints causes. Its message is kept, redacted.
+  return new HttpStoreError(`${method} ${url}: ${why}`, url, 0);
 }

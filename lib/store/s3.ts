@@ -25,6 +25,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { redact } from "../oci/redact.ts";
 import { checkKey } from "./dir.ts";
 import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
 import type {
@@ -276,9 +277,12 @@ export class S3Store implements WriteStore, StreamStore {
   #fail(method: string, key: string, e: unknown, more = ""): Error {
     const status = httpStatus(e);
     const code = (e as Error)?.name ?? "Error";
+    // Redacted: an SDK message can quote the endpoint URL (user-info) or a signed request.
     return new Error(
-      `${this.location}: ${method} ${JSON.stringify(key)} failed: ${code}` +
-        `${status ? ` (HTTP ${status})` : ""}: ${(e as Error)?.message ?? e}${more}`,
+      redact(
+        `${this.location}: ${method} ${JSON.stringify(key)} failed: ${code}` +
+          `${status ? ` (HTTP ${status})` : ""}: ${(e as Error)?.message ?? e}${more}`,
+      ),
       { cause: e },
     );
   }

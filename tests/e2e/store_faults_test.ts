@@ -252,13 +252,20 @@ Deno.test({
       };
       for (const [what, text] of Object.entries(broken)) {
         await t.step(`${what}: refresh rejected, v1 still served, /readyz says why`, async () => {
+          // Issue 9 (isolation): a rejected tag index is that repository's problem in
+          // `index.problems` (logged once), no longer a failed refresh in `lastError`.
           await Deno.writeTextFile(key, text);
+          type Problem = { key: string; kind: string; serving: string; reason: string };
           const { value } = await poll(async () => {
-            const idx = (await readyz(url)).body.index as { lastError: unknown };
-            return idx.lastError as { message: string } | null;
+            const idx = (await readyz(url)).body.index as { problems: Problem[] };
+            return idx.problems.find((p) =>
+              p.kind === "rejected" && p.reason.includes(what === "bad JSON" ? "not JSON" : "tags")
+            );
           }, 5000);
-          assert.ok(value, `no refresh error reported:\n${reg!.logs().slice(-2000)}`);
-          assert.match(value.message, /faults\/index/, "the error names the repository/file");
+          assert.ok(value, `no rejected tag index reported:\n${reg!.logs().slice(-2000)}`);
+          assert.match(value.reason, /faults\/index/, "the problem names the repository/file");
+          assert.equal(value.key, "repositories/faults/index/_index.json");
+          assert.equal(value.serving, "last-good");
           const r = await readyz(url);
           assert.equal(r.status, 200, "the last good index is still loaded");
           const m = await manifest(url, "faults/index", "v1");
@@ -266,12 +273,12 @@ Deno.test({
           assert.equal(m.digest, img.rootDigest);
           const tags = await (await fetch(`${url}/v2/faults/index/tags/list`)).json();
           assert.deepEqual(tags.tags, ["v1"]);
-          assert.match(reg!.logs(), /index refresh failed; keeping the last good index/);
-          // Repaired: the next refresh succeeds and clears the error.
+          assert.match(reg!.logs(), /tag index rejected; serving the other repositories/);
+          // Repaired: the next refresh clears the problem.
           await Deno.writeTextFile(key, good);
           const fixed = await poll(async () => {
-            const idx = (await readyz(url)).body.index as { lastError: unknown };
-            return idx.lastError === null;
+            const idx = (await readyz(url)).body.index as { problems: unknown[] };
+            return idx.problems.length === 0;
           }, 5000);
           assert.ok(fixed.value, "the error stays after the document was repaired");
         });

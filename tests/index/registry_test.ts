@@ -94,6 +94,9 @@ Deno.test("Registry.load() refuses a directory that is not a store, or another l
     assert.ok(r.status().loadedAt);
   }));
 
+// Issue 9 (isolation) changed what a bad tag index does: it no longer fails the load but
+// skips that repository and reports it, naming the key and the field, in status().problems.
+// A bad catalog still fails the load (store-level). Same documents, same expected reasons.
 Deno.test("Registry.load() rejects malformed documents, naming the key", async (t) => {
   const key = repoIndexKey("other/repo");
   const bad: [string, string, unknown, RegExp][] = [
@@ -149,7 +152,21 @@ Deno.test("Registry.load() rejects malformed documents, naming the key", async (
             cacheControl: "",
           });
         } else await putDoc(f.store, k, doc);
-        await assert.rejects(new Registry(f.store, { log: silentLogger }).load(), want);
+        const r = new Registry(f.store, { log: silentLogger });
+        if (k === CATALOG_KEY) {
+          await assert.rejects(r.load(), want);
+          return;
+        }
+        await r.load();
+        assert.deepEqual(r.repositories(), ["library/alpine", "many"], "the others are served");
+        assert.equal(r.repo("other/repo"), undefined);
+        const [p, ...more] = r.status().problems;
+        assert.deepEqual(more, []);
+        assert.equal(p.key, k);
+        assert.equal(p.repository, "other/repo");
+        assert.equal(p.kind, "rejected");
+        assert.equal(p.serving, "nothing");
+        assert.match(p.reason, want);
       }));
   }
 });
@@ -201,16 +218,21 @@ Deno.test("Registry.refresh() keeps the last good index on failure and reports i
       manifests: {},
       blobs: {},
     });
-    assert.equal(await r.refresh(), false);
+    // Issue 9 (isolation): a bad tag index is that repository's problem, not a failed
+    // refresh: it keeps its last good version and is reported in status().problems.
+    assert.equal(await r.refresh(), true);
     let s = r.status();
-    assert.match(s.lastError!.message, /repositories\/other\/repo\/_index\.json/);
-    assert.equal(s.refreshFailures, 1);
+    assert.equal(s.lastError, null);
+    assert.equal(s.problems.length, 1);
+    assert.match(s.problems[0].reason, /repositories\/other\/repo\/_index\.json.*tags\[v1\]/);
+    assert.equal(s.problems[0].serving, "last-good");
+    assert.equal(s.refreshFailures, 0);
     assert.equal(r.repo("other/repo")!.tagDigest("v1"), f.other.digest, "old index still served");
 
     spy.failing = true;
     assert.equal(await r.refresh(), false, "an unreachable store does not throw");
     assert.match(r.status().lastError!.message, /connection refused/);
-    assert.equal(r.status().refreshFailures, 2);
+    assert.equal(r.status().refreshFailures, 1);
     assert.equal(r.repositories().length, 3);
 
     spy.failing = false;
@@ -219,7 +241,8 @@ Deno.test("Registry.refresh() keeps the last good index on failure and reports i
     assert.equal(await r.refresh(), true);
     s = r.status();
     assert.equal(s.lastError, null);
-    assert.equal(s.refreshFailures, 2);
+    assert.deepEqual(s.problems, []);
+    assert.equal(s.refreshFailures, 1);
     assert.equal(r.repo("other/repo")!.sortedTags.length, 25);
   }));
 

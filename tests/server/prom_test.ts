@@ -12,7 +12,7 @@ import type { Origins, OriginStats } from "../../lib/server/deps.ts";
 const registry = (repositories: number) =>
   ({
     ready: true,
-    status: () => ({ repositories, tags: 2 * repositories, refreshFailures: 0 }),
+    status: () => ({ repositories, tags: 2 * repositories, refreshFailures: 0, problems: [] }),
     lastRefreshSeconds: () => 1700000000,
   }) as unknown as Registry;
 
