@@ -14,6 +14,7 @@
  * importing the CLI: a numeric `exitCode` (UsageError and the config's errors: 2) is
  * used as is, anything else is 1. Usage errors (2) end with the pointer to `--help`.
  */
+import { redact } from "../oci/redact.ts";
 
 /** Causes followed before stopping (a cycle, or an absurd chain). */
 const MAX_CAUSES = 8;
@@ -54,7 +55,7 @@ export function report(err: unknown, opts: ReportOptions = {}): number {
     if (!messageOf(chain[i - 1]).includes(m)) write(`  caused by: ${m}`);
   }
   if (opts.debug) {
-    for (const e of chain) if (e instanceof Error && e.stack) write(e.stack);
+    for (const e of chain) if (e instanceof Error && e.stack) write(redact(e.stack));
   }
   if (status === 2) {
     const cmd = opts.command ? `static-registry ${opts.command}` : "static-registry";
@@ -74,6 +75,7 @@ function causes(err: unknown): unknown[] {
   return chain;
 }
 
+/** The message, with credentials in any URL or header it quotes replaced (lib/oci/redact.ts). */
 function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return redact(e instanceof Error ? e.message : String(e));
 }

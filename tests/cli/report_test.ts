@@ -68,3 +68,14 @@ Deno.test("report() prints stack traces only when debugging", () => {
   assert.ok(lines.some((l) => l.startsWith("Error: boom") && l.includes("    at ")));
   assert.ok(lines.some((l) => l.startsWith("Error: inner")));
 });
+
+Deno.test("report() never prints credentials a message or its cause quotes", () => {
+  const lines: string[] = [];
+  const err = new Error('config "c.json": store: cannot read "http://bob:s3cr3t@cdn.test/x"', {
+    cause: new Error("GET https://cdn.test/x?X-Amz-Signature=abcdef failed"),
+  });
+  report(err, { write: (l) => lines.push(l), debug: true });
+  const out = lines.join("\n");
+  assert.ok(!out.includes("s3cr3t") && !out.includes("abcdef"), out);
+  assert.match(out, /http:\/\/\*\*\*@cdn\.test/);
+});
