@@ -26,9 +26,8 @@ import { referencedObjects } from "../layout/walk.ts";
 import { DigestVerifier, parseDigest } from "../oci/digest.ts";
 import { OCI_INDEX, OCI_LAYOUT_VERSION } from "../oci/mediatypes.ts";
 import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
-
-export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
-export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
+import { REF_NAME } from "../sources/oci_layout.ts";
+import { ANNOTATION_IMAGE_NAME } from "./names.ts";
 
 export interface ExportTarget {
   kind: "oci" | "oci-archive";
@@ -80,7 +79,7 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
         mediaType: m.mediaType,
         digest,
         size: m.size,
-        annotations: { [ANNOTATION_REF_NAME]: tag, [ANNOTATION_IMAGE_NAME]: `${name}:${tag}` },
+        annotations: { [REF_NAME]: tag, [ANNOTATION_IMAGE_NAME]: `${name}:${tag}` },
       });
       images.push({ repository: name, tag, digest });
     }

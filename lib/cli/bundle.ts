@@ -28,9 +28,11 @@ index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
 export const IMPORT_USAGE =
   `Usage: static-registry import <oci:DIR | oci-archive:FILE> --to <store> [--repo NAME]
 
-Publishes every named image of an OCI image layout into a store (verified, in the
-layout's safe write order). Images are named by io.containerd.image.name (as written by
-export); entries with only a tag (org.opencontainers.image.ref.name) need --repo.
+Publishes every named image of an OCI image layout into a store, all or nothing: every
+blob of every image is copied and verified before any tag is written. Images are named
+by io.containerd.image.name (as written by export and containerd); entries with only a
+tag (org.opencontainers.image.ref.name) need --repo. A name pinned by digest
+(alpine@sha256:...) is imported untagged, pullable by digest: no tag moves.
 
   --to STORE      a directory (created if missing) or s3://bucket/prefix
   --repo NAME     repository for entries that carry only a tag
@@ -98,8 +100,12 @@ export async function importCommand(argv: string[]): Promise<number> {
     repo: values.repo,
     onImage: (r) =>
       console.log(
-        `imported ${r.name}:${r.tag} (${r.digest}): ${r.blobsCopied} blob(s) copied, ` +
-          `${r.blobsSkipped} already present`,
+        `imported ${
+          r.tag === undefined
+            ? `${r.name}@${r.digest} (untagged)`
+            : `${r.name}:${r.tag} (${r.digest})`
+        }: ` +
+          `${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} already present`,
       ),
   });
   console.log(`imported ${results.length} image(s) into ${store.location}`);
