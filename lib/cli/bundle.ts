@@ -20,6 +20,8 @@ export const EXPORT_USAGE =
 Writes repositories of a store (all of them when none is named) as an OCI image layout:
 index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
 (org.opencontainers.image.ref.name). Blobs shared by repositories are written once.
+Into an existing layout directory, entries are merged: others are kept, one naming the
+same image (io.containerd.image.name, else the same ref.name) is replaced.
 
   --from STORE    a directory, s3://bucket/prefix or http(s):// URL
   --config FILE   S3 settings (the "s3" key) and, without --from, the store
@@ -70,9 +72,14 @@ export async function exportCommand(argv: string[]): Promise<number> {
     flag: "--from",
   });
   const r = await exportLayout({ store, target: parsed, select: positionals.slice(0, -1) });
+  const { kept, replaced } = r.merged;
   console.log(
     `exported ${r.images.length} image(s), ${r.blobs} object(s) (${formatBytes(r.bytes)}) ` +
-      `from ${store.location} to ${target}`,
+      `from ${store.location} to ${target}` +
+      (kept || replaced
+        ? `, merged into its index.json (${kept} other entr${kept === 1 ? "y" : "ies"} kept, ` +
+          `${replaced} replaced)`
+        : ""),
   );
   return 0;
 }
