@@ -44,7 +44,12 @@ export interface ImportOptions {
   repo?: string;
   log?: Logger;
   onImage?: (r: ImportedImage) => void;
+  /** Told when each pass starts (the CLI says on Ctrl-C what was left). */
+  onPass?: (pass: ImportPass) => void;
 }
+
+/** The passes of the module doc. */
+export type ImportPass = "plan" | "stage" | "tag";
 
 /** One imported image: a publish result whose tag is undefined when imported untagged. */
 export type ImportedImage = Omit<PublishResult, "tag"> & { tag?: string };
@@ -79,12 +84,15 @@ export async function importLayout(opts: ImportOptions): Promise<ImportedImage[]
       related: () => Promise.resolve(entries.filter((e) => e.digest !== d.digest)),
       close: () => Promise.resolve(),
     });
+    opts.onPass?.("plan");
     const plans = await plan(opts, entries, sourceOf);
+    opts.onPass?.("stage");
     const staged = [];
     for (const p of plans) {
       staged.push(await stageImage(p.source, opts.store, p.image, `import ${p.label}`));
     }
     const results: ImportedImage[] = [];
+    opts.onPass?.("tag");
     for (const [i, p] of plans.entries()) {
       const r = { ...await tag(opts, p), ...staged[i] };
       results.push(r);

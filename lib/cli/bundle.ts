@@ -9,7 +9,9 @@
 import process from "node:process";
 import { UsageError } from "./usage.ts";
 import { exportLayout, parseExportTarget } from "../bundle/export.ts";
-import { importLayout } from "../bundle/import.ts";
+import { type ImportedImage, importLayout, type ImportPass } from "../bundle/import.ts";
+import { removeUnpackedNow } from "../sources/tar.ts";
+import { exit } from "../runtime/runtime.ts";
 import { formatBytes } from "../publish/progress.ts";
 import { parseFlags } from "./flags.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
@@ -101,22 +103,62 @@ export async function importCommand(argv: string[]): Promise<number> {
     config: values.config,
     flag: "--to",
   });
-  const results = await importLayout({
-    source: positionals[0],
-    store,
-    repo: values.repo,
-    onImage: (r) =>
-      console.log(
-        `imported ${
-          r.tag === undefined
-            ? `${r.name}@${r.digest} (untagged)`
-            : `${r.name}:${r.tag} (${r.digest})`
-        }: ` +
-          `${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} already present`,
-      ),
-  });
+  const progress = { pass: undefined as ImportPass | undefined, tagged: [] as string[] };
+  const stop = onInterrupt((signal) => interrupted(signal, progress));
+  let results: ImportedImage[];
+  try {
+    results = await importLayout({
+      source: positionals[0],
+      store,
+      repo: values.repo,
+      onPass: (p) => (progress.pass = p),
+      onImage: (r) => {
+        const what = r.tag === undefined
+          ? `${r.name}@${r.digest} (untagged)`
+          : `${r.name}:${r.tag} (${r.digest})`;
+        progress.tagged.push(what);
+        console.log(
+          `imported ${what}: ${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} already present`,
+        );
+      },
+    });
+  } finally {
+    stop();
+  }
   console.log(`imported ${results.length} image(s) into ${store.location}`);
   return 0;
+}
+
+/**
+ * What an interrupted import leaves, said before exiting 128+signal: the unpacked archive
+ * is removed here (the `finally` that would remove it never runs), and the pass says what
+ * the store holds (lib/bundle/import.ts: tags are only written in the last pass).
+ */
+function interrupted(signal: "SIGINT" | "SIGTERM", at: { pass?: ImportPass; tagged: string[] }) {
+  const removed = removeUnpackedNow();
+  const state = at.pass === "tag"
+    ? `tag indexes written for ${at.tagged.length} image(s)` +
+      (at.tagged.length ? ` (${at.tagged.join(", ")})` : "") + "; the others' tags are unchanged"
+    : at.pass === "stage"
+    ? "no tag was changed; the blobs copied so far are verified and unreferenced (a rerun reuses them)"
+    : "nothing was written to the store";
+  console.error(
+    `static-registry: import interrupted (${signal}): ${state}` +
+      (removed ? "; the unpacked archive was removed" : ""),
+  );
+  exit(signal === "SIGINT" ? 130 : 143);
+}
+
+/** Runs `fn` on SIGINT/SIGTERM until the returned function is called. */
+function onInterrupt(fn: (signal: "SIGINT" | "SIGTERM") => void): () => void {
+  const int = () => fn("SIGINT");
+  const term = () => fn("SIGTERM");
+  process.on("SIGINT", int);
+  process.on("SIGTERM", term);
+  return () => {
+    process.off("SIGINT", int);
+    process.off("SIGTERM", term);
+  };
 }
 
 function print(text: string): number {

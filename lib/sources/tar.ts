@@ -20,7 +20,7 @@
  * (the temporary path means nothing to the user and is gone by then).
  */
 import * as fs from "node:fs/promises";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Transform } from "node:stream";
@@ -32,6 +32,20 @@ export const UNPACK_PREFIX = "static-registry-archive-";
 /** Links followed before giving up (a loop, or an absurd chain). */
 const MAX_LINK_HOPS = 16;
 const BLOCK = 512;
+/** The directories unpacked and not yet removed, for {@link removeUnpackedNow}. */
+const live = new Set<string>();
+
+/**
+ * Removes, synchronously, every archive directory still unpacked, and says how many: for
+ * a signal handler about to exit, where the `finally` that would call `remove()` never
+ * runs (`import` on Ctrl-C).
+ */
+export function removeUnpackedNow(): number {
+  const n = live.size;
+  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  live.clear();
+  return n;
+}
 
 /** An unpacked archive: regular files on disk, links in memory. */
 export interface ArchiveFiles {
@@ -74,8 +88,12 @@ export function memberName(name: string, what: string): string {
  */
 export async function unpackArchive(file: string, label: string): Promise<ArchiveFiles> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), UNPACK_PREFIX));
+  live.add(dir);
   const links = new Map<string, string>();
-  const remove = () => fs.rm(dir, { recursive: true, force: true });
+  const remove = async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    live.delete(dir);
+  };
   try {
     await extract(file, dir, links, label);
   } catch (e) {
@@ -247,7 +265,8 @@ function explain(e: unknown, at: Position, label: string): Error {
     msg === "Unexpected end of data" ||
     (e as { code?: string })?.code === "ERR_STREAM_PREMATURE_CLOSE"
   ) {
-    return new Error(`${label}: truncated at byte ${at.read}${entry}`, { cause: e });
+    // No cause: tar-stream's "Unexpected end of data" says less than this message does.
+    return new Error(`${label}: truncated at byte ${at.read}${entry}`);
   }
   if (/^Invalid tar header/.test(msg)) {
     return new Error(`${label}: not a tar archive, or corrupt after byte ${at.end}: ${msg}`, {
