@@ -11,6 +11,7 @@ import { importLayout } from "../../lib/bundle/import.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { type RepoIndex, repoIndexKey } from "../../lib/layout/layout.ts";
 import { makeOciLayout } from "../helpers/image.ts";
+import { digestOf } from "../../lib/oci/digest.ts";
 import { publishFrom, readDoc, snapshot, withTemp } from "../publish/helpers.ts";
 import { appFor } from "../server/harness.ts";
 
@@ -129,6 +130,30 @@ Deno.test("importLayout() refuses a bundle naming one tag twice with different i
     await assert.rejects(
       importLayout({ source: `oci:${tmp}/src`, store }),
       new RegExp(`names x/y:v1 twice \\(${a.rootDigest}, ${b.rootDigest}\\)`),
+    );
+    assert.deepEqual(await snapshot(`${tmp}/store`), {});
+  }));
+
+Deno.test("importLayout() names image, manifest and layer of an unsupported digest algorithm", () =>
+  withTemp(async (tmp) => {
+    const img = await makeOciLayout(`${tmp}/src`, { tag: "v1" });
+    const blobs = `${tmp}/src/blobs/sha256`;
+    const m = JSON.parse(await fs.readFile(`${blobs}/${img.rootDigest.slice(7)}`, "utf8"));
+    m.layers[1].digest = `sha384:${"a".repeat(96)}`;
+    const bytes = new TextEncoder().encode(JSON.stringify(m));
+    const digest = digestOf(bytes);
+    await fs.writeFile(`${blobs}/${digest.slice(7)}`, bytes);
+    const index = JSON.parse(await fs.readFile(`${tmp}/src/index.json`, "utf8"));
+    index.manifests[0] = { ...index.manifests[0], digest, size: bytes.byteLength };
+    await fs.writeFile(`${tmp}/src/index.json`, JSON.stringify(index));
+    const store = new DirStore(`${tmp}/store`);
+    await assert.rejects(
+      importLayout({ source: `oci:${tmp}/src`, store, repo: "x/y" }),
+      {
+        message: `oci:${tmp}/src (x/y:v1): manifest ${digest}: layers[1] "sha384:${
+          "a".repeat(96)
+        }": unsupported algorithm "sha384" (sha256, sha512)`,
+      },
     );
     assert.deepEqual(await snapshot(`${tmp}/store`), {});
   }));
