@@ -10,25 +10,18 @@
  *  - `io.containerd.image.name` = `<repo>:<tag>` (what `ctr import` names the image, and
  *    what `static-registry import` reads to put it back under the same repository).
  * Blobs are copied once however many repositories share them, each verified against its
- * digest while it is written.
+ * digest while it is written. Into an existing layout directory, the entries are merged
+ * (sinks.ts says how a name clash is handled).
  */
-import * as fs from "node:fs/promises";
-import { createWriteStream } from "node:fs";
-import * as path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
-import tar from "tar-stream";
-import { Buffer } from "node:buffer";
 import { blobKey, CATALOG_KEY, repoIndexKey } from "../layout/keys.ts";
 import { readDocument } from "../layout/documents.ts";
 import { validateCatalog, validateRepoIndex } from "../layout/rules.ts";
 import { referencedObjects } from "../layout/walk.ts";
-import { DigestVerifier, parseDigest } from "../oci/digest.ts";
-import { OCI_INDEX, OCI_LAYOUT_VERSION } from "../oci/mediatypes.ts";
+import { DigestVerifier } from "../oci/digest.ts";
 import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
-
-export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
-export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
+import { REF_NAME } from "../sources/oci_layout.ts";
+import { ANNOTATION_IMAGE_NAME } from "./names.ts";
+import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts";
 
 export interface ExportTarget {
   kind: "oci" | "oci-archive";
@@ -47,6 +40,8 @@ export interface ExportResult {
   images: { repository: string; tag: string; digest: string }[];
   blobs: number;
   bytes: number;
+  /** Entries of an existing layout directory kept beside ours, and replaced by ours. */
+  merged: IndexOutcome;
 }
 
 /** Parses `oci:DIR` or `oci-archive:FILE` (skopeo's transport names). */
@@ -62,7 +57,7 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
   const wanted = await selection(store, opts.select ?? []);
   const images: ExportResult["images"] = [];
   const objects = new Map<string, number>(); // digest → size, manifests and blobs
-  const entries: Record<string, unknown>[] = [];
+  const entries: IndexEntry[] = [];
   for (const [name, tags] of wanted) {
     const key = repoIndexKey(name);
     const idx = await readDocument(store, key, (v) => validateRepoIndex(v, name));
@@ -80,31 +75,29 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
         mediaType: m.mediaType,
         digest,
         size: m.size,
-        annotations: { [ANNOTATION_REF_NAME]: tag, [ANNOTATION_IMAGE_NAME]: `${name}:${tag}` },
+        annotations: { [REF_NAME]: tag, [ANNOTATION_IMAGE_NAME]: `${name}:${tag}` },
       });
       images.push({ repository: name, tag, digest });
     }
   }
-  const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: entries };
   const sink = opts.target.kind === "oci"
     ? await dirSink(opts.target.path)
     : tarSink(opts.target.path);
   let bytes = 0;
+  let merged: IndexOutcome;
   try {
-    await sink.file("oci-layout", JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }));
     for (const [digest, size] of [...objects].sort()) {
       await sink.blob(digest, size, await openVerified(store, digest, size));
       bytes += size;
       opts.onBlob?.(digest, size);
     }
     // index.json last: an interrupted export is not a valid layout rather than a wrong one.
-    await sink.file("index.json", JSON.stringify(index, null, 2) + "\n");
-    await sink.close();
+    merged = await sink.finish(entries);
   } catch (e) {
     await sink.abort();
     throw e;
   }
-  return { images, blobs: objects.size, bytes };
+  return { images, blobs: objects.size, bytes, merged };
 }
 
 /** Repository → selected tags (undefined = all tags). */
@@ -155,71 +148,4 @@ async function openVerified(
       },
     }),
   );
-}
-
-interface Sink {
-  file(name: string, text: string): Promise<void>;
-  blob(digest: string, size: number, body: ReadableStream<Uint8Array>): Promise<void>;
-  close(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-async function dirSink(dir: string): Promise<Sink> {
-  await fs.mkdir(dir, { recursive: true });
-  const written: string[] = [];
-  return {
-    async file(name, text) {
-      await fs.writeFile(path.join(dir, name), text);
-    },
-    async blob(digest, _size, body) {
-      const { algorithm, hex } = parseDigest(digest);
-      const file = path.join(dir, "blobs", algorithm, hex);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.part`;
-      written.push(tmp);
-      await pipeline(Readable.fromWeb(body as never), createWriteStream(tmp));
-      await fs.rename(tmp, file);
-    },
-    close: () => Promise.resolve(),
-    async abort() {
-      for (const f of written) await fs.rm(f, { force: true });
-    },
-  };
-}
-
-function tarSink(file: string): Sink {
-  const pack = tar.pack();
-  const tmp = `${file}.part`;
-  const done = pipeline(pack, createWriteStream(tmp));
-  const entry = (name: string, size: number) =>
-    new Promise<NodeJS.WritableStream>((resolve) =>
-      resolve(pack.entry({ name, size, mode: 0o644 }))
-    );
-  return {
-    async file(name, text) {
-      const bytes = new TextEncoder().encode(text);
-      await new Promise<void>((resolve, reject) =>
-        pack.entry(
-          { name, size: bytes.byteLength, mode: 0o644 },
-          Buffer.from(bytes),
-          (err) => err ? reject(err) : resolve(),
-        )
-      );
-    },
-    async blob(digest, size, body) {
-      const { algorithm, hex } = parseDigest(digest);
-      const sink = await entry(`blobs/${algorithm}/${hex}`, size);
-      await pipeline(Readable.fromWeb(body as never), sink);
-    },
-    async close() {
-      pack.finalize();
-      await done;
-      await fs.rename(tmp, file);
-    },
-    async abort() {
-      pack.destroy();
-      await done.catch(() => {});
-      await fs.rm(tmp, { force: true });
-    },
-  };
 }

@@ -2,26 +2,39 @@
  * @module
  * Import an OCI image layout (a directory or a tar of one) into a store: the other half
  * of the air-gapped bundle made by `export`, and a way in for layouts written by skopeo,
- * oras, crane or buildkit. Each entry of `index.json` is published with the ordinary,
- * verified, ordered publisher (lib/publish), so an interrupted import leaves no tag
- * pointing at missing content.
+ * oras, crane, buildkit or containerd. Where each entry of `index.json` goes is names.ts;
+ * untagged entries that no name claims are copied as referrers of the images they name
+ * in `subject`.
  *
- * An entry's destination is `io.containerd.image.name` (`repo:tag`, as written by export
- * and by containerd) when present; otherwise `--repo NAME` plus the entry's
- * `org.opencontainers.image.ref.name` as the tag. Untagged entries are not images of their
- * own: the publisher copies those whose `subject` is an imported manifest (referrers).
+ * All or nothing, in three passes over every image of the bundle:
+ *  1. plan: every destination is checked, every manifest read and verified, every tag-index
+ *     entry built and checked against the server's rules, and the store's existing
+ *     documents read and validated. Nothing is written; any failure leaves the store as
+ *     it was.
+ *  2. stage (stage.ts): every blob and manifest of every image is copied, verified while
+ *     it streams. A damaged blob in the last image fails the import here, before any tag
+ *     moved; the verified objects already copied are content-addressed and unreferenced
+ *     (harmless, reused by a rerun, collectable later).
+ *  3. tag: each image's tag index and the catalog are written, through the ordinary
+ *     publisher (lib/publish, which finds every object present and only writes the
+ *     documents), or untagged.ts for a digest-pinned name.
+ * Only a store failure during pass 3 (a lock that cannot be had, a write error) can leave
+ * some images of the bundle tagged and not others; each document write is atomic.
  */
 import { UsageError } from "../cli/usage.ts";
 import type { Descriptor } from "../oci/mediatypes.ts";
-import { splitRepoTag } from "../oci/reference.ts";
+import { nameProblem } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Logger } from "../log.ts";
-import { REF_NAME } from "../sources/oci_layout.ts";
 import { openLayout } from "../sources/open.ts";
 import { parseSourceSpec } from "../sources/spec.ts";
-import { publish, type PublishResult } from "../publish/publish.ts";
 import type { Source } from "../sources/source.ts";
-import { ANNOTATION_IMAGE_NAME } from "./export.ts";
+import { checkDestination, ensureMarker, publish, type PublishResult } from "../publish/publish.ts";
+import { type CollectedImage, collectImage } from "../publish/collect.ts";
+import { type IndexUpdate, indexUpdate, planIndexes } from "../publish/indexes.ts";
+import { describeDestination, type Destination, destination } from "./names.ts";
+import { stageImage } from "./stage.ts";
+import { addUntagged } from "./untagged.ts";
 
 export interface ImportOptions {
   /** `oci:DIR` or `oci-archive:FILE`. */
@@ -30,11 +43,28 @@ export interface ImportOptions {
   /** Repository for entries that carry only a tag (ref.name). */
   repo?: string;
   log?: Logger;
-  onImage?: (r: PublishResult) => void;
+  onImage?: (r: ImportedImage) => void;
+  /** Told when each pass starts (the CLI says on Ctrl-C what was left). */
+  onPass?: (pass: ImportPass) => void;
+}
+
+/** The passes of the module doc. */
+export type ImportPass = "plan" | "stage" | "tag";
+
+/** One imported image: a publish result whose tag is undefined when imported untagged. */
+export type ImportedImage = Omit<PublishResult, "tag"> & { tag?: string };
+
+/** An image of the bundle once pass 1 has read and checked it. */
+interface Planned {
+  dest: Destination;
+  label: string;
+  source: Source;
+  image: CollectedImage;
+  update: IndexUpdate;
 }
 
 /** Imports every named image of the layout; resolves to one result per image. */
-export async function importLayout(opts: ImportOptions): Promise<PublishResult[]> {
+export async function importLayout(opts: ImportOptions): Promise<ImportedImage[]> {
   const spec = /^(oci|oci-archive):/.test(opts.source) ? parseSourceSpec(opts.source) : undefined;
   if (spec?.transport !== "oci" && spec?.transport !== "oci-archive") {
     throw new UsageError(`import source "${opts.source}" must be oci:DIR or oci-archive:FILE`);
@@ -47,32 +77,24 @@ export async function importLayout(opts: ImportOptions): Promise<PublishResult[]
   const layout = await openLayout(spec);
   try {
     const entries = await layout.entries();
-    const targets = entries.map((d) => ({ d, dest: destination(d, opts.repo) }));
-    const named = targets.filter((t) => t.dest);
-    if (named.length === 0) {
-      throw new UsageError(
-        `import source "${opts.source}": no entry names an image (io.containerd.image.name), ` +
-          "and --repo was not given to name tagged entries",
-      );
+    const sourceOf = (d: Descriptor, label: string): Source => ({
+      description: `${opts.source} (${label})`,
+      resolve: () => Promise.resolve(d),
+      open: (digest) => layout.open(digest),
+      related: () => Promise.resolve(entries.filter((e) => e.digest !== d.digest)),
+      close: () => Promise.resolve(),
+    });
+    opts.onPass?.("plan");
+    const plans = await plan(opts, entries, sourceOf);
+    opts.onPass?.("stage");
+    const staged = [];
+    for (const p of plans) {
+      staged.push(await stageImage(p.source, opts.store, p.image, `import ${p.label}`));
     }
-    const others = (d: Descriptor) => entries.filter((e) => e.digest !== d.digest);
-    const results: PublishResult[] = [];
-    for (const { d, dest } of named) {
-      const source: Source = {
-        description: `${opts.source} (${dest!.name}:${dest!.tag})`,
-        tag: dest!.tag,
-        resolve: () => Promise.resolve(d),
-        open: (digest) => layout.open(digest),
-        related: () => Promise.resolve(others(d)),
-        close: () => Promise.resolve(),
-      };
-      const r = await publish({
-        source,
-        store: opts.store,
-        name: dest!.name,
-        tag: dest!.tag,
-        log: opts.log,
-      });
+    const results: ImportedImage[] = [];
+    opts.onPass?.("tag");
+    for (const [i, p] of plans.entries()) {
+      const r = { ...await tag(opts, p), ...staged[i] };
       results.push(r);
       opts.onImage?.(r);
     }
@@ -82,14 +104,66 @@ export async function importLayout(opts: ImportOptions): Promise<PublishResult[]
   }
 }
 
-/** Where an index.json entry goes, or undefined for entries that are not named images. */
-function destination(d: Descriptor, repo?: string): { name: string; tag: string } | undefined {
-  const full = d.annotations?.[ANNOTATION_IMAGE_NAME];
-  if (full) {
-    const { name, tag } = splitRepoTag(full);
-    return { name, tag: tag ?? "latest" };
+/** Pass 1: every image read, verified and checked; nothing written. */
+async function plan(
+  opts: ImportOptions,
+  entries: Descriptor[],
+  sourceOf: (d: Descriptor, label: string) => Source,
+): Promise<Planned[]> {
+  const named = entries.flatMap((d) => {
+    const dest = destination(d, opts.repo);
+    return dest ? [{ d, dest, label: describeDestination(dest, d.digest) }] : [];
+  });
+  if (named.length === 0) {
+    throw new UsageError(
+      `import source "${opts.source}": no entry names an image (io.containerd.image.name), ` +
+        "and --repo was not given to name tagged entries",
+    );
   }
-  const tag = d.annotations?.[REF_NAME];
-  if (tag && repo) return { name: repo, tag };
-  return undefined;
+  const claimed = new Map<string, string>(); // name:tag → digest
+  const plans: Planned[] = [];
+  for (const { d, dest, label } of named) {
+    if (dest.tag === undefined) {
+      const why = nameProblem(dest.name);
+      if (why) throw new UsageError(`repository name "${dest.name}": ${why}`);
+    } else {
+      checkDestination(dest.name, dest.tag);
+      const other = claimed.get(label);
+      if (other !== undefined && other !== d.digest) {
+        throw new UsageError(
+          `import source "${opts.source}": index.json names ${label} twice (${other}, ${d.digest})`,
+        );
+      }
+      claimed.set(label, d.digest);
+    }
+    const source = sourceOf(d, label);
+    const image = await collectImage(source);
+    // The tag only shapes the message here: an untagged image's entries are the same.
+    const update = indexUpdate(dest.name, dest.tag ?? "<untagged>", image);
+    await planIndexes(opts.store, dest.name, update);
+    plans.push({ dest, label, source, image, update });
+  }
+  await ensureMarker(opts.store);
+  return plans;
+}
+
+/** Pass 3: the image's tag index and the catalog (its objects are all in the store). */
+async function tag(opts: ImportOptions, p: Planned): Promise<ImportedImage> {
+  const { name, tag } = p.dest;
+  if (tag !== undefined) {
+    return await publish({ source: p.source, store: opts.store, name, tag, log: opts.log });
+  }
+  const changed = await addUntagged(opts.store, name, p.update);
+  return {
+    name,
+    digest: p.image.root.digest,
+    mediaType: p.image.root.mediaType,
+    manifests: p.image.manifests.length,
+    manifestsWritten: 0,
+    blobsCopied: 0,
+    blobsSkipped: 0,
+    bytesCopied: 0,
+    bytesSkipped: 0,
+    ...changed,
+  };
 }

@@ -9,7 +9,9 @@
 import process from "node:process";
 import { UsageError } from "./usage.ts";
 import { exportLayout, parseExportTarget } from "../bundle/export.ts";
-import { importLayout } from "../bundle/import.ts";
+import { type ImportedImage, importLayout, type ImportPass } from "../bundle/import.ts";
+import { removeUnpackedNow } from "../sources/tar.ts";
+import { exit } from "../runtime/runtime.ts";
 import { formatBytes } from "../publish/progress.ts";
 import { parseFlags } from "./flags.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
@@ -20,6 +22,8 @@ export const EXPORT_USAGE =
 Writes repositories of a store (all of them when none is named) as an OCI image layout:
 index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
 (org.opencontainers.image.ref.name). Blobs shared by repositories are written once.
+Into an existing layout directory, entries are merged: others are kept, one naming the
+same image (io.containerd.image.name, else the same ref.name) is replaced.
 
   --from STORE    a directory, s3://bucket/prefix or http(s):// URL
   --config FILE   S3 settings (the "s3" key) and, without --from, the store
@@ -28,9 +32,11 @@ index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
 export const IMPORT_USAGE =
   `Usage: static-registry import <oci:DIR | oci-archive:FILE> --to <store> [--repo NAME]
 
-Publishes every named image of an OCI image layout into a store (verified, in the
-layout's safe write order). Images are named by io.containerd.image.name (as written by
-export); entries with only a tag (org.opencontainers.image.ref.name) need --repo.
+Publishes every named image of an OCI image layout into a store, all or nothing: every
+blob of every image is copied and verified before any tag is written. Images are named
+by io.containerd.image.name (as written by export and containerd); entries with only a
+tag (org.opencontainers.image.ref.name) need --repo. A name pinned by digest
+(alpine@sha256:...) is imported untagged, pullable by digest: no tag moves.
 
   --to STORE      a directory (created if missing) or s3://bucket/prefix
   --repo NAME     repository for entries that carry only a tag
@@ -68,9 +74,14 @@ export async function exportCommand(argv: string[]): Promise<number> {
     flag: "--from",
   });
   const r = await exportLayout({ store, target: parsed, select: positionals.slice(0, -1) });
+  const { kept, replaced } = r.merged;
   console.log(
     `exported ${r.images.length} image(s), ${r.blobs} object(s) (${formatBytes(r.bytes)}) ` +
-      `from ${store.location} to ${target}`,
+      `from ${store.location} to ${target}` +
+      (kept || replaced
+        ? `, merged into its index.json (${kept} other entr${kept === 1 ? "y" : "ies"} kept, ` +
+          `${replaced} replaced)`
+        : ""),
   );
   return 0;
 }
@@ -92,18 +103,62 @@ export async function importCommand(argv: string[]): Promise<number> {
     config: values.config,
     flag: "--to",
   });
-  const results = await importLayout({
-    source: positionals[0],
-    store,
-    repo: values.repo,
-    onImage: (r) =>
-      console.log(
-        `imported ${r.name}:${r.tag} (${r.digest}): ${r.blobsCopied} blob(s) copied, ` +
-          `${r.blobsSkipped} already present`,
-      ),
-  });
+  const progress = { pass: undefined as ImportPass | undefined, tagged: [] as string[] };
+  const stop = onInterrupt((signal) => interrupted(signal, progress));
+  let results: ImportedImage[];
+  try {
+    results = await importLayout({
+      source: positionals[0],
+      store,
+      repo: values.repo,
+      onPass: (p) => (progress.pass = p),
+      onImage: (r) => {
+        const what = r.tag === undefined
+          ? `${r.name}@${r.digest} (untagged)`
+          : `${r.name}:${r.tag} (${r.digest})`;
+        progress.tagged.push(what);
+        console.log(
+          `imported ${what}: ${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} already present`,
+        );
+      },
+    });
+  } finally {
+    stop();
+  }
   console.log(`imported ${results.length} image(s) into ${store.location}`);
   return 0;
+}
+
+/**
+ * What an interrupted import leaves, said before exiting 128+signal: the unpacked archive
+ * is removed here (the `finally` that would remove it never runs), and the pass says what
+ * the store holds (lib/bundle/import.ts: tags are only written in the last pass).
+ */
+function interrupted(signal: "SIGINT" | "SIGTERM", at: { pass?: ImportPass; tagged: string[] }) {
+  const removed = removeUnpackedNow();
+  const state = at.pass === "tag"
+    ? `tag indexes written for ${at.tagged.length} image(s)` +
+      (at.tagged.length ? ` (${at.tagged.join(", ")})` : "") + "; the others' tags are unchanged"
+    : at.pass === "stage"
+    ? "no tag was changed; the blobs copied so far are verified and unreferenced (a rerun reuses them)"
+    : "nothing was written to the store";
+  console.error(
+    `static-registry: import interrupted (${signal}): ${state}` +
+      (removed ? "; the unpacked archive was removed" : ""),
+  );
+  exit(signal === "SIGINT" ? 130 : 143);
+}
+
+/** Runs `fn` on SIGINT/SIGTERM until the returned function is called. */
+function onInterrupt(fn: (signal: "SIGINT" | "SIGTERM") => void): () => void {
+  const int = () => fn("SIGINT");
+  const term = () => fn("SIGTERM");
+  process.on("SIGINT", int);
+  process.on("SIGTERM", term);
+  return () => {
+    process.off("SIGINT", int);
+    process.off("SIGTERM", term);
+  };
 }
 
 function print(text: string): number {

@@ -8,7 +8,7 @@
  */
 import type { Descriptor, ManifestInfo } from "../oci/mediatypes.ts";
 import { isManifestType, parseManifest } from "../oci/mediatypes.ts";
-import { DigestVerifier } from "../oci/digest.ts";
+import { digestProblem, DigestVerifier } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
 import { MANIFEST_MAX, type Source } from "../sources/source.ts";
 
@@ -59,6 +59,19 @@ export async function readManifest(source: Source, d: Descriptor): Promise<Colle
   return { descriptor: { ...d, mediaType: info.mediaType }, bytes, info };
 }
 
+/**
+ * Refuses a descriptor digest we cannot verify or serve (an unsupported algorithm,
+ * uppercase hex), naming the source, the manifest and the descriptor within it:
+ * `oci:img:v1: manifest sha256:…: layers[1] "sha384:…": unsupported algorithm "sha384"`.
+ */
+function checkDigest(source: Source, m: CollectedManifest, field: string, digest: string): void {
+  const why = digestProblem(digest);
+  if (why === null) return;
+  throw new Error(
+    `${source.description}: manifest ${m.descriptor.digest}: ${field} "${digest}": ${why}`,
+  );
+}
+
 /** Walks the image from its root; see the module doc. */
 export async function collectImage(source: Source): Promise<CollectedImage> {
   const root = await source.resolve();
@@ -72,7 +85,11 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
     const m = await readManifest(source, d);
     seen.set(d.digest, m);
     for (const [i, child] of m.info.manifests.entries()) {
+      checkDigest(source, m, `manifests[${i}]`, child.digest);
       await visit(child, depth + 1, `${path}.manifests[${i}]`);
+    }
+    for (const [i, b] of m.info.blobs.entries()) {
+      checkDigest(source, m, i === 0 ? "config" : `layers[${i - 1}]`, b.digest);
     }
     ordered.push(m); // after its children: parents are written last
   };

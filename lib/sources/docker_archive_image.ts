@@ -40,7 +40,7 @@ export async function ociImage(
   tag: string | undefined,
   index: { manifests?: Descriptor[] },
 ): Promise<Source> {
-  const layout = new OciLayoutSource(files.dir, undefined, spec);
+  const layout = new OciLayoutSource(files.dir, undefined, spec, undefined, files);
   const configDigest = blobPathDigest(item.Config);
   const readDoc = async (d: Descriptor) => {
     const { body } = await layout.open(d.digest);

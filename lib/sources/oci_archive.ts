@@ -3,7 +3,8 @@
  * `oci-archive:FILE[:TAG]`: a tar of an OCI image layout, as `skopeo copy … oci-archive:`
  * and `buildctl --output type=oci` write, and as `static-registry export` writes bundles.
  * The tar is unpacked by the one extractor (tar.ts) into a private temporary directory,
- * then read as an `oci:` layout; `close()` always removes it.
+ * then read as an `oci:` layout through it (links inside the archive are followed, messages
+ * name archive members); `close()` always removes it.
  */
 import { OciLayoutSource } from "./oci_layout.ts";
 import { unpackArchive } from "./tar.ts";
@@ -15,5 +16,5 @@ export async function openOciArchive(
   spec: string,
 ): Promise<OciLayoutSource> {
   const files = await unpackArchive(file, `oci-archive ${JSON.stringify(file)}`);
-  return new OciLayoutSource(files.dir, tag, spec, files.remove);
+  return new OciLayoutSource(files.dir, tag, spec, files.remove, files);
 }

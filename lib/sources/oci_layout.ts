@@ -4,6 +4,12 @@
  * Specification": `oci-layout`, `index.json`, `blobs/<alg>/<encoded>`). The image is the
  * index.json entry whose `org.opencontainers.image.ref.name` annotation equals TAG
  * (image-spec §"Pre-Defined Annotation Keys"), as skopeo selects it.
+ *
+ * The same reader serves unpacked archives (`oci-archive:`, Docker 25+ `docker-archive:`):
+ * given the {@link ArchiveFiles} of tar.ts, every member is looked up through it, so a
+ * blob stored as a link to another entry of the archive (as `docker save` links shared
+ * layers) is followed, inside the archive only, and messages name the archive member
+ * (`blobs/sha256/… (in the archive)`), never the temporary directory it was unpacked to.
  */
 import * as fs from "node:fs/promises";
 import { createReadStream } from "node:fs";
@@ -13,6 +19,7 @@ import type { Descriptor } from "../oci/mediatypes.ts";
 import { parseDigest } from "../oci/digest.ts";
 import { UsageError } from "../cli/usage.ts";
 import type { Source, SourceBlob } from "./source.ts";
+import type { ArchiveFiles } from "./tar.ts";
 
 export const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -27,44 +34,80 @@ export class OciLayoutSource implements Source {
 
   /**
    * `dir`: the layout directory; `tag`: the ref.name to pick; `description` for messages;
-   * `release`: what close() does (oci_archive.ts removes the unpacked copy).
+   * `release`: what close() does (oci_archive.ts removes the unpacked copy); `archive`:
+   * the unpacked archive `dir` is the directory of, to read members through.
    */
   constructor(
     dir: string,
     tag?: string,
     description = `oci:${dir}${tag ? ":" + tag : ""}`,
     release: () => Promise<void> = () => Promise.resolve(),
+    archive?: ArchiveFiles,
   ) {
     this.dir = dir;
     this.tag = tag;
     this.description = description;
     this.#release = release;
+    this.#archive = archive;
+  }
+
+  readonly #archive?: ArchiveFiles;
+
+  /** How messages name member `rel`: its path, or its name in the archive. */
+  #where(rel: string): string {
+    return this.#archive ? `${rel} (in the archive)` : path.join(this.dir, rel);
+  }
+
+  /** The file on disk holding member `rel`, links followed; null when there is none. */
+  async #file(rel: string): Promise<string | null> {
+    if (this.#archive) {
+      return await this.#archive.has(rel) ? await this.#archive.path(rel) : null;
+    }
+    const file = path.join(this.dir, rel);
+    try {
+      await fs.stat(file);
+      return file;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw new Error(`source "${this.description}": cannot read ${file}: ${e}`);
+    }
+  }
+
+  /** The text of member `rel`, or null when it is missing. */
+  async #text(rel: string): Promise<string | null> {
+    const file = await this.#file(rel);
+    if (file === null) return null;
+    try {
+      return await fs.readFile(file, "utf8");
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new Error(`source "${this.description}": cannot read ${this.#where(rel)}: ${why}`);
+    }
   }
 
   /** The descriptors of index.json, each checked (mediaType, digest, size). */
   async entries(): Promise<Descriptor[]> {
     if (this.#entries) return this.#entries;
-    const layoutFile = path.join(this.dir, "oci-layout");
-    let marker: unknown;
-    try {
-      marker = JSON.parse(await fs.readFile(layoutFile, "utf8"));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new UsageError(
-          `source "${this.description}": ${layoutFile} not found: not an OCI image layout`,
-        );
-      }
-      throw new Error(`source "${this.description}": cannot read ${layoutFile}: ${e}`);
+    const markerText = await this.#text("oci-layout");
+    if (markerText === null) {
+      throw new UsageError(
+        `source "${this.description}": ${
+          this.#where("oci-layout")
+        } not found: not an OCI image layout`,
+      );
     }
+    const marker = parseJson(markerText);
     if (typeof (marker as { imageLayoutVersion?: unknown })?.imageLayoutVersion !== "string") {
-      throw new Error(`source "${this.description}": ${layoutFile} has no imageLayoutVersion`);
+      throw new Error(
+        `source "${this.description}": ${this.#where("oci-layout")} has no imageLayoutVersion`,
+      );
     }
-    const indexFile = path.join(this.dir, "index.json");
-    let index: { manifests?: unknown };
-    try {
-      index = JSON.parse(await fs.readFile(indexFile, "utf8"));
-    } catch (e) {
-      throw new Error(`source "${this.description}": cannot read ${indexFile}: ${e}`);
+    const indexFile = this.#where("index.json");
+    const indexText = await this.#text("index.json");
+    if (indexText === null) throw new Error(`source "${this.description}": ${indexFile} not found`);
+    const index = parseJson(indexText) as { manifests?: unknown } | undefined;
+    if (index instanceof Error) {
+      throw new Error(`source "${this.description}": ${indexFile}: ${index.message}`);
     }
     if (!Array.isArray(index?.manifests)) {
       throw new Error(`source "${this.description}": ${indexFile} has no "manifests" array`);
@@ -86,7 +129,9 @@ export class OciLayoutSource implements Source {
       root = tagged.find((d) => d.annotations![REF_NAME] === this.tag);
       if (!root) {
         throw new UsageError(
-          `source "${this.description}": no image tagged "${this.tag}" in ${this.dir}/index.json (tags: ${available})`,
+          `source "${this.description}": no image tagged "${this.tag}" in ${
+            this.#where("index.json")
+          } (tags: ${available})`,
         );
       }
     } else if (entries.length === 1) {
@@ -96,7 +141,9 @@ export class OciLayoutSource implements Source {
       root = tagged[0];
     } else {
       throw new UsageError(
-        `source "${this.description}": ${this.dir}/index.json holds ${entries.length} images; name one with :TAG (tags: ${available})`,
+        `source "${this.description}": ${
+          this.#where("index.json")
+        } holds ${entries.length} images; name one with :TAG (tags: ${available})`,
       );
     }
     this.#root = root;
@@ -110,22 +157,30 @@ export class OciLayoutSource implements Source {
 
   async open(digest: string): Promise<SourceBlob> {
     const { algorithm, hex } = parseDigest(digest);
-    const file = path.join(this.dir, "blobs", algorithm, hex);
-    let size: number;
-    try {
-      size = (await fs.stat(file)).size;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new Error(`source "${this.description}": blob ${digest} is missing (${file})`);
-      }
-      throw e;
+    const rel = `blobs/${algorithm}/${hex}`;
+    const file = await this.#file(rel);
+    const st = file === null ? null : await fs.stat(file);
+    if (file === null || !st?.isFile()) {
+      throw new Error(
+        `source "${this.description}": blob ${digest} is missing (${this.#where(rel)})`,
+      );
     }
+    const size = st.size;
     const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream<Uint8Array>;
     return { body, size };
   }
 
   close(): Promise<void> {
     return this.#release();
+  }
+}
+
+/** The parsed JSON, or the Error that says why it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return new Error(`not JSON (${(e as Error).message})`);
   }
 }
 

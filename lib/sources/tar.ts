@@ -10,15 +10,17 @@
  *
  * Refused, with a message naming the archive and the entry's byte offset:
  * - entry names and link targets that are absolute or climb out with `..`;
- * - an entry name given twice (which copy would be the image?);
+ * - an entry name given twice (which copy would be the image?), or a name used both as a
+ *   file and as a directory (`blobs` then `blobs/sha256/…`);
  * - a truncated archive: cut inside an entry, or without the end-of-archive marker
  *   (POSIX.1-1988 ustar: "two consecutive 512-byte blocks of zeros"; one is accepted, as
  *   GNU tar does), which is how a tar cut at an entry boundary shows.
  * Devices and fifos have no place in an image archive and are skipped. When unpacking
- * fails, the directory is removed before the error is thrown.
+ * fails, the directory is removed before the error is thrown, and no message names it
+ * (the temporary path means nothing to the user and is gone by then).
  */
 import * as fs from "node:fs/promises";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Transform } from "node:stream";
@@ -30,6 +32,20 @@ export const UNPACK_PREFIX = "static-registry-archive-";
 /** Links followed before giving up (a loop, or an absurd chain). */
 const MAX_LINK_HOPS = 16;
 const BLOCK = 512;
+/** The directories unpacked and not yet removed, for {@link removeUnpackedNow}. */
+const live = new Set<string>();
+
+/**
+ * Removes, synchronously, every archive directory still unpacked, and says how many: for
+ * a signal handler about to exit, where the `finally` that would call `remove()` never
+ * runs (`import` on Ctrl-C).
+ */
+export function removeUnpackedNow(): number {
+  const n = live.size;
+  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  live.clear();
+  return n;
+}
 
 /** An unpacked archive: regular files on disk, links in memory. */
 export interface ArchiveFiles {
@@ -72,13 +88,17 @@ export function memberName(name: string, what: string): string {
  */
 export async function unpackArchive(file: string, label: string): Promise<ArchiveFiles> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), UNPACK_PREFIX));
+  live.add(dir);
   const links = new Map<string, string>();
-  const remove = () => fs.rm(dir, { recursive: true, force: true });
+  const remove = async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+    live.delete(dir);
+  };
   try {
     await extract(file, dir, links, label);
   } catch (e) {
     await remove();
-    throw e;
+    throw withoutDir(e, dir);
   }
   const resolve = (name: string): string => {
     let n = memberName(name, "archive member");
@@ -144,13 +164,18 @@ async function extract(
       }
       const dest = path.join(dir, ...name.split("/"));
       if (header.type === "file" || header.type === "contiguous-file") {
-        await fs.mkdir(path.dirname(dest), { recursive: true });
-        await pipeline(entry, createWriteStream(dest, { flags: "wx" }));
+        await placed(header.name, where, () => fs.mkdir(path.dirname(dest), { recursive: true }));
+        await placed(
+          header.name,
+          where,
+          () => pipeline(entry, createWriteStream(dest, { flags: "wx" })),
+          "is a file where an earlier entry made a directory",
+        );
         continue;
       }
       entry.resume();
       if (header.type === "directory") {
-        await fs.mkdir(dest, { recursive: true });
+        await placed(header.name, where, () => fs.mkdir(dest, { recursive: true }));
       } else if ((header.type === "symlink" || header.type === "link") && header.linkname) {
         links.set(
           name,
@@ -192,6 +217,37 @@ function linkTarget(name: string, raw: string, type: string, linkname: string): 
   return memberName(path.posix.normalize(target), `tar entry "${raw}" link target`);
 }
 
+/**
+ * Creates what entry `raw` needs on disk. A name an earlier entry holds as a file (or as
+ * a directory, for a file) fails with EEXIST/ENOTDIR/EISDIR: said in the archive's terms,
+ * without the raw error (whose text is a temporary path).
+ */
+async function placed(
+  raw: string,
+  where: string,
+  f: () => Promise<unknown>,
+  why = "needs a directory where an earlier entry is a file",
+): Promise<void> {
+  try {
+    await f();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR" && code !== "EISDIR") throw e;
+    throw new Error(`tar entry "${raw}"${where} ${why}`);
+  }
+}
+
+/**
+ * `e` (and its causes) with the temporary directory `dir` written as "<archive>": a
+ * safety net for errors not foreseen above, since the directory is removed by now.
+ */
+function withoutDir(e: unknown, dir: string): unknown {
+  if (!(e instanceof Error)) return e;
+  const cause = e.cause === undefined ? undefined : withoutDir(e.cause, dir);
+  if (!e.message.includes(dir) && cause === e.cause) return e;
+  return new Error(e.message.replaceAll(dir, "<archive>"), { cause });
+}
+
 /** Runs `f`, appending `where` to the message of what it throws. */
 function inside<T>(f: () => T, where: string): T {
   try {
@@ -209,7 +265,8 @@ function explain(e: unknown, at: Position, label: string): Error {
     msg === "Unexpected end of data" ||
     (e as { code?: string })?.code === "ERR_STREAM_PREMATURE_CLOSE"
   ) {
-    return new Error(`${label}: truncated at byte ${at.read}${entry}`, { cause: e });
+    // No cause: tar-stream's "Unexpected end of data" says less than this message does.
+    return new Error(`${label}: truncated at byte ${at.read}${entry}`);
   }
   if (/^Invalid tar header/.test(msg)) {
     return new Error(`${label}: not a tar archive, or corrupt after byte ${at.end}: ${msg}`, {

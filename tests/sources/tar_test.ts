@@ -7,36 +7,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
-import { Buffer } from "node:buffer";
-import tar from "tar-stream";
 import { UNPACK_PREFIX, unpackArchive } from "../../lib/sources/tar.ts";
 import { withTemp } from "../publish/helpers.ts";
-
-type Entry =
-  | { name: string; body: string }
-  | { name: string; symlink: string }
-  | { name: string; hardlink: string };
-
-/** A tar of `entries`, written as given (no name checks: that is the point). */
-async function tarOf(entries: Entry[]): Promise<Uint8Array> {
-  const pack = tar.pack();
-  const chunks: Uint8Array[] = [];
-  const done = (async () => {
-    for await (const c of pack) chunks.push(c as Uint8Array);
-  })();
-  for (const e of entries) {
-    const base = { name: e.name, mode: 0o644, mtime: new Date(0) };
-    await new Promise<void>((res, rej) => {
-      const cb = (err?: Error | null) => (err ? rej(err) : res());
-      if ("body" in e) pack.entry(base, e.body, cb);
-      else if ("symlink" in e) pack.entry({ ...base, type: "symlink", linkname: e.symlink }, cb);
-      else pack.entry({ ...base, type: "link", linkname: e.hardlink }, cb);
-    });
-  }
-  pack.finalize();
-  await done;
-  return new Uint8Array(Buffer.concat(chunks));
-}
+import { type Entry, tarOf } from "./tar_entries.ts";
 
 /** assert.rejects matches a RegExp against `String(e)` ("Error: …"): match the message. */
 const message = (re: RegExp) => (e: Error) => (assert.match(e.message, re), true);
@@ -106,6 +79,16 @@ Deno.test("unpackArchive() refuses escapes, duplicates and truncation, leaving n
         [ok, { name: "evil", hardlink: "../outside" }],
         /link target "\.\.\/outside" leaves/,
       ],
+      [
+        "file, then a directory of the same name",
+        [{ name: "blobs", body: "x" }, { name: "blobs/sha256/x", body: "x" }],
+        /tar entry "blobs\/sha256\/x" \(at byte 1024\) needs a directory where an earlier entry is a file$/,
+      ],
+      [
+        "directory, then a file of the same name",
+        [{ name: "a/b", body: "x" }, { name: "a", body: "x" }],
+        /tar entry "a" \(at byte 1024\) is a file where an earlier entry made a directory$/,
+      ],
     ];
     for (const [what, entries, re] of cases) {
       const file = `${tmp}/evil.tar`;
@@ -113,6 +96,10 @@ Deno.test("unpackArchive() refuses escapes, duplicates and truncation, leaving n
       await assert.rejects(unpackArchive(file, `oci-archive "evil.tar"`), (e: Error) => {
         assert.match(e.message, /^oci-archive "evil\.tar": /, what);
         assert.match(e.message, re, what);
+        // The extraction directory is gone: a message naming it would send the user nowhere.
+        for (let c: unknown = e; c instanceof Error; c = c.cause) {
+          assert.ok(!c.message.includes(UNPACK_PREFIX), `${what}: temp path in "${c.message}"`);
+        }
         return true;
       });
       assert.deepEqual(await temps(), before, `${what}: extraction directory left behind`);
