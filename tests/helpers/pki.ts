@@ -66,7 +66,7 @@ export async function makeCa(dir: string, cn = "static-registry test CA"): Promi
     "subjectKeyIdentifier=hash",
     "-out",
     caPem,
-  ]); // deno-fmt-ignore
+  ]);
   await Deno.writeTextFile(`${dir}/certs/ca.crt`, await Deno.readTextFile(caPem));
   // `openssl ca` bookkeeping: an index and a random serial per leaf.
   await Deno.writeTextFile(`${dir}/index.txt`, "");
@@ -155,7 +155,7 @@ export async function makeLeaf(
     asn1Time(opts.notBefore ?? now - 3600_000),
     "-enddate",
     asn1Time(opts.notAfter ?? now + 365 * 24 * 3600_000),
-  ]); // deno-fmt-ignore
+  ]);
   await Deno.writeTextFile(
     certFile,
     (await Deno.readTextFile(leaf)) + (await Deno.readTextFile(ca.caPem)),
