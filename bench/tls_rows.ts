@@ -9,7 +9,7 @@
  * Runs alternate, nginx, static-registry, nginx, static-registry, nginx, and each
  * static-registry run is compared with the mean of the nginx runs on either side of it
  * (bench/hot_rows.ts does the same): a neighbour's load that comes and goes skews both
- * sides alike. The row shows the lower of the two ratios.
+ * sides alike. The row shows the median of the three ratios (each is in the note).
  */
 import { makeCa, makeLeaf } from "../tests/helpers/pki.ts";
 import { freePort, type Proc, start, tailLog } from "./proc.ts";
@@ -18,7 +18,7 @@ import type { ServeFixture } from "./serve_rows.ts";
 import { ratio, type Row, rps } from "./table.ts";
 import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
 
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 /** Polls an https URL (trusting `ca`) until it answers 200. */
 async function waitHttps(p: Proc, url: string, ca: string): Promise<void> {
@@ -166,19 +166,19 @@ export async function tlsRows(
   const ratios = sRuns.map((s, i) =>
     s.requestsPerSec / ((nRuns[i].requestsPerSec + nRuns[i + 1].requestsPerSec) / 2)
   );
-  const worst = ratios.indexOf(Math.min(...ratios));
-  const s = sRuns[worst];
-  const nMean = (nRuns[worst].requestsPerSec + nRuns[worst + 1].requestsPerSec) / 2;
+  const median = ratios.indexOf([...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]);
+  const s = sRuns[median];
+  const nMean = (nRuns[median].requestsPerSec + nRuns[median + 1].requestsPerSec) / 2;
   return [{
     name: "blob GET → 307 over TLS",
     value: `${rps(s.requestsPerSec)} req/s`,
     baselines: [`nginx ssl return 307 ${rps(nMean)} req/s`],
     ratios: [ratio(s.requestsPerSec, nMean)],
     target: "≥ 0.8× nginx",
-    pass: ratios[worst] >= 0.8,
+    pass: ratios[median] >= 0.8,
     note: `runs: nginx ${nRuns.map((r) => rps(r.requestsPerSec)).join(" / ")}; ` +
       `static-registry ${sRuns.map((r) => rps(r.requestsPerSec)).join(" / ")} ` +
-      `(ratios ${ratios.map((r) => r.toFixed(2)).join(", ")}, lowest shown); ` +
+      `(ratios ${ratios.map((r) => r.toFixed(2)).join(", ")}, median shown); ` +
       `static-registry p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms`,
   }];
 }
