@@ -5,7 +5,7 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,hot,scale,publish] [--nginx-workers N]
+ *                             [--only serve,hot,tls,scale,publish] [--nginx-workers N]
  *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
@@ -23,11 +23,12 @@ import { publishRows } from "./publish_rows.ts";
 import { scaleRows } from "./scale_rows.ts";
 import { serveRows } from "./serve_rows.ts";
 import { hotRows } from "./hot_rows.ts";
+import { tlsRows } from "./tls_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "hot", "scale", "publish"] as const;
+const SECTIONS = ["serve", "hot", "tls", "scale", "publish"] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -114,6 +115,14 @@ async function main(argv: string[]) {
         rows.push(errorRow("hot rows", "", e));
       }
     }
+    if (opt.only.includes("tls")) {
+      say("tls row (nginx ssl and static-registry tls, 307, alternated)…");
+      try {
+        rows.push(...await serve(bin, workDir, opt.load, opt.nginxWorkers, undefined, true));
+      } catch (e) {
+        rows.push(errorRow("tls row", "", e));
+      }
+    }
     if (opt.only.includes("scale")) {
       say("start-up, RSS and p50 at 10 / 10k / 100k tags…");
       rows.push(
@@ -163,9 +172,11 @@ async function serve(
   load: LoadSettings,
   workers: number,
   hot?: string[],
+  tls = false,
 ) {
-  const layoutDir = `${workDir}/image${hot ? "-hot" : ""}`;
-  const storeDir = `${workDir}/store${hot ? "-hot" : ""}`;
+  const suffix = hot ? "-hot" : tls ? "-tls" : "";
+  const layoutDir = `${workDir}/image${suffix}`;
+  const storeDir = `${workDir}/store${suffix}`;
   const repo = "bench/app";
   const tag = "latest";
   const image = await makeOciLayout(layoutDir, {
@@ -202,6 +213,7 @@ async function serve(
       blobDigest: blob.digest,
       blobSize: blob.size,
     };
+    if (tls) return await tlsRows(fx, load, nginx, workers);
     return hot ? await hotRows(fx, hot, load, nginx) : await serveRows(fx, load, nginx);
   } finally {
     await nginx.stop();

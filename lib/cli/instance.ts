@@ -20,6 +20,7 @@ import { type RunningServer, serve } from "../runtime/runtime.ts";
 import { type App, createApp } from "../server/app.ts";
 import { openStore } from "../config/open_store.ts";
 import type { ReadStore } from "../store/store.ts";
+import { TlsState } from "./instance_tls.ts";
 
 /** How long a shutdown waits for in-flight requests before giving up on them. */
 export const DRAIN_TIMEOUT_MS = 30_000;
@@ -66,8 +67,10 @@ export async function startInstance(
   deps: InstanceDeps,
 ): Promise<Instance> {
   const { log } = deps;
+  // Before anything starts: a bad pair is a ConfigError (exit 2) naming key and file.
+  const tls = await TlsState.load(config, log);
   const stores = await buildStores(config, [], log, true);
-  let gen: Generation = { config, stores, app: app(config, stores, log) };
+  let gen: Generation = { config, stores, app: app(config, stores, log, tls) };
 
   let server: RunningServer;
   try {
@@ -75,15 +78,17 @@ export async function startInstance(
       hostname: config.listen.hostname,
       port: config.listen.port,
       idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
+      ...(tls.pair ? { tls: { cert: tls.pair.cert, key: tls.pair.key } } : {}),
     });
   } catch (e) {
     for (const s of stores) s.origins?.stop();
     throw e;
   }
   const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = `http://${host}:${server.port}`;
+  const url = `${server.tls ? "https" : "http"}://${host}:${server.port}`;
   log.info({
     address: url,
+    ...(tls.pair ? { certificate: tls.pair.certFile, serial: tls.pair.serial } : {}),
     store: stores[0].store.location,
     origins: config.origins.length,
     ...(config.mounts.length ? { mounts: config.mounts.map((m) => m.prefix) } : {}),
@@ -108,6 +113,15 @@ export async function startInstance(
       log.warn({ running: url }, "listen changed in the config: restart to apply it");
     }
     log.level = next.log.level;
+    // The pair is re-read on every reload (renewals overwrite the files in place); a bad
+    // one refuses the whole reload, and the running certificate keeps serving.
+    let pair: typeof tls.pair;
+    try {
+      pair = await tls.reread(next, server, log);
+    } catch (e) {
+      log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
+      return false;
+    }
     let stores: Served[];
     try {
       stores = await buildStores(next, old.stores, log, false);
@@ -115,7 +129,16 @@ export async function startInstance(
       log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
       return false;
     }
-    gen = { config: next, stores, app: app(next, stores, log) };
+    if (pair !== tls.pair) {
+      try {
+        await tls.apply(pair!, server, log);
+      } catch (e) {
+        log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
+        releaseNew(stores, old.stores);
+        return false;
+      }
+    }
+    gen = { config: next, stores, app: app(next, stores, log, tls) };
     for (const s of old.stores) {
       if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
       if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
@@ -178,17 +201,17 @@ async function buildStores(
   );
   const failed = built.find((r) => r.status === "rejected");
   if (failed) {
-    for (const r of built) {
-      if (
-        r.status === "fulfilled" && r.value.origins &&
-        !old.some((o) => o.origins === r.value.origins)
-      ) {
-        r.value.origins.stop();
-      }
-    }
+    releaseNew(built.flatMap((r) => r.status === "fulfilled" ? [r.value] : []), old);
     throw (failed as PromiseRejectedResult).reason;
   }
   return built.map((r) => (r as PromiseFulfilledResult<Served>).value);
+}
+
+/** Stops the origins started for `built` that `old` does not share (a failed reload). */
+function releaseNew(built: readonly Served[], old: readonly Served[]): void {
+  for (const s of built) {
+    if (s.origins && !old.some((o) => o.origins === s.origins)) s.origins.stop();
+  }
 }
 
 async function buildOne(
@@ -260,7 +283,12 @@ async function startOrigins(
   return origins;
 }
 
-function app(config: ResolvedConfig, stores: readonly Served[], log: Logger): Generation["app"] {
+function app(
+  config: ResolvedConfig,
+  stores: readonly Served[],
+  log: Logger,
+  tls: TlsState,
+): Generation["app"] {
   const [root, ...mounts] = stores;
   return createApp({
     registry: root.registry,
@@ -273,6 +301,7 @@ function app(config: ResolvedConfig, stores: readonly Served[], log: Logger): Ge
       origins: s.origins,
     })),
     v1Origin: config.v1.origin,
+    ...(tls.pair ? { tlsCertExpiry: tls.expirySeconds } : {}),
     log,
   });
 }

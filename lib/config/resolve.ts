@@ -19,8 +19,9 @@ import { resolveMounts } from "./mounts.ts";
 import { resolveOrigins } from "./origins.ts";
 import { resolveStore } from "./store_location.ts";
 import { resolveS3 } from "./stores.ts";
+import { resolveTls } from "./tls.ts";
 import type { LogLevel } from "../log.ts";
-import type { ListenAddress, ResolvedConfig, S3Settings } from "./resolved.ts";
+import type { ListenAddress, ResolvedConfig } from "./resolved.ts";
 
 export type * from "./resolved.ts";
 
@@ -136,5 +137,7 @@ export function resolveConfig(
     http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
   if (opts.file !== undefined) config.file = opts.file;
+  // Relative to the config file, like the mounts' stores (the files are read at serve).
+  if (u.tls !== undefined) config.tls = resolveTls(u.tls, fileDir);
   return problems.length ? { problems } : { config: deepFreeze(config) };
 }

@@ -10,6 +10,7 @@ import type { HealthOptions } from "../origins/health.ts";
 import type { OriginOptions } from "../origins/origins.ts";
 import type { VerifyOptions } from "../origins/verify.ts";
 import type { S3ClientOptions } from "../store/s3.ts";
+import type { TlsFiles } from "./tls.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -62,4 +63,6 @@ export interface ResolvedConfig {
   v1: { origin?: string };
   log: { level: LogLevel };
   http: { idleTimeoutMs: number };
+  /** HTTPS: the pair's absolute paths (read and checked by lib/config/tls.ts readTls). */
+  tls?: TlsFiles;
 }

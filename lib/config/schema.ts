@@ -182,6 +182,22 @@ export const ConfigSchema = Type.Object({
       "x-expected": `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
     })),
   }, { ...closed, default: {} })),
+  tls: Type.Optional(Type.Object({
+    cert: Type.String({
+      minLength: 1,
+      description: "PEM certificate chain, leaf first (relative to this file).",
+      examples: ["fullchain.pem"],
+    }),
+    key: Type.String({
+      minLength: 1,
+      description: "PEM private key of the leaf, unencrypted (relative to this file).",
+      examples: ["key.pem"],
+    }),
+  }, {
+    ...closed,
+    description: "Serve HTTPS (TLS 1.2 or later) on `listen`. Both files are re-read on " +
+      "SIGHUP: a good new pair is used for new connections, open ones keep theirs.",
+  })),
   http: Type.Optional(Type.Object({
     idleTimeout: Type.Optional(
       duration("How long an idle connection is kept open (at most 255s).", "30s"),

@@ -6,6 +6,9 @@
  */
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
+import { type Bind, listen, type TlsPem } from "./listener.ts";
+
+export type { TlsPem } from "./listener.ts";
 
 /**
  * What the listener calls per request. `client()` asks the runtime for the client's
@@ -26,11 +29,17 @@ export interface ServeOptions {
    * tests/reliability/slow_clients_test.ts).
    */
   idleTimeoutSeconds?: number;
+  /** Speak HTTPS (TLS 1.2+) with this pair. */
+  tls?: TlsPem;
 }
 
 export interface RunningServer {
   readonly hostname: string;
   readonly port: number;
+  /** Whether it speaks HTTPS. */
+  readonly tls: boolean;
+  /** HTTPS only: new connections get this pair, open ones keep theirs. */
+  setTls(tls: TlsPem): Promise<void>;
   /** Stops accepting connections and resolves when in-flight requests are done. */
   shutdown(): Promise<void>;
 }
@@ -41,12 +50,37 @@ const g = globalThis as any;
 /** Which runtime runs this code. */
 export const runtimeName: "bun" | "deno" | "other" = g.Bun ? "bun" : g.Deno ? "deno" : "other";
 
-/** Starts an HTTP server. Resolves once it is listening. */
-export function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
-  if (runtimeName === "bun") {
+/**
+ * Starts an HTTP server, or an HTTPS one with `opts.tls` (lib/runtime/listener.ts swaps its
+ * certificate with `setTls`). Resolves once it is listening.
+ */
+export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
+  const bind = runtimeName === "bun"
+    ? bunBind(handler, opts)
+    : runtimeName === "deno"
+    ? denoBind(handler, opts)
+    : undefined;
+  if (!bind) throw new Error("static-registry needs Deno or Bun to serve HTTP");
+  const l = await listen(bind, opts.port, opts.tls);
+  return {
+    hostname: l.hostname,
+    port: l.port,
+    tls: l.tls,
+    setTls: l.setTls,
+    shutdown: l.shutdown,
+  };
+}
+
+/** TLS 1.2 (0x0303): Bun takes the protocol version number, not the "TLSv1.2" name. */
+const TLS_1_2 = 0x0303;
+
+function bunBind(handler: FetchHandler, opts: ServeOptions): Bind {
+  return (port, tls, reusePort) => {
     const server = g.Bun.serve({
       hostname: opts.hostname,
-      port: opts.port,
+      port,
+      reusePort,
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key, minVersion: TLS_1_2 } } : {}),
       idleTimeout: opts.idleTimeoutSeconds ?? 30,
       // Bun buffers bodies by default above this; we only ever read small requests.
       maxRequestBodySize: 1024 * 1024,
@@ -56,28 +90,32 @@ export function serve(handler: FetchHandler, opts: ServeOptions): Promise<Runnin
     return Promise.resolve({
       hostname: server.hostname,
       port: server.port,
-      shutdown: () => server.stop(false),
+      stop: () => server.stop(false),
     });
-  }
-  if (runtimeName === "deno") {
-    return new Promise((resolve) => {
+  };
+}
+
+/** Deno (the test runtime): rustls speaks TLS 1.2 and 1.3 only. */
+function denoBind(handler: FetchHandler, opts: ServeOptions): Bind {
+  return (port, tls, reusePort) =>
+    new Promise((resolve) => {
       const server = g.Deno.serve(
         {
           hostname: opts.hostname,
-          port: opts.port,
+          port,
+          reusePort,
+          ...(tls ? { cert: tls.cert, key: tls.key } : {}),
           onListen: (addr: { hostname: string; port: number }) =>
             resolve({
               hostname: addr.hostname,
               port: addr.port,
-              shutdown: () => server.shutdown(),
+              stop: () => server.shutdown(),
             }),
         },
         (req: Request, info: { remoteAddr: { hostname: string } }) =>
           handler(req, () => info.remoteAddr?.hostname),
       );
     });
-  }
-  throw new Error("static-registry needs Deno or Bun to serve HTTP");
 }
 
 /**

@@ -59,6 +59,8 @@ export interface AppDeps {
    * (lib/server/context.ts `Middleware`): where auth, the access log and client routing go.
    */
   middleware?: readonly Middleware[];
+  /** HTTPS: the served certificate's notAfter (Unix seconds), for `/metrics`. */
+  tlsCertExpiry?: () => number | undefined;
   log: Logger;
 }
 
@@ -96,7 +98,9 @@ export function createApp(deps: AppDeps): App {
     v1: v1Route(deps.v1Origin),
     healthz,
     readyz: readyzRoute({ registry, origins: deps.origins }, mounts),
-    metrics: metricsRoute(createMetrics(counts, { registry, origins: deps.origins }, mounts)),
+    metrics: metricsRoute(
+      createMetrics(counts, { registry, origins: deps.origins }, mounts, deps.tlsCertExpiry),
+    ),
   });
   const run = compose(
     [countRequests(counts), ...(deps.middleware ?? [])],

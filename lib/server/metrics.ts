@@ -82,6 +82,7 @@ export function createMetrics(
   counts: RequestCounts,
   root: Omit<Measured, "prefix">,
   mounts: readonly Measured[],
+  tlsCertExpiry?: () => number | undefined,
 ): Metrics {
   const register = new PromRegistry();
   const federated = mounts.length > 0;
@@ -172,6 +173,18 @@ export function createMetrics(
     labelNames: ["version"],
     registers: [register],
   }).set({ version: BUILD }, 1);
+
+  if (tlsCertExpiry) {
+    new Gauge({
+      name: "static_registry_tls_cert_expiry_seconds",
+      help: "When the served TLS certificate expires (its notAfter, Unix seconds).",
+      registers: [register],
+      collect() {
+        const at = tlsCertExpiry();
+        if (at !== undefined) this.set(at);
+      },
+    });
+  }
 
   const merged = PromRegistry.merge([register, processRegistry()]);
   return { contentType: merged.contentType, render: () => merged.metrics() };
