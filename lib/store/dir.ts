@@ -5,11 +5,10 @@
  * so a reader or a killed writer never sees half an object.
  */
 import * as fs from "node:fs/promises";
-import { hostname } from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileBody } from "../runtime/runtime.ts";
+import { acquireDirLock } from "./dir_lock.ts";
 import type {
   ByteRange,
   LockOptions,
@@ -121,59 +120,16 @@ export class DirStore implements StreamStore, WriteStore {
   readonly lockLeadMs: number = 0;
 
   /**
-   * An exclusive lock file `<root>/.locks/<name>.lock` holding `host pid`. A lock left
-   * by a process that died on this host (SIGKILL) is taken over; otherwise we wait.
-   *
-   * The lock file appears with its holder already in it: written to a temp file, then
-   * hard-linked into place (link fails with EEXIST when held). An O_EXCL create followed
-   * by a write leaves an EMPTY lock file when the publisher is killed in between, and an
-   * empty file names no holder whose death could be noticed.
+   * An exclusive lock file `<root>/.locks/<name>.lock`; a lock left by a process that
+   * died on this host (SIGKILL) is taken over by exactly one waiter, otherwise we wait
+   * (dir_lock.ts).
    */
-  async lock(name: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
-    const dir = path.join(this.root, LOCK_DIR);
-    await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${name.replaceAll("/", "%2F")}.lock`);
-    const tmp = path.join(dir, `.${randomUUID()}.tmp`);
-    await fs.writeFile(tmp, `${hostname()} ${process.pid}`);
-    try {
-      const deadline = Date.now() + this.#lockTimeoutMs;
-      for (let wait = 10;; wait = Math.min(wait * 2, 500)) {
-        opts.signal?.throwIfAborted();
-        try {
-          await fs.link(tmp, file);
-          return async () => {
-            await fs.rm(file, { force: true });
-          };
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
-        if (await isStale(file)) {
-          await fs.rm(file, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) {
-          const holder = await fs.readFile(file, "utf8").catch(() => "?");
-          throw new Error(`store ${this.root}: lock "${name}" is held by ${holder}`);
-        }
-        await sleep(wait, undefined, { signal: opts.signal }).catch((e) => {
-          throw opts.signal?.aborted ? opts.signal.reason : e;
-        });
-      }
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-  }
-}
-
-async function isStale(file: string): Promise<boolean> {
-  const holder = await fs.readFile(file, "utf8").catch(() => "");
-  const [host, pid] = holder.split(" ");
-  if (host !== hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  lock(name: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
+    return acquireDirLock(path.join(this.root, LOCK_DIR), name, {
+      timeoutMs: this.#lockTimeoutMs,
+      signal: opts.signal,
+      location: this.root,
+    });
   }
 }
 
