@@ -41,7 +41,8 @@ export interface Challenge {
 export function parseChallenge(header: string): Challenge {
   const m = /^\s*([A-Za-z][A-Za-z0-9._~+\/-]*)\s*(.*)$/s.exec(header);
   if (!m) throw new Error(`malformed WWW-Authenticate "${header}"`);
-  const params: Record<string, string> = {};
+  // Parameter names come from the server: a `__proto__=` must be a key, not a prototype.
+  const params: Record<string, string> = Object.create(null);
   const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g;
   for (const p of m[2].matchAll(re)) {
     params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : p[3];
