@@ -15,6 +15,7 @@ import { openSource } from "../sources/open.ts";
 import { parseSourceSpec, type SourceSpec } from "../sources/spec.ts";
 import { authFile, fileCredentials } from "../sources/registry_auth.ts";
 import { parseFlags } from "./flags.ts";
+import { parseDuration } from "../config/duration.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
@@ -31,6 +32,10 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
                                        hosts); credentials from REGISTRY_AUTH_FILE,
                                        else $DOCKER_CONFIG/config.json or ~/.docker/config.json
   --to DIR   the store (a directory; created if missing)
+  --timeout DURATION
+             docker:// only: give up on a response that starts, or a body that sends
+             nothing, for this long ("30s", "2m"; default 30s for headers, 60s for
+             body bytes); failed GETs are retried with backoff, 5 attempts in all
   --json     print the result as JSON instead of a summary line
 `;
 
@@ -41,6 +46,8 @@ interface Parsed {
   to: string;
   config?: string;
   json: boolean;
+  /** `--timeout` in ms. */
+  timeoutMs?: number;
 }
 
 /** Parses the arguments after `publish`; throws UsageError naming the bad one. */
@@ -49,6 +56,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: { type: "string" },
     config: { type: "string", short: "c" },
     json: { type: "boolean" },
+    timeout: { type: "string" },
   });
   if (values.help) return "help";
   if (positionals.length !== 2) {
@@ -75,6 +83,15 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     finalTag = fromSource ?? "latest";
   }
   checkDestination(name, finalTag);
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutMs = parseDuration(values.timeout) ?? undefined;
+    if (!timeoutMs || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new UsageError(
+        `--timeout "${values.timeout}": must be a duration from 1ms to 24h, like "30s" or "2m"`,
+      );
+    }
+  }
   return {
     source,
     name,
@@ -82,8 +99,12 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: values.to,
     config: values.config,
     json: values.json,
+    timeoutMs,
   };
 }
+
+/** Timers take at most 2^31-1 ms; a day is far past any useful wait anyway. */
+const MAX_TIMEOUT_MS = 24 * 3_600_000;
 
 function summary(r: PublishResult, source: string, to: string): string {
   return `published ${r.name}:${r.tag} (${r.digest}) from ${source} to ${to}: ` +
@@ -106,6 +127,8 @@ export async function publishCommand(argv: string[]): Promise<number> {
   const auth = authFile(process.env);
   const source = await openSource(args.source, {
     credentials: auth && fileCredentials(auth.file, auth.required),
+    timeoutMs: args.timeoutMs,
+    idleTimeoutMs: args.timeoutMs,
   });
   try {
     const result = await publish({

@@ -293,7 +293,7 @@ Deno.test("docker://: an unreachable registry is an error naming the URL", async
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const source = await openSource(`docker://127.0.0.1:${port}/x:v1`);
+  const source = await openSource(`docker://127.0.0.1:${port}/x:v1`, { retry: { baseMs: 10 } });
   await assert.rejects(
     source.resolve(),
     new RegExp(`GET http://127\\.0\\.0\\.1:${port}/v2/x/manifests/v1: `),
