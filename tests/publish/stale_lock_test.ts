@@ -40,7 +40,7 @@ async function publishAtOnce(src: string, root: string, tags: string[]) {
       stderr: "piped",
     }).spawn()
   );
-  const outputs = children.map(async (c) => {
+  const all = children.map((c) => {
     let stderr = "";
     let ready: () => void = () => {};
     const isReady = new Promise<void>((r) => (ready = r));
@@ -58,7 +58,6 @@ async function publishAtOnce(src: string, root: string, tags: string[]) {
       }),
     };
   });
-  const all = await Promise.all(outputs);
   await Promise.all(all.map((o) => o.isReady));
   await Deno.writeTextFile(go, "");
   return (await Promise.all(all.map((o) => o.done))).map((o, i) => ({ tag: tags[i], ...o }));
