@@ -6,7 +6,9 @@
  * else "latest". A `--to` directory is created if missing; any other store (`s3://…`) is
  * opened like `serve` opens it (lib/config/open_store.ts), with S3 settings from
  * `--config`.
- * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
+ * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument),
+ * 130/143 interrupted by SIGINT/SIGTERM (the message says what the store was left holding;
+ * lib/publish/interrupt.ts).
  */
 import process from "node:process";
 import { UsageError } from "./usage.ts";
@@ -19,6 +21,7 @@ import { parseDuration } from "../config/duration.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
+import { Interrupted, type InterruptHandle, onInterrupt } from "../publish/interrupt.ts";
 
 export const PUBLISH_USAGE =
   `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--json]
@@ -123,6 +126,15 @@ export async function publishCommand(argv: string[]): Promise<number> {
     process.stdout.write(PUBLISH_USAGE);
     return 0;
   }
+  const interrupt = onInterrupt();
+  try {
+    return await publishWith(args, interrupt);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<number> {
   const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
   const auth = authFile(process.env);
   const source = await openSource(args.source, {
@@ -137,10 +149,19 @@ export async function publishCommand(argv: string[]): Promise<number> {
       name: args.name,
       tag: args.tag,
       progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
+      signal: interrupt.signal,
     });
     console.log(
       args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
     );
+    if (interrupt.received) {
+      // The signal came while the tag was being written: that step completes.
+      throw new Interrupted(
+        interrupt.received,
+        `interrupted by ${interrupt.received} after the tag was written: ` +
+          `${result.name}:${result.tag} is published`,
+      );
+    }
   } finally {
     await source.close();
   }

@@ -108,9 +108,13 @@ async function readHolder(file: string): Promise<Holder | null> {
 /** Whether the holder line names a process of this host that no longer exists. */
 export function isDead(line: string): boolean {
   const [host, pid] = line.split(" ");
-  if (host !== hostname() || !/^[0-9]+$/.test(pid ?? "")) return false;
+  return host === hostname() && /^[0-9]+$/.test(pid ?? "") && isDeadPid(Number(pid));
+}
+
+/** Whether no process `pid` exists on this host (a live one, or one we may not signal, is not dead). */
+export function isDeadPid(pid: number): boolean {
   try {
-    process.kill(Number(pid), 0);
+    process.kill(pid, 0);
     return false;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "ESRCH";
