@@ -31,6 +31,8 @@ export interface ImportOptions {
   repo?: string;
   log?: Logger;
   onImage?: (r: PublishResult) => void;
+  /** Stops the import like a publish (lib/publish/interrupt.ts). */
+  signal?: AbortSignal;
 }
 
 /** Imports every named image of the layout; resolves to one result per image. */
@@ -72,6 +74,7 @@ export async function importLayout(opts: ImportOptions): Promise<PublishResult[]
         name: dest!.name,
         tag: dest!.tag,
         log: opts.log,
+        signal: opts.signal,
       });
       results.push(r);
       opts.onImage?.(r);

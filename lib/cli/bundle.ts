@@ -12,6 +12,7 @@ import { exportLayout, parseExportTarget } from "../bundle/export.ts";
 import { importLayout } from "../bundle/import.ts";
 import { formatBytes } from "../publish/progress.ts";
 import { parseFlags } from "./flags.ts";
+import { onInterrupt } from "../publish/interrupt.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
 
 export const EXPORT_USAGE =
@@ -92,16 +93,18 @@ export async function importCommand(argv: string[]): Promise<number> {
     config: values.config,
     flag: "--to",
   });
+  const interrupt = onInterrupt();
   const results = await importLayout({
     source: positionals[0],
     store,
     repo: values.repo,
+    signal: interrupt.signal,
     onImage: (r) =>
       console.log(
         `imported ${r.name}:${r.tag} (${r.digest}): ${r.blobsCopied} blob(s) copied, ` +
           `${r.blobsSkipped} already present`,
       ),
-  });
+  }).finally(() => interrupt.dispose());
   console.log(`imported ${results.length} image(s) into ${store.location}`);
   return 0;
 }
