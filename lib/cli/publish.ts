@@ -6,7 +6,9 @@
  * else "latest". A `--to` directory is created if missing; any other store (`s3://…`) is
  * opened like `serve` opens it (lib/config/open_store.ts), with S3 settings from
  * `--config`.
- * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument).
+ * Exit status: 0 published, 1 failed, 2 usage error (the message names the argument),
+ * 130/143 interrupted by SIGINT/SIGTERM (the message says what the store was left holding;
+ * lib/publish/interrupt.ts).
  */
 import process from "node:process";
 import { UsageError } from "./usage.ts";
@@ -15,9 +17,11 @@ import { openSource } from "../sources/open.ts";
 import { parseSourceSpec, type SourceSpec } from "../sources/spec.ts";
 import { authFile, fileCredentials } from "../sources/registry_auth.ts";
 import { parseFlags } from "./flags.ts";
+import { parseDuration } from "../config/duration.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
+import { Interrupted, type InterruptHandle, onInterrupt } from "../publish/interrupt.ts";
 
 export const PUBLISH_USAGE =
   `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--json]
@@ -31,6 +35,10 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
                                        hosts); credentials from REGISTRY_AUTH_FILE,
                                        else $DOCKER_CONFIG/config.json or ~/.docker/config.json
   --to DIR   the store (a directory; created if missing)
+  --timeout DURATION
+             docker:// only: give up on a response that starts, or a body that sends
+             nothing, for this long ("30s", "2m"; default 30s for headers, 60s for
+             body bytes); failed GETs are retried with backoff, 5 attempts in all
   --json     print the result as JSON instead of a summary line
 `;
 
@@ -41,6 +49,8 @@ interface Parsed {
   to: string;
   config?: string;
   json: boolean;
+  /** `--timeout` in ms. */
+  timeoutMs?: number;
 }
 
 /** Parses the arguments after `publish`; throws UsageError naming the bad one. */
@@ -49,6 +59,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: { type: "string" },
     config: { type: "string", short: "c" },
     json: { type: "boolean" },
+    timeout: { type: "string" },
   });
   if (values.help) return "help";
   if (positionals.length !== 2) {
@@ -75,6 +86,15 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     finalTag = fromSource ?? "latest";
   }
   checkDestination(name, finalTag);
+  let timeoutMs: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutMs = parseDuration(values.timeout) ?? undefined;
+    if (!timeoutMs || timeoutMs > MAX_TIMEOUT_MS) {
+      throw new UsageError(
+        `--timeout "${values.timeout}": must be a duration from 1ms to 24h, like "30s" or "2m"`,
+      );
+    }
+  }
   return {
     source,
     name,
@@ -82,8 +102,12 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: values.to,
     config: values.config,
     json: values.json,
+    timeoutMs,
   };
 }
+
+/** Timers take at most 2^31-1 ms; a day is far past any useful wait anyway. */
+const MAX_TIMEOUT_MS = 24 * 3_600_000;
 
 function summary(r: PublishResult, source: string, to: string): string {
   return `published ${r.name}:${r.tag} (${r.digest}) from ${source} to ${to}: ` +
@@ -102,10 +126,21 @@ export async function publishCommand(argv: string[]): Promise<number> {
     process.stdout.write(PUBLISH_USAGE);
     return 0;
   }
+  const interrupt = onInterrupt();
+  try {
+    return await publishWith(args, interrupt);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<number> {
   const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
   const auth = authFile(process.env);
   const source = await openSource(args.source, {
     credentials: auth && fileCredentials(auth.file, auth.required),
+    timeoutMs: args.timeoutMs,
+    idleTimeoutMs: args.timeoutMs,
   });
   try {
     const result = await publish({
@@ -114,10 +149,19 @@ export async function publishCommand(argv: string[]): Promise<number> {
       name: args.name,
       tag: args.tag,
       progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
+      signal: interrupt.signal,
     });
     console.log(
       args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
     );
+    if (interrupt.received) {
+      // The signal came while the tag was being written: that step completes.
+      throw new Interrupted(
+        interrupt.received,
+        `interrupted by ${interrupt.received} after the tag was written: ` +
+          `${result.name}:${result.tag} is published`,
+      );
+    }
   } finally {
     await source.close();
   }

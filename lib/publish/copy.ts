@@ -11,6 +11,7 @@ import pMap from "p-map";
 import { blobKey, CACHE_IMMUTABLE } from "../layout/keys.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
+import { abortable } from "./interrupt.ts";
 
 /**
  * A pass-through stream that checks size and digest against `d`; `what` names the object
@@ -40,21 +41,35 @@ export function verifyingStream(
   });
 }
 
-/** Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. */
+/**
+ * Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. When
+ * `signal` aborts, the copy stops at once: the stream errors with the signal's reason, so
+ * the store's atomic write discards what it had (and the source body is cancelled).
+ */
 export async function copyBlob(
   source: Source,
   store: WriteStore,
   d: Descriptor,
   onBytes?: (n: number) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const { body, size } = await source.open(d.digest);
+  const opening = source.open(d.digest);
+  let blob;
+  try {
+    blob = await abortable(opening, signal);
+  } catch (e) {
+    opening.then((b) => b.body.cancel().catch(() => {}), () => {});
+    throw e;
+  }
+  const { body, size } = blob;
   if (size !== d.size) {
     await body.cancel().catch(() => {});
     throw new Error(
       `blob ${d.digest}: ${source.description} holds ${size} bytes, the descriptor says ${d.size}`,
     );
   }
-  await store.write(blobKey(d.digest), body.pipeThrough(verifyingStream(d, "blob", onBytes)), {
+  const verified = body.pipeThrough(verifyingStream(d, "blob", onBytes), { signal });
+  await store.write(blobKey(d.digest), verified, {
     contentType: "application/octet-stream",
     cacheControl: CACHE_IMMUTABLE,
     size: d.size,

@@ -52,6 +52,7 @@ import {
   updateRepoIndex,
 } from "./indexes.ts";
 import { LocksAhead } from "./lock_ahead.ts";
+import { Interrupted } from "./interrupt.ts";
 import { noProgress, type PublishProgress } from "./progress.ts";
 
 export interface PublishOptions {
@@ -65,6 +66,14 @@ export interface PublishOptions {
   progress?: PublishProgress;
   /** Blobs copied at once (default 4). */
   concurrency?: number;
+  /**
+   * Stops the publish (Ctrl-C: interrupt.ts): copies in flight are cancelled, nothing new
+   * starts, and publish rejects with an {@link Interrupted} saying what the store holds.
+   * Once the tag index is being written the publish completes: that step takes
+   * milliseconds, and stopping between the tag index and the catalog would leave a
+   * tagged repository the catalog does not list.
+   */
+  signal?: AbortSignal;
 }
 
 export interface PublishResult {
@@ -100,6 +109,16 @@ export async function ensureMarker(store: WriteStore): Promise<void> {
   await writeDocument(store, MARKER_KEY, MARKER, validateMarker);
 }
 
+/** Removes temp files of publishers that died (DirStore); never fails the publish. */
+async function removeStaleTemp(store: WriteStore, log: Logger): Promise<void> {
+  try {
+    const removed = await store.removeStaleTemp?.();
+    if (removed) log.info({ removed }, "removed temp files of dead publishers");
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "could not remove stale temp files");
+  }
+}
+
 /** True when the store already holds `d` with the right size (content-addressed: done). */
 async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
   const meta = await store.stat(blobKey(d.digest));
@@ -132,6 +151,7 @@ async function copyBlobs(
   progress.start({ blobs: blobs.length, bytes: total });
   try {
     await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
+      opts.signal?.throwIfAborted();
       if (await present(store, d)) {
         result.blobsSkipped++;
         result.bytesSkipped += d.size;
@@ -139,7 +159,7 @@ async function copyBlobs(
         progress.blobDone(d.digest, false);
         return;
       }
-      await copyBlob(source, store, d, advance);
+      await copyBlob(source, store, d, advance, opts.signal);
       result.blobsCopied++;
       result.bytesCopied += d.size;
       progress.blobDone(d.digest, true);
@@ -177,17 +197,22 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   // image's tag-index entries (lib/layout rules), then the existing documents.
   const update = indexUpdate(name, tag, image);
   const plan = await planIndexes(store, name, update);
+  const signal = opts.signal;
+  signal?.throwIfAborted();
+  await removeStaleTemp(store, log);
   await ensureMarker(store);
   const repoLock = repoLockName(name);
   const locks = new LocksAhead(store, [
     ...(plan.repo ? [repoLock] : []),
     ...(plan.catalog ? [CATALOG_LOCK] : []),
   ]);
+  let tagging = false;
   try {
     await copyBlobs(opts, image.blobs, result, locks);
 
     // Children before parents: a parent is never stored before what it references.
     for (const m of image.manifests) {
+      signal?.throwIfAborted();
       if (await present(store, m.descriptor)) continue;
       await store.write(blobKey(m.descriptor.digest), m.bytes, {
         contentType: m.info.mediaType,
@@ -197,12 +222,25 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       result.manifestsWritten++;
     }
 
+    signal?.throwIfAborted();
+    tagging = true; // from here on the publish completes (see PublishOptions.signal)
     if (plan.repo) {
       result.indexChanged = await updateRepoIndex(store, name, update, locks.take(repoLock));
     }
     if (plan.catalog) {
       result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));
     }
+  } catch (e) {
+    if (!tagging && signal?.aborted && signal.reason instanceof Interrupted) {
+      throw new Interrupted(
+        signal.reason.signal,
+        `${signal.reason.message}: ${result.blobsCopied + result.blobsSkipped} of ` +
+          `${image.blobs.size} blob(s) and ${result.manifestsWritten} of ` +
+          `${result.manifests} manifest(s) stored; no tag changed (${name}:${tag} is as ` +
+          "it was; the blobs stored are reused by the next publish)",
+      );
+    }
+    throw e;
   } finally {
     await locks.abandon();
   }

@@ -153,3 +153,17 @@ export function exit(code: number): never {
   g.process.exit(code);
   throw new Error("unreachable");
 }
+
+/**
+ * Runs `fn` on each SIGINT/SIGTERM until the returned function removes it. While one is
+ * registered the runtime no longer exits on that signal by itself (publish uses this to
+ * clean up before exiting 130/143).
+ */
+export function listenSignal(signal: "SIGTERM" | "SIGINT", fn: () => void): () => void {
+  if (runtimeName === "deno") {
+    g.Deno.addSignalListener(signal, fn);
+    return () => g.Deno.removeSignalListener(signal, fn);
+  }
+  g.process.on(signal, fn);
+  return () => g.process.off(signal, fn);
+}

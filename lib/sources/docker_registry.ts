@@ -30,6 +30,7 @@ import { UsageError } from "../cli/usage.ts";
 import type { DockerReference } from "./docker_reference.ts";
 import type { CredentialLookup } from "./registry_auth.ts";
 import { RegistryClient, responseError } from "./registry_client.ts";
+import type { RetryPolicy } from "./registry_retry.ts";
 import { MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
 
 /** What we accept for manifests, best first (distribution-spec §"Pulling manifests"). */
@@ -40,6 +41,10 @@ export interface DockerRegistryOptions {
   credentials?: CredentialLookup;
   /** Until response headers arrive (default 30 s). */
   timeoutMs?: number;
+  /** Longest wait for the next bytes of a body (registry_client.ts, default 60 s). */
+  idleTimeoutMs?: number;
+  /** Attempts and backoff of GETs that fail transiently (registry_retry.ts). */
+  retry?: Partial<RetryPolicy>;
   fetch?: typeof fetch;
 }
 
@@ -70,6 +75,8 @@ export class DockerRegistrySource implements Source {
       repository: this.ref.repository,
       credentials: opts.credentials,
       timeoutMs: opts.timeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs,
+      retry: opts.retry,
       fetch: opts.fetch,
     });
   }

@@ -11,9 +11,24 @@
  * - **Redirects** are followed by hand (at most 5): blob GETs are commonly redirected to a
  *   CDN or a presigned bucket URL, and the registry's `Authorization` must not travel to
  *   another origin.
- * - A response that does not start within `timeoutMs` aborts the request.
+ * - A response that does not start within `timeoutMs` aborts the request; a body that
+ *   sends nothing for `idleTimeoutMs` is given up on and asked for again from where it
+ *   stopped (resumable_body.ts).
+ * - **Retries** (registry_retry.ts): a failed connection, a timeout, a dropped or stalled
+ *   body, 429 (honouring Retry-After) and 5xx are tried again with exponential backoff
+ *   and jitter, `retry.attempts` times in all; the error after the last attempt names the
+ *   URL (credentials and signatures redacted, lib/oci/redact.ts) and what happened.
  */
 import type { CredentialLookup, Credentials } from "./registry_auth.ts";
+import { redactUrl } from "../oci/redact.ts";
+import { resumableBody } from "./resumable_body.ts";
+import {
+  backoffMs,
+  DEFAULT_RETRY,
+  retryableStatus,
+  retryAfterMs,
+  type RetryPolicy,
+} from "./registry_retry.ts";
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -28,8 +43,21 @@ export interface RegistryClientOptions {
   credentials?: CredentialLookup;
   /** Until response headers arrive (default 30 s). */
   timeoutMs?: number;
+  /** Longest wait for the next bytes of a body (default {@link DEFAULT_IDLE_TIMEOUT_MS}). */
+  idleTimeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
   fetch?: typeof fetch;
 }
+
+/**
+ * 60 s without a byte: far beyond a slow but working link (which delivers something every
+ * few seconds, even through a congested CDN edge or a cold object-store read), short
+ * enough that a stalled connection costs a minute, not the whole publish.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/** A failure worth another attempt (network, timeout), as opposed to a refusal. */
+class TransientError extends Error {}
 
 /** A parsed `WWW-Authenticate` challenge (RFC 7235 §4.1). */
 export interface Challenge {
@@ -41,7 +69,8 @@ export interface Challenge {
 export function parseChallenge(header: string): Challenge {
   const m = /^\s*([A-Za-z][A-Za-z0-9._~+\/-]*)\s*(.*)$/s.exec(header);
   if (!m) throw new Error(`malformed WWW-Authenticate "${header}"`);
-  const params: Record<string, string> = {};
+  // Parameter names come from the server: a `__proto__=` must be a key, not a prototype.
+  const params: Record<string, string> = Object.create(null);
   const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g;
   for (const p of m[2].matchAll(re)) {
     params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : p[3];
@@ -83,9 +112,57 @@ export class RegistryClient {
     this.#fetch = opts.fetch ?? fetch;
   }
 
-  /** GETs `path` (below the base); a 401 is answered once per call, then returned. */
+  /**
+   * GETs `path` (below the base) with retries; a 401 is answered once per attempt, then
+   * returned. A 200's body resumes after a stall or a drop (resumable_body.ts).
+   */
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
     const url = new URL(path, this.#o.base);
+    const res = await this.#attempts(url, headers);
+    if (res.status !== 200 || !res.body) return res;
+    const body = resumableBody(res, {
+      idleMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      retry: this.#retry,
+      what: `GET ${redactUrl(url)}`,
+      reopen: (from) => this.#attempts(url, { ...headers, range: `bytes=${from}-` }),
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  }
+
+  get #retry(): RetryPolicy {
+    return { ...DEFAULT_RETRY, ...this.#o.retry };
+  }
+
+  /** {@link #authorized} until it answers something other than a transient failure. */
+  async #attempts(url: URL, headers: Record<string, string>): Promise<Response> {
+    const policy = this.#retry;
+    for (let attempt = 1;; attempt++) {
+      let res: Response | undefined;
+      let why: string;
+      try {
+        res = await this.#authorized(url, headers);
+        if (!retryableStatus(res.status)) return res;
+        why = (await responseError(res, "")).message.replace(/^: /, "");
+      } catch (e) {
+        if (!(e instanceof TransientError)) throw e;
+        why = e.message;
+      }
+      const last = attempt >= policy.attempts;
+      const asked = res && retryAfterMs(res.headers.get("retry-after"));
+      if (!last && asked !== undefined && asked > policy.maxRetryAfterMs) {
+        throw new Error(`GET ${redactUrl(url)}: ${why}, retry asked after ${asked} ms`);
+      }
+      if (last) {
+        throw new Error(
+          `GET ${redactUrl(url)}: ${why} (attempt ${attempt} of ${policy.attempts})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, asked ?? backoffMs(policy, attempt + 1)));
+    }
+  }
+
+  /** One attempt: redirects followed, a 401 challenge answered once. */
+  async #authorized(url: URL, headers: Record<string, string>): Promise<Response> {
     const res = await this.#follow(url, headers);
     // Also when we hold a token: it may have expired during a long publish.
     if (res.status !== 401) return res;
@@ -108,10 +185,12 @@ export class RegistryClient {
       await res.body?.cancel();
       url = new URL(location, url);
       if (url.protocol !== "https:" && url.protocol !== "http:") {
-        throw new Error(`GET ${start}: redirected to unsupported URL ${url}`);
+        throw new Error(
+          `GET ${redactUrl(start)}: redirected to unsupported URL ${redactUrl(url)}`,
+        );
       }
     }
-    throw new Error(`GET ${start}: more than ${MAX_REDIRECTS} redirects`);
+    throw new Error(`GET ${redactUrl(start)}: more than ${MAX_REDIRECTS} redirects`);
   }
 
   async #request(url: URL, headers: Headers, redirect: RequestRedirect): Promise<Response> {
@@ -122,7 +201,7 @@ export class RegistryClient {
       return await this.#fetch(url, { headers, redirect, signal: ctl.signal });
     } catch (e) {
       const why = ctl.signal.aborted ? String(ctl.signal.reason?.message) : String(e);
-      throw new Error(`GET ${url}: ${why}`, { cause: e });
+      throw new TransientError(why, { cause: e });
     } finally {
       clearTimeout(timer); // headers are in: the body may take as long as it needs
     }

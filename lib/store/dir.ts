@@ -3,13 +3,22 @@
  * The directory store: the static layout as plain files under a root directory.
  * Writes are atomic (temp file in `<root>/.tmp` on the same filesystem, fsync, rename),
  * so a reader or a killed writer never sees half an object.
+ *
+ * Temp files are named `<pid>-<host>-<uuid>.part` after their writer, so the files of a
+ * writer killed mid-write (SIGKILL, power loss) can be told from a live writer's and
+ * removed by the next publish ({@link DirStore.removeStaleTemp}): those of a dead PID of
+ * this host at once, any other (another host sharing the directory, a reused PID, a name
+ * of an older version) once untouched for {@link STALE_TEMP_AGE_MS}. A live writer
+ * touches its file with every chunk, and a stalled source is given up on within minutes
+ * (the registry client's idle timeout), so a day-old untouched file has no writer left.
  */
 import * as fs from "node:fs/promises";
-import { hostname } from "node:os";
 import * as path from "node:path";
+import { hostname } from "node:os";
+import process from "node:process";
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileBody } from "../runtime/runtime.ts";
+import { acquireDirLock, isDeadPid } from "./dir_lock.ts";
 import type {
   ByteRange,
   LockOptions,
@@ -21,6 +30,11 @@ import type {
 } from "./store.ts";
 
 const TMP_DIR = ".tmp";
+/** Age after which an untouched temp file of an unknown writer is removed (24 h). */
+export const STALE_TEMP_AGE_MS = 24 * 3_600_000;
+/** This host, as it appears in temp file names. */
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9.]/g, "_").slice(0, 64) || "host";
+const TEMP_NAME = /^([0-9]+)-(.+)-[0-9a-f-]{36}\.part$/;
 const LOCK_DIR = ".locks";
 
 /** Rejects keys that could leave the root: absolute, `..`, `.`, empty segments, NUL, `\`. */
@@ -99,7 +113,7 @@ export class DirStore implements StreamStore, WriteStore {
     const tmpDir = path.join(this.root, TMP_DIR);
     await fs.mkdir(tmpDir, { recursive: true });
     await fs.mkdir(path.dirname(dest), { recursive: true });
-    const tmp = path.join(tmpDir, `${randomUUID()}.part`);
+    const tmp = path.join(tmpDir, `${process.pid}-${HOST_TAG}-${randomUUID()}.part`);
     const fh = await fs.open(tmp, "wx", 0o644);
     try {
       if (body instanceof Uint8Array) {
@@ -117,63 +131,48 @@ export class DirStore implements StreamStore, WriteStore {
     }
   }
 
+  /** Removes the temp files of writers that died (see the module doc); how many. */
+  async removeStaleTemp(): Promise<number> {
+    const dir = path.join(this.root, TMP_DIR);
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (e) {
+      if (isNotFound(e)) return 0;
+      throw e;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const m = TEMP_NAME.exec(name);
+      const file = path.join(dir, name);
+      let stale = m !== null && m[2] === HOST_TAG && Number(m[1]) !== process.pid &&
+        isDeadPid(Number(m[1]));
+      if (!stale && !(m && m[2] === HOST_TAG && !isDeadPid(Number(m[1])))) {
+        const st = await fs.stat(file).catch(() => null);
+        stale = st !== null && Date.now() - st.mtimeMs > STALE_TEMP_AGE_MS;
+      }
+      if (stale) {
+        await fs.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** A lock file is taken in one syscall: nothing to start early. */
   readonly lockLeadMs: number = 0;
 
   /**
-   * An exclusive lock file `<root>/.locks/<name>.lock` holding `host pid`. A lock left
-   * by a process that died on this host (SIGKILL) is taken over; otherwise we wait.
-   *
-   * The lock file appears with its holder already in it: written to a temp file, then
-   * hard-linked into place (link fails with EEXIST when held). An O_EXCL create followed
-   * by a write leaves an EMPTY lock file when the publisher is killed in between, and an
-   * empty file names no holder whose death could be noticed.
+   * An exclusive lock file `<root>/.locks/<name>.lock`; a lock left by a process that
+   * died on this host (SIGKILL) is taken over by exactly one waiter, otherwise we wait
+   * (dir_lock.ts).
    */
-  async lock(name: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
-    const dir = path.join(this.root, LOCK_DIR);
-    await fs.mkdir(dir, { recursive: true });
-    const file = path.join(dir, `${name.replaceAll("/", "%2F")}.lock`);
-    const tmp = path.join(dir, `.${randomUUID()}.tmp`);
-    await fs.writeFile(tmp, `${hostname()} ${process.pid}`);
-    try {
-      const deadline = Date.now() + this.#lockTimeoutMs;
-      for (let wait = 10;; wait = Math.min(wait * 2, 500)) {
-        opts.signal?.throwIfAborted();
-        try {
-          await fs.link(tmp, file);
-          return async () => {
-            await fs.rm(file, { force: true });
-          };
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
-        if (await isStale(file)) {
-          await fs.rm(file, { force: true });
-          continue;
-        }
-        if (Date.now() > deadline) {
-          const holder = await fs.readFile(file, "utf8").catch(() => "?");
-          throw new Error(`store ${this.root}: lock "${name}" is held by ${holder}`);
-        }
-        await sleep(wait, undefined, { signal: opts.signal }).catch((e) => {
-          throw opts.signal?.aborted ? opts.signal.reason : e;
-        });
-      }
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-  }
-}
-
-async function isStale(file: string): Promise<boolean> {
-  const holder = await fs.readFile(file, "utf8").catch(() => "");
-  const [host, pid] = holder.split(" ");
-  if (host !== hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  lock(name: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
+    return acquireDirLock(path.join(this.root, LOCK_DIR), name, {
+      timeoutMs: this.#lockTimeoutMs,
+      signal: opts.signal,
+      location: this.root,
+    });
   }
 }
 

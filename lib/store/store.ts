@@ -82,6 +82,11 @@ export interface WriteStore extends ReadStore {
    * expected to end, so the cost overlaps the copy (lib/publish/lock_ahead.ts).
    */
   readonly lockLeadMs: number;
+  /**
+   * Removes temp files left by writers that died (killed mid-write), never a live
+   * writer's; resolves to how many. Stores whose writes leave nothing behind omit it.
+   */
+  removeStaleTemp?(): Promise<number>;
 }
 
 export interface LockOptions {

@@ -62,20 +62,30 @@ Deno.test("parseDockerReference() splits host, repository, tag or digest", () =>
   }
 });
 
+/** A parsed challenge with its (null-prototype) params as a plain object, for deepEqual. */
+const plain = (c: ReturnType<typeof parseChallenge>) => ({ ...c, params: { ...c.params } });
+
 Deno.test("parseChallenge() reads Bearer and Basic challenges", () => {
   assert.deepEqual(
-    parseChallenge(
+    plain(parseChallenge(
       'Bearer realm="https://auth.example/token",service="reg",scope="repository:a/b:pull"',
-    ),
+    )),
     {
       scheme: "bearer",
       params: { realm: "https://auth.example/token", service: "reg", scope: "repository:a/b:pull" },
     },
   );
-  assert.deepEqual(parseChallenge('Basic realm="x \\"y\\""'), {
+  assert.deepEqual(plain(parseChallenge('Basic realm="x \\"y\\""')), {
     scheme: "basic",
     params: { realm: 'x "y"' },
   });
+});
+
+Deno.test("parseChallenge(): a parameter named __proto__ is a key, not a prototype", () => {
+  const c = parseChallenge('Bearer __proto__="x",realm="https://a.example/t"');
+  assert.equal(c.params["__proto__"], "x");
+  assert.deepEqual(Object.keys(c.params), ["__proto__", "realm"]);
+  assert.equal(c.params.constructor, undefined);
 });
 
 Deno.test({
@@ -283,7 +293,7 @@ Deno.test("docker://: an unreachable registry is an error naming the URL", async
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const source = await openSource(`docker://127.0.0.1:${port}/x:v1`);
+  const source = await openSource(`docker://127.0.0.1:${port}/x:v1`, { retry: { baseMs: 10 } });
   await assert.rejects(
     source.resolve(),
     new RegExp(`GET http://127\\.0\\.0\\.1:${port}/v2/x/manifests/v1: `),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
+import { hostname } from "node:os";
 import { checkKey, DirStore } from "../../lib/store/dir.ts";
 
 const meta = { contentType: "application/octet-stream", cacheControl: "no-cache" };
@@ -79,8 +80,43 @@ Deno.test("DirStore.lock() takes over a lock left by a dead process", () =>
     const child = new Deno.Command("true").spawn();
     await child.status; // its PID is now free
     await fs.mkdir(path.join(root, ".locks"), { recursive: true });
-    const { hostname } = await import("node:os");
     await fs.writeFile(path.join(root, ".locks", "catalog.lock"), `${hostname()} ${child.pid}`);
     const release = await s.lock("catalog");
     await release();
+  }));
+
+Deno.test("DirStore.lock() passes over a takeover claim whose claimant died", () =>
+  withStore(async (s, root) => {
+    const child = new Deno.Command("true").spawn();
+    await child.status; // its PID is now free: the planted holder and claimant are dead
+    const locks = path.join(root, ".locks");
+    await fs.mkdir(locks, { recursive: true });
+    const token = crypto.randomUUID();
+    await fs.writeFile(path.join(locks, "catalog.lock"), `${hostname()} ${child.pid} ${token}`);
+    await fs.writeFile(path.join(locks, `catalog.lock.${token}.0`), `${hostname()} ${child.pid}`);
+    const release = await s.lock("catalog");
+    const held = await fs.readFile(path.join(locks, "catalog.lock"), "utf8");
+    assert.match(held, new RegExp(`^${hostname()} ${Deno.pid} `));
+    await release();
+    assert.deepEqual(await fs.readdir(locks), [], "claims and lock removed");
+  }));
+
+Deno.test("DirStore.lock(): of many waiters on one stale lock exactly one holds it at a time", () =>
+  withStore(async (_s, root) => {
+    const child = new Deno.Command("true").spawn();
+    await child.status;
+    const locks = path.join(root, ".locks");
+    await fs.mkdir(locks, { recursive: true });
+    await fs.writeFile(path.join(locks, "repo:a.lock"), `${hostname()} ${child.pid}`);
+    let inside = 0;
+    let most = 0;
+    const store = new DirStore(root, { lockTimeoutMs: 10_000 });
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      const release = await store.lock("repo:a");
+      most = Math.max(most, ++inside);
+      await new Promise((r) => setTimeout(r, 2));
+      inside--;
+      await release();
+    }));
+    assert.equal(most, 1);
   }));
