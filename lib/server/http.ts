@@ -11,16 +11,6 @@ export const API_VERSION_HEADER = "Docker-Distribution-API-Version";
 export const API_VERSION = "registry/2.0";
 const JSON_TYPE = "application/json";
 
-/** Splits a request URL into its raw (still percent-encoded) path and query. */
-export function splitUrl(url: string): { path: string; query: string } {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  if (start < 0) return { path: "/", query: "" };
-  const q = url.indexOf("?", start);
-  return q < 0
-    ? { path: url.slice(start), query: "" }
-    : { path: url.slice(start, q), query: url.slice(q + 1) };
-}
-
 /** A JSON response with the API version header. */
 export function json(
   status: number,
