@@ -92,6 +92,58 @@ Deno.test("blobs: Range requests on a streaming store", async (t) => {
         status: 200,
         wantBody: b,
       },
+      // RFC 9110 §13.1.5: Range applies only when If-Range matches the strong ETag.
+      {
+        description: "If-Range = the ETag → 206",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": `"${f.layer.digest}"` },
+        status: 206,
+        wantBody: b.slice(0, 100),
+        wantHeaders: { "content-range": "bytes 0-99/1000", etag: `"${f.layer.digest}"` },
+      },
+      {
+        description: "If-Range another ETag → 200, whole blob",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": '"sha256:0000"' },
+        status: 200,
+        wantBody: b,
+        wantHeaders: { "content-range": null, "content-length": "1000" },
+      },
+      {
+        description: "If-Range a weak ETag of the same digest → 200 (weak never matches)",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": `W/"${f.layer.digest}"` },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range a date (no Last-Modified is sent) → 200",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": "Tue, 01 Dec 2026 20:53:43 GMT" },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range unquoted digest → 200",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": f.layer.digest },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range not matching + unsatisfiable Range → 200, not 416",
+        url,
+        headers: { Range: "bytes=5000-", "If-Range": '"x"' },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range without Range → 200",
+        url,
+        headers: { "If-Range": `"${f.layer.digest}"` },
+        status: 200,
+        wantBody: b,
+      },
     ];
     await runCases(t, app, cases);
   } finally {
