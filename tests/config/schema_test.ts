@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { jsonSchemaText } from "../../lib/config/schema.ts";
-import { parseDuration } from "../../lib/config/duration.ts";
+import {
+  durationProblem,
+  formatDuration,
+  MAX_TIMER_MS,
+  parseDuration,
+} from "../../lib/config/duration.ts";
 import { parseListen } from "../../lib/config/resolve.ts";
 import { didYouMean, keyPath } from "../../lib/config/errors.ts";
 
@@ -85,4 +90,15 @@ Deno.test("didYouMean() suggests only near misses", () => {
   assert.equal(didYouMean("orgins", ["origins", "store"]), "origins");
   assert.equal(didYouMean("Listen", ["listen"]), "listen");
   assert.equal(didYouMean("zzzz", ["origins", "store"]), undefined);
+});
+
+Deno.test("durations: formatDuration() and the timer bound every duration shares", () => {
+  assert.equal(formatDuration(MAX_TIMER_MS), "596h31m23.647s");
+  assert.equal(parseDuration(formatDuration(MAX_TIMER_MS)), MAX_TIMER_MS);
+  assert.equal(formatDuration(1500), "1.5s");
+  assert.equal(formatDuration(90_000), "1m30s");
+  assert.equal(formatDuration(500), "500ms");
+  assert.equal(durationProblem("596h31m23.647s"), null);
+  assert.match(durationProblem("596h31m23.648s") ?? "", /at most 596h31m23\.647s/);
+  assert.equal(durationProblem("ten"), null, "not a duration: the pattern's to say");
 });
