@@ -33,6 +33,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     file: values.config,
     flags: { listen: values.listen, store: values.store },
     env: process.env,
+    resolveListen: true,
   };
   const config = await loadConfig(opts);
   const log = createLogger({ level: config.log.level });

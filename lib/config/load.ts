@@ -8,7 +8,9 @@
  *
  *   config "cfg.json": health.interval: expected a duration like "10s", got "ten"
  */
+import { lookup } from "node:dns/promises";
 import * as fs from "node:fs/promises";
+import { isIP } from "node:net";
 import * as path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -38,6 +40,12 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Base for relative paths given by flags or env (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Resolve the `listen` host name now (`serve` does: a name that does not resolve is a
+   * config error, exit 2, rather than a bind failure the runtime words as EINVAL or
+   * ENOTTY). Commands that do not listen leave it off and do no DNS.
+   */
+  resolveListen?: boolean;
 }
 
 /** Reads, validates and resolves a config. Throws ConfigError naming what is wrong. */
@@ -67,7 +75,30 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const file = opts.file === undefined ? undefined : path.resolve(cwd, opts.file);
   const r = resolveConfig(doc as UserConfig, { baseDir, file });
   if ("problems" in r) fail(r.problems);
-  return (r as { config: ResolvedConfig }).config;
+  const config = (r as { config: ResolvedConfig }).config;
+  if (opts.resolveListen) {
+    const problem = await listenHostProblem(config.listen.hostname, String(doc.listen));
+    if (problem) fail([problem]);
+  }
+  return config;
+}
+
+/** Why the `listen` host name does not resolve (null when it does, or is an IP address). */
+async function listenHostProblem(hostname: string, text: string): Promise<Problem | null> {
+  if (isIP(hostname) !== 0) return null;
+  try {
+    await lookup(hostname);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOTFOUND" ? "no such host" : code ?? (e as Error).message;
+    return {
+      path: "listen",
+      problem: `host ${JSON.stringify(hostname)} does not resolve (${why}), got ${
+        JSON.stringify(text)
+      }`,
+    };
+  }
 }
 
 /** Schema violations of a document, one per key path, in document order. */

@@ -91,6 +91,8 @@ export function parseListen(text: string): ListenAddress | null {
   const host = m[2];
   const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
   if (isIP(host) !== 4 && !host.split(".").every((l) => label.test(l))) return null;
+  // An all-numeric last label is no host name (RFC 3696 §2): `999.1.1.1` is a bad IPv4.
+  if (isIP(host) !== 4 && /^[0-9]+$/.test(host.slice(host.lastIndexOf(".") + 1))) return null;
   return { hostname: host, port };
 }
 

@@ -38,11 +38,48 @@ export interface RunningServer {
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 
+/** Why a bind fails, by errno code (the runtimes' own messages name no address). */
+const BIND_REASONS: Record<string, string> = {
+  EADDRINUSE: "the port is already in use (another process listens there)",
+  EADDRNOTAVAIL: "no network interface of this machine has that address",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EPERM: "permission denied",
+  AddrInUse: "the port is already in use (another process listens there)",
+  AddrNotAvailable: "no network interface of this machine has that address",
+  PermissionDenied: "permission denied (ports below 1024 need privileges)",
+};
+
+/**
+ * The address could not be bound. The message names it and says why (issue 9): the
+ * runtimes' own errors do not (`EADDRNOTAVAIL: address not available, listen`).
+ */
+export class ListenError extends Error {
+  override name = "ListenError";
+  /** The errno-style code (`EADDRINUSE`), when the runtime gave one. */
+  readonly code: string | undefined;
+  constructor(hostname: string, port: number, cause: unknown) {
+    const c = cause as { code?: string; name?: string; message?: string };
+    const code = c?.code ?? c?.name;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    const why = (code && BIND_REASONS[code]) ?? c?.message ?? String(cause);
+    super(`cannot listen on ${host}:${port}: ${why}`, { cause });
+    this.code = c?.code;
+  }
+}
+
 /** Which runtime runs this code. */
 export const runtimeName: "bun" | "deno" | "other" = g.Bun ? "bun" : g.Deno ? "deno" : "other";
 
-/** Starts an HTTP server. Resolves once it is listening. */
-export function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
+/** Starts an HTTP server. Resolves once it is listening; a bind failure is a {@link ListenError}. */
+export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
+  try {
+    return await listen(handler, opts);
+  } catch (e) {
+    throw new ListenError(opts.hostname, opts.port, e);
+  }
+}
+
+function listen(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
   if (runtimeName === "bun") {
     const server = g.Bun.serve({
       hostname: opts.hostname,
@@ -60,6 +97,7 @@ export function serve(handler: FetchHandler, opts: ServeOptions): Promise<Runnin
     });
   }
   if (runtimeName === "deno") {
+    // A bind failure is thrown synchronously (Deno.errors.AddrInUse...): it rejects this.
     return new Promise((resolve) => {
       const server = g.Deno.serve(
         {

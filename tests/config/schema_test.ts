@@ -61,6 +61,8 @@ Deno.test("parseListen() takes host:port and [v6]:port only", () => {
   assert.deepEqual(parseListen("localhost:0"), { hostname: "localhost", port: 0 });
   assert.deepEqual(parseListen("[::]:80"), { hostname: "::", port: 80 });
   assert.deepEqual(parseListen("[::1]:5000"), { hostname: "::1", port: 5000 });
+  assert.deepEqual(parseListen("host-1.example:80"), { hostname: "host-1.example", port: 80 });
+  assert.deepEqual(parseListen("0x1.example:80"), { hostname: "0x1.example", port: 80 });
   for (
     const bad of [
       "",
@@ -74,6 +76,11 @@ Deno.test("parseListen() takes host:port and [v6]:port only", () => {
       "[1.2.3]:5",
       "a_b:1",
       "-a:1",
+      // Dotted numbers that are no IPv4 address are no host name either (issue 9).
+      "999.1.1.1:5000",
+      "1.2.3:5000",
+      "256.0.0.1:80",
+      "10.0.0.01x.5:1",
     ]
   ) {
     assert.equal(parseListen(bad), null, bad);
