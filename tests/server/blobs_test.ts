@@ -266,7 +266,10 @@ Deno.test("blobs: a store that cannot stream, without origins → 404 BLOB_UNKNO
 Deno.test("a damaged store: missing blob → 404, truncated blob or altered manifest → 500", async (t) => {
   const f = await makeFixture();
   try {
-    const { app } = await appFor(f.store);
+    // A 500 body is generic; what is wrong (store location, sizes) goes to the log only.
+    const { log, lines } = memoryLogger();
+    const { app } = await appFor(f.store, { log });
+    const generic = { errors: [{ code: "INTERNAL", message: "internal server error" }] };
     const layerPath = f.store.pathOf(`blobs/sha256/${f.layer.digest.slice(7)}`);
     await Deno.writeFile(layerPath, f.layer.bytes.slice(0, 10));
     await runCases(t, app, [
@@ -275,18 +278,23 @@ Deno.test("a damaged store: missing blob → 404, truncated blob or altered mani
         url: `/v2/library/alpine/blobs/${f.layer.digest}`,
         status: 500,
         wantCode: "INTERNAL",
+        wantBody: generic,
       },
     ]);
     // A manifest whose stored bytes do not match its digest is refused, never served.
     await Deno.writeFile(f.store.pathOf(`blobs/sha256/${f.other.digest.slice(7)}`), f.alpine.bytes);
     await runCases(t, app, [
       {
-        description: "manifest digest mismatch → 500 INTERNAL",
+        description: "manifest digest mismatch → 500 INTERNAL, no store path in the body",
         url: "/v2/other/repo/manifests/v1",
         status: 500,
         wantCode: "INTERNAL",
+        wantBody: generic,
       },
     ]);
+    const logged = lines.filter((l) => l.level === 50).map((l) => String(l.msg));
+    assert.ok(logged.some((m) => m.includes(f.store.location)), `logged: ${logged}`);
+    assert.ok(logged.some((m) => m.includes("has 10 bytes")), `logged: ${logged}`);
     await Deno.remove(layerPath);
     await runCases(t, app, [
       {
