@@ -163,8 +163,16 @@ Deno.test({
       const holder = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       try {
         const port = (holder.addr as Deno.NetAddr).port;
-        const inUse = await serve({ listen: `127.0.0.1:${port}`, log: { level: "debug" } });
+        // With secrets in a world-readable file (0644 under the usual umask): a warning.
+        const secrets = { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "wJalrEXAMPLE" };
+        await fs.chmod(file, 0o644); // serve() rewrites it in place: the mode stays
+        const inUse = await serve({ listen: `127.0.0.1:${port}`, s3: secrets });
         assert.equal(inUse.code, 1, inUse.stderr);
+        assert.match(
+          inUse.stderr,
+          /"keys":\["s3\.accessKeyId","s3\.secretAccessKey"\].*is readable by every user/,
+        );
+        assert.doesNotMatch(inUse.stderr, /wJalrEXAMPLE/);
         assert.match(
           inUse.stderr,
           new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
