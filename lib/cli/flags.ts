@@ -7,7 +7,7 @@
  * `-h`/`--help` is known to every command. A repeated flag keeps its last value.
  */
 import { parseArgs } from "node:util";
-import { parseDuration } from "../config/duration.ts";
+import { durationProblem, parseDuration } from "../config/duration.ts";
 import { UsageError } from "./usage.ts";
 
 /** A flag: a boolean switch, or a string, optionally converted by `parse`. */
@@ -100,9 +100,14 @@ export function integer(min: number, max: number): (raw: string) => number {
   };
 }
 
-/** A `parse` for a positive duration flag (`"10s"`, `"500ms"`), in milliseconds. */
+/**
+ * A `parse` for a positive duration flag (`"10s"`, `"500ms"`), in milliseconds, at most
+ * what a timer can wait (lib/config/duration.ts `MAX_TIMER_MS`).
+ */
 export function duration(raw: string): number {
   const ms = parseDuration(raw);
   if (ms === null || ms <= 0) throw new Error('expected a duration like "10s" or "500ms"');
+  const problem = durationProblem(raw);
+  if (problem) throw new Error(problem);
   return ms;
 }

@@ -19,6 +19,8 @@ import { createOrigins, type Origins } from "../origins/origins.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
 import { type App, createApp } from "../server/app.ts";
 import { openStore } from "../config/open_store.ts";
+import { errors } from "../oci/errors.ts";
+import { json } from "../server/http.ts";
 import type { ReadStore } from "../store/store.ts";
 import { TlsState } from "./instance_tls.ts";
 
@@ -61,7 +63,13 @@ export interface InstanceDeps {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Starts serving `config`. Throws on config errors or when the address cannot be bound. */
+/**
+ * Starts serving `config`. Throws on config errors or when the address cannot be bound
+ * (a ListenError naming it). The address is bound FIRST, before the indexes load and the
+ * origins' first probes run: a port in use is the first thing reported, not something
+ * said after "index loaded" (issue 9). Requests that arrive while the rest starts wait
+ * for it, as they waited in the kernel's backlog before.
+ */
 export async function startInstance(
   config: ResolvedConfig,
   deps: InstanceDeps,
@@ -69,21 +77,28 @@ export async function startInstance(
   const { log } = deps;
   // Before anything starts: a bad pair is a ConfigError (exit 2) naming key and file.
   const tls = await TlsState.load(config, log);
-  const stores = await buildStores(config, [], log, true);
-  let gen: Generation = { config, stores, app: app(config, stores, log, tls) };
-
-  let server: RunningServer;
+  let gen: Generation | undefined;
+  const started = Promise.withResolvers<Generation>();
+  started.promise.catch(() => {}); // a failed start is thrown below, not unhandled here
+  const server: RunningServer = await serve((req, client) => {
+    if (gen) return gen.app.fetch(req, client);
+    return started.promise.then((g) => g.app.fetch(req, client), () => starting());
+  }, {
+    hostname: config.listen.hostname,
+    port: config.listen.port,
+    idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
+    ...(tls.pair ? { tls: { cert: tls.pair.cert, key: tls.pair.key } } : {}),
+  });
+  let stores: Served[];
   try {
-    server = await serve((req, client) => gen.app.fetch(req, client), {
-      hostname: config.listen.hostname,
-      port: config.listen.port,
-      idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
-      ...(tls.pair ? { tls: { cert: tls.pair.cert, key: tls.pair.key } } : {}),
-    });
+    stores = await buildStores(config, [], log, true);
+    gen = { config, stores, app: app(config, stores, log, tls) };
   } catch (e) {
-    for (const s of stores) s.origins?.stop();
+    started.reject(e);
+    await server.shutdown();
     throw e;
   }
+  started.resolve(gen);
   const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
   const url = `${server.tls ? "https" : "http"}://${host}:${server.port}`;
   log.info({
@@ -97,7 +112,7 @@ export async function startInstance(
 
   let reloading: Promise<boolean> | undefined;
   async function reload(): Promise<boolean> {
-    const old = gen;
+    const old = gen!;
     let next: ResolvedConfig;
     try {
       next = await deps.reloadConfig();
@@ -155,7 +170,7 @@ export async function startInstance(
   return {
     address: { hostname: server.hostname, port: server.port, url },
     get config() {
-      return gen.config;
+      return gen!.config;
     },
     reload() {
       // One reload at a time: a second SIGHUP during a reload waits for it, then runs.
@@ -166,7 +181,7 @@ export async function startInstance(
       return run;
     },
     async stop() {
-      for (const s of gen.stores) {
+      for (const s of gen!.stores) {
         s.registry.stopRefresh();
         s.origins?.stop();
       }
@@ -181,6 +196,12 @@ export async function startInstance(
       }
     },
   };
+}
+
+/** The answer to a request held during a start that then failed (the process exits). */
+function starting(): Response {
+  const e = errors.unavailable("the server is stopping: it could not start");
+  return json(e.status, e.toJSON());
 }
 
 /**

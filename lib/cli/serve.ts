@@ -4,7 +4,7 @@
  * (exit 2 on any problem, before anything starts), start the server, then live by
  * signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
  */
-import { loadConfig, type LoadOptions } from "../config/load.ts";
+import { type ConfigWarning, loadConfig, type LoadOptions } from "../config/load.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "./usage.ts";
 import { onSignal } from "../runtime/runtime.ts";
@@ -29,13 +29,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (values.config === undefined && values.store === undefined) {
     throw new UsageError("serve needs --config FILE (or at least --store STORE)");
   }
+  // Warnings of a load are logged once the logger exists (its level is in the config).
+  const warnings: ConfigWarning[] = [];
+  let warn = (w: ConfigWarning): void => void warnings.push(w);
   const opts: LoadOptions = {
     file: values.config,
     flags: { listen: values.listen, store: values.store },
     env: process.env,
+    resolveListen: true,
+    onWarning: (w) => warn(w),
   };
   const config = await loadConfig(opts);
   const log = createLogger({ level: config.log.level });
+  warn = (w) => log.warn({ file: w.file, keys: w.keys }, w.message);
+  warnings.forEach(warn);
   const instance = await startInstance(config, { log, reloadConfig: () => loadConfig(opts) });
 
   const stopped = new Promise<string>((resolve) => {

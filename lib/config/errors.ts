@@ -11,7 +11,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import leven from "leven";
-import { expectedPhrase } from "./schema.ts";
+import { durationProblem } from "./duration.ts";
+import { DURATION_FORMAT, expectedPhrase } from "./schema.ts";
 
 /**
  * A config that cannot be used: a bad file, key, value or store location. The CLI exits
@@ -112,6 +113,16 @@ export function describeError(e: ValueError, schemaAt: (pointer: string) => TSch
       const min = (e.schema as unknown as { minimum: number }).minimum;
       return { path, problem: `must be at least ${min}, ${got}` };
     }
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMaximum: {
+      const max = (e.schema as unknown as { maximum: number }).maximum;
+      return { path, problem: `must be at most ${max}, ${got}` };
+    }
+    case ValueErrorType.StringFormat:
+      if ((e.schema as { format?: string }).format === DURATION_FORMAT) {
+        return { path, problem: `${durationProblem(String(e.value)) ?? e.message}, ${got}` };
+      }
+      return { path, problem: `expected ${expectedPhrase(e.schema) ?? e.message}, ${got}` };
     default: {
       const want = expectedPhrase(e.schema) ?? typeName(e.schema);
       return { path, problem: `expected ${want}, ${got}` };

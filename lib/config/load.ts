@@ -8,7 +8,9 @@
  *
  *   config "cfg.json": health.interval: expected a duration like "10s", got "ten"
  */
+import { lookup } from "node:dns/promises";
 import * as fs from "node:fs/promises";
+import { isIP } from "node:net";
 import * as path from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -38,12 +40,35 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Base for relative paths given by flags or env (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Resolve the `listen` host name now (`serve` does: a name that does not resolve is a
+   * config error, exit 2, rather than a bind failure the runtime words as EINVAL or
+   * ENOTTY). Commands that do not listen leave it off and do no DNS.
+   */
+  resolveListen?: boolean;
+  /** Told about a config that works but is unsafe (see {@link ConfigWarning}). */
+  onWarning?: (w: ConfigWarning) => void;
+}
+
+/**
+ * A config file every user of the machine can read that holds secrets (S3 credentials,
+ * a password in a URL, any `*secret*`/`*token*`/`*password*` key): serve starts, and
+ * says so once per load, naming the file and the keys.
+ */
+export interface ConfigWarning {
+  message: string;
+  file: string;
+  keys: string[];
 }
 
 /** Reads, validates and resolves a config. Throws ConfigError naming what is wrong. */
 export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const cwd = opts.cwd ?? process.cwd();
   const fileDoc = opts.file === undefined ? undefined : await readConfigFile(opts.file, cwd);
+  if (opts.file !== undefined && opts.onWarning) {
+    const w = await exposedSecrets(opts.file, cwd, fileDoc);
+    if (w) opts.onWarning(w);
+  }
   const { doc, sources } = mergeSources(fileDoc, opts.flags ?? {}, opts.env ?? {});
   const fileLabel = opts.file === undefined ? "config" : `config ${JSON.stringify(opts.file)}`;
   const label = (p: Problem): string => {
@@ -67,7 +92,30 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
   const file = opts.file === undefined ? undefined : path.resolve(cwd, opts.file);
   const r = resolveConfig(doc as UserConfig, { baseDir, file });
   if ("problems" in r) fail(r.problems);
-  return (r as { config: ResolvedConfig }).config;
+  const config = (r as { config: ResolvedConfig }).config;
+  if (opts.resolveListen) {
+    const problem = await listenHostProblem(config.listen.hostname, String(doc.listen));
+    if (problem) fail([problem]);
+  }
+  return config;
+}
+
+/** Why the `listen` host name does not resolve (null when it does, or is an IP address). */
+async function listenHostProblem(hostname: string, text: string): Promise<Problem | null> {
+  if (isIP(hostname) !== 0) return null;
+  try {
+    await lookup(hostname);
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOTFOUND" ? "no such host" : code ?? (e as Error).message;
+    return {
+      path: "listen",
+      problem: `host ${JSON.stringify(hostname)} does not resolve (${why}), got ${
+        JSON.stringify(text)
+      }`,
+    };
+  }
 }
 
 /** Schema violations of a document, one per key path, in document order. */
@@ -135,6 +183,47 @@ export function mergeSources(
     }
   }
   return { doc, sources };
+}
+
+/** Keys whose values are secrets, whatever object they are in. */
+const SECRET_KEY = /secret|password|passwd|token|accessKeyId|privateKey|credential/i;
+/** A URL with a password in its user-info (`https://user:pw@host/`). */
+const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*:[^/?#@]*@/i;
+
+/** The key paths of `doc` that hold secrets (see {@link ConfigWarning}). */
+export function secretKeys(doc: unknown, at = ""): string[] {
+  if (typeof doc !== "object" || doc === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(doc)) {
+    const p = Array.isArray(doc) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
+    if (typeof v === "string") {
+      if (v !== "" && (SECRET_KEY.test(k) || URL_PASSWORD.test(v))) out.push(p);
+    } else out.push(...secretKeys(v, p));
+  }
+  return out;
+}
+
+/**
+ * A warning when the config file is readable by others (mode & 0o004) and holds secrets.
+ * POSIX permissions only: elsewhere the mode bits say nothing.
+ */
+async function exposedSecrets(
+  file: string,
+  cwd: string,
+  doc: unknown,
+): Promise<ConfigWarning | null> {
+  if (process.platform === "win32") return null;
+  const { mode } = await fs.stat(path.resolve(cwd, file));
+  if ((mode & 0o004) === 0) return null;
+  const keys = secretKeys(doc);
+  if (keys.length === 0) return null;
+  const perm = (mode & 0o777).toString(8).padStart(4, "0");
+  return {
+    file,
+    keys,
+    message: `config ${JSON.stringify(file)} is readable by every user (mode ${perm}) and ` +
+      `holds secrets (${keys.join(", ")}): restrict it, e.g. chmod o-r`,
+  };
 }
 
 /** Reads and parses a config file; the errors quote the file and say where it broke. */

@@ -38,6 +38,8 @@ export function parseListen(text: string): ListenAddress | null {
   const host = m[2];
   const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
   if (isIP(host) !== 4 && !host.split(".").every((l) => label.test(l))) return null;
+  // An all-numeric last label is no host name (RFC 3696 §2): `999.1.1.1` is a bad IPv4.
+  if (isIP(host) !== 4 && /^[0-9]+$/.test(host.slice(host.lastIndexOf(".") + 1))) return null;
   return { hostname: host, port };
 }
 
@@ -133,7 +135,7 @@ export function resolveConfig(
     refresh: { intervalMs: ms("refresh.interval", u.refresh!.interval) },
     v1: v1Origin === undefined ? {} : { origin: v1Origin },
     log: { level: u.log!.level as LogLevel },
-    // Bun.serve refuses an idleTimeout above 255 s (at listen, after the index loaded).
+    // Bun.serve refuses an idleTimeout above 255 s and would fail at listen with a message naming no key.
     http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
   if (opts.file !== undefined) config.file = opts.file;

@@ -6,17 +6,31 @@
  *
  * `x-expected` is our own annotation: the phrase an error message uses for a value that
  * fails the schema ("expected a duration like "10s""). It is stripped from the published
- * schema so strict JSON Schema validators accept it.
+ * schema so strict JSON Schema validators accept it. So is the `format` of durations
+ * ({@link DURATION_FORMAT}), which is ours too.
+ *
+ * Every number the runtime cannot honour is bounded here (issue 9: a config error naming
+ * the key, exit 2, never a crash or a different behaviour at run time): durations by what
+ * a timer can wait, counts by what their data structure can hold.
  */
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { FormatRegistry, type Static, type TSchema, Type } from "@sinclair/typebox";
 import { NAME_RE } from "../oci/reference.ts";
-import { DURATION_PATTERN } from "./duration.ts";
+import { DURATION_PATTERN, durationProblem } from "./duration.ts";
 
 const closed = { additionalProperties: false } as const;
+
+/**
+ * The `format` of every duration: the pattern says it is a duration, the format that a
+ * timer can wait it (lib/config/duration.ts `MAX_TIMER_MS`). TypeBox checks formats
+ * through its global registry, so it is registered where the schema is defined.
+ */
+export const DURATION_FORMAT = "static-registry-duration";
+FormatRegistry.Set(DURATION_FORMAT, (v) => durationProblem(v) === null);
 
 function duration(description: string, def?: string) {
   return Type.String({
     pattern: DURATION_PATTERN,
+    format: DURATION_FORMAT,
     description,
     examples: ["500ms", "10s", "5m", "1h30m"],
     "x-expected": 'a duration like "10s"',
@@ -150,21 +164,26 @@ export const ConfigSchema = Type.Object({
   health: Type.Optional(Type.Object({
     interval: Type.Optional(duration("How often each origin's marker object is HEADed.", "10s")),
     timeout: Type.Optional(duration("Timeout of one health check.", "2s")),
+    // Bounded so that "healthy after N probes" means something (N × interval).
     rise: Type.Optional(Type.Integer({
       minimum: 1,
+      maximum: 1000,
       default: 2,
       description: "Consecutive successes that make an origin healthy.",
     })),
     fall: Type.Optional(Type.Integer({
       minimum: 1,
+      maximum: 1000,
       default: 2,
       description: "Consecutive failures that make an origin unhealthy.",
     })),
   }, { ...closed, default: {} })),
   verifyBlobs: Type.Optional(Type.Object({
     cacheSize: Type.Optional(Type.Integer({
-      // An LRU needs room for one entry (lru-cache refuses max 0).
+      // An LRU needs room for one entry (lru-cache refuses max 0), and lru-cache allocates
+      // its arrays for `max` entries up front, per origin: 1e12 crashed the start.
       minimum: 1,
+      maximum: 1_000_000,
       default: 10000,
       description: "Blob presence results remembered per origin.",
     })),
@@ -218,7 +237,9 @@ export function jsonSchemaText(): string {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     ...ConfigSchema,
   };
-  return JSON.stringify(doc, (k, v) => (k === "x-expected" ? undefined : v), 2) + "\n";
+  const ours = (k: string, v: unknown) =>
+    k === "x-expected" || (k === "format" && v === DURATION_FORMAT);
+  return JSON.stringify(doc, (k, v) => (ours(k, v) ? undefined : v), 2) + "\n";
 }
 
 /** The `x-expected` phrase of a schema node, if it has one. */

@@ -20,14 +20,41 @@ export const TAG_RE = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
  */
 export const NAME_MAX = 255;
 
-/** Why `name` is not a valid repository name, or null when it is. */
+/**
+ * Why `name` is not a valid repository name, or null when it is: in words a person can act
+ * on ("must be lowercase"), not the grammar's regex. {@link NAME_RE} decides; the reason
+ * is looked for only when it refuses.
+ */
 export function nameProblem(name: string): string | null {
   if (name.length === 0) return "empty";
   if (name.length > NAME_MAX) return `longer than ${NAME_MAX} characters`;
-  if (!NAME_RE.test(name)) {
-    return "must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((.|_|__|-+)[a-z0-9]+)*)*";
-  }
+  if (!NAME_RE.test(name)) return grammarProblem(name);
   return null;
+}
+
+/** The first rule of the name grammar that `name` breaks, in words. */
+function grammarProblem(name: string): string {
+  if (/[A-Z]/.test(name)) return "must be lowercase";
+  const odd = /[^a-z0-9._\-/]/u.exec(name);
+  if (odd) {
+    return `may contain only a-z, 0-9, ".", "_", "-" and "/", not ${JSON.stringify(odd[0])}`;
+  }
+  for (const part of name.split("/")) {
+    if (part === "") return 'components separated by "/" must not be empty';
+    if (!/^[a-z0-9]/.test(part) || !/[a-z0-9]$/.test(part)) {
+      return `each component must start and end with a letter or digit, got ${
+        JSON.stringify(part)
+      }`;
+    }
+    for (const sep of part.match(/[._-]+/g) ?? []) {
+      if (!/^(?:\.|_|__|-+)$/.test(sep)) {
+        return `letters and digits are joined by one ".", one "_", "__" or "-"s, got ${
+          JSON.stringify(sep)
+        } in ${JSON.stringify(part)}`;
+      }
+    }
+  }
+  return `must match ${NAME_RE.source}`; // not reached: the rules above are the grammar
 }
 
 export function isName(name: string): boolean {

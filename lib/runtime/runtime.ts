@@ -47,12 +47,42 @@ export interface RunningServer {
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 
+/** Why a bind fails, by errno code (the runtimes' own messages name no address). */
+const BIND_REASONS: Record<string, string> = {
+  EADDRINUSE: "the port is already in use (another process listens there)",
+  EADDRNOTAVAIL: "no network interface of this machine has that address",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EPERM: "permission denied",
+  AddrInUse: "the port is already in use (another process listens there)",
+  AddrNotAvailable: "no network interface of this machine has that address",
+  PermissionDenied: "permission denied (ports below 1024 need privileges)",
+};
+
+/**
+ * The address could not be bound. The message names it and says why (issue 9): the
+ * runtimes' own errors do not (`EADDRNOTAVAIL: address not available, listen`).
+ */
+export class ListenError extends Error {
+  override name = "ListenError";
+  /** The errno-style code (`EADDRINUSE`), when the runtime gave one. */
+  readonly code: string | undefined;
+  constructor(hostname: string, port: number, cause: unknown) {
+    const c = cause as { code?: string; name?: string; message?: string };
+    const code = c?.code ?? c?.name;
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    const why = (code && BIND_REASONS[code]) ?? c?.message ?? String(cause);
+    super(`cannot listen on ${host}:${port}: ${why}`, { cause });
+    this.code = c?.code;
+  }
+}
+
 /** Which runtime runs this code. */
 export const runtimeName: "bun" | "deno" | "other" = g.Bun ? "bun" : g.Deno ? "deno" : "other";
 
 /**
  * Starts an HTTP server, or an HTTPS one with `opts.tls` (lib/runtime/listener.ts swaps its
- * certificate with `setTls`). Resolves once it is listening.
+ * certificate with `setTls`). Resolves once it is listening; a bind failure is a
+ * {@link ListenError}.
  */
 export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<RunningServer> {
   const bind = runtimeName === "bun"
@@ -61,7 +91,12 @@ export async function serve(handler: FetchHandler, opts: ServeOptions): Promise<
     ? denoBind(handler, opts)
     : undefined;
   if (!bind) throw new Error("static-registry needs Deno or Bun to serve HTTP");
-  const l = await listen(bind, opts.port, opts.tls);
+  let l: Awaited<ReturnType<typeof listen>>;
+  try {
+    l = await listen(bind, opts.port, opts.tls);
+  } catch (e) {
+    throw new ListenError(opts.hostname, opts.port, e);
+  }
   return {
     hostname: l.hostname,
     port: l.port,

@@ -7,7 +7,7 @@
  * const res = await app.request("/v2/library/alpine/manifests/3.20");
  * ```
  *
- * A request goes: raw path → family ({@link matchPath}) → its store resolved once into
+ * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → its store resolved once into
  * a {@link RequestContext} → the middleware (request counter first, then
  * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
  * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
@@ -30,12 +30,13 @@ import { catalogRoute, repositoryList } from "./catalog.ts";
 import { type ClientAddress, type Middleware, type Reply, RequestContext } from "./context.ts";
 import type { Mount, Origins } from "./deps.ts";
 import { healthz, metricsRoute, readyzRoute } from "./health.ts";
-import { renderError, splitUrl } from "./http.ts";
+import { renderError } from "./http.ts";
 import { manifestsRoute } from "./manifests.ts";
 import { compose, onResponse } from "./middleware.ts";
 import { countRequests, createMetrics, RequestCounts } from "./metrics.ts";
 import { innerName, mountPicker, servedStore } from "./mounts.ts";
 import { referrers } from "./referrers.ts";
+import { requestTarget } from "./path.ts";
 import { dispatcher, matchPath, routeTable } from "./routes.ts";
 import { tags } from "./tags.ts";
 import { v1Route } from "./v1.ts";
@@ -109,7 +110,7 @@ export function createApp(deps: AppDeps): App {
   );
 
   function fetch(req: Request, client?: ClientAddress): Reply {
-    const { path, query } = splitUrl(req.url);
+    const { path, query } = requestTarget(req.url);
     const m = matchPath(path);
     const name = "name" in m ? m.name : "";
     const mount = name === "" ? root : pick(name);

@@ -14,7 +14,7 @@ import type { StreamStore } from "../store/store.ts";
 import type { RequestContext } from "./context.ts";
 import { API_VERSION, API_VERSION_HEADER, empty } from "./http.ts";
 import { findRepo } from "./lookup.ts";
-import { parseRange } from "./range.ts";
+import { ifRangeHolds, parseRange } from "./range.ts";
 
 const OCTETS = "application/octet-stream";
 
@@ -56,9 +56,15 @@ export function blobsRoute(log: Logger) {
     size: number,
   ): Promise<Response> {
     const req = c.req;
-    const range = parseRange(req.headers.get("range"), size);
+    const etag = `"${digest}"`;
+    // RFC 9110 §13.1.5: an If-Range that does not hold means Range is ignored (200, whole
+    // blob, never 416); the file still goes out as a stream (`wholeBody`: Range present).
+    const rangeHeader = ifRangeHolds(req.headers.get("if-range"), etag)
+      ? req.headers.get("range")
+      : null;
+    const range = parseRange(rangeHeader, size);
     // RFC 9110 §15.5.17: the 416 carries `Content-Range: bytes */size` (the error has it).
-    if (range === "unsatisfiable") throw errors.rangeInvalid(req.headers.get("range") ?? "", size);
+    if (range === "unsatisfiable") throw errors.rangeInvalid(rangeHeader ?? "", size);
     const opened = await store.open(blobKey(digest), range);
     if (!opened) {
       log.warn({ name: c.name, digest }, "the index lists a blob the store does not have");
@@ -77,7 +83,7 @@ export function blobsRoute(log: Logger) {
       "Content-Type": OCTETS,
       "Docker-Content-Digest": digest,
       "Accept-Ranges": "bytes",
-      ETag: `"${digest}"`,
+      ETag: etag,
     };
     if (!range) {
       headers["Content-Length"] = String(size);

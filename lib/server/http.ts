@@ -11,16 +11,6 @@ export const API_VERSION_HEADER = "Docker-Distribution-API-Version";
 export const API_VERSION = "registry/2.0";
 const JSON_TYPE = "application/json";
 
-/** Splits a request URL into its raw (still percent-encoded) path and query. */
-export function splitUrl(url: string): { path: string; query: string } {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  if (start < 0) return { path: "/", query: "" };
-  const q = url.indexOf("?", start);
-  return q < 0
-    ? { path: url.slice(start), query: "" }
-    : { path: url.slice(start, q), query: url.slice(q + 1) };
-}
-
 /** A JSON response with the API version header. */
 export function json(
   status: number,
@@ -45,19 +35,26 @@ export function empty(status: number, headers: Record<string, string>): Response
  * 500 INTERNAL, logged here once. A 500 OciError (a damaged store) is logged as an error
  * too; a 503 (no healthy origin, index not loaded) only at debug: its cause is logged
  * where it is detected, and an outage must not turn every request into a log line.
+ *
+ * A 500's body is always the generic {@link INTERNAL_BODY}: what went wrong in the store
+ * (its location, a file path, sizes) is for the operator's log, never for the client
+ * (issue 9: a damaged manifest's 500 showed the server's directory).
  */
 export function renderError(err: unknown, log: Logger): Response {
-  let e: OciError;
-  if (err instanceof OciError) {
-    e = err;
-    if (e.status === 500) log.error({ err }, e.message);
-    else if (e.status > 500) log.debug({ err }, e.message);
-  } else {
+  if (!(err instanceof OciError)) {
     log.error({ err }, "unexpected error while handling a request");
-    e = new OciError("INTERNAL", "internal server error");
+    return json(500, INTERNAL_BODY);
   }
-  return json(e.status, e.toJSON(), e.headers);
+  if (err.status === 500) {
+    log.error({ err }, err.message);
+    return json(500, INTERNAL_BODY, err.headers);
+  }
+  if (err.status > 500) log.debug({ err }, err.message);
+  return json(err.status, err.toJSON(), err.headers);
 }
+
+/** The body of every 500: the spec's error shape, nothing about the server. */
+const INTERNAL_BODY = new OciError("INTERNAL", "internal server error").toJSON();
 
 /** 404 for a path that is no endpoint of this server. */
 export function noSuchEndpoint(path: string): OciError {

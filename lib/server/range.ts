@@ -3,7 +3,8 @@
  * The `Range` request header for blob streaming (RFC 9110 §14.2, §14.1.2): one range
  * `bytes=a-b`, `bytes=a-` or `bytes=-n`. A header we do not understand, or several ranges,
  * is ignored (the whole blob is sent with 200), which RFC 9110 allows; a well-formed range
- * that starts past the end is unsatisfiable (416).
+ * that starts past the end is unsatisfiable (416). {@link ifRangeHolds} is the `If-Range`
+ * precondition that decides whether `Range` is looked at at all (RFC 9110 §13.1.5).
  */
 import type { ByteRange } from "../store/store.ts";
 
@@ -30,4 +31,15 @@ export function parseRange(
   if (start >= size) return "unsatisfiable";
   const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
   return { start, end };
+}
+
+/**
+ * Whether `Range` applies under `If-Range` (RFC 9110 §13.1.5): yes without If-Range; with
+ * it, only when it is an entity-tag that matches `etag` by STRONG comparison (§8.8.3.2).
+ * A weak tag (`W/"..."`) never matches, and neither does an HTTP-date: we send no
+ * Last-Modified, so no date can be "an exact match" of it. When it does not hold, the
+ * server MUST ignore Range and send the whole representation with 200.
+ */
+export function ifRangeHolds(ifRange: string | null, etag: string): boolean {
+  return ifRange === null || ifRange.trim() === etag;
 }

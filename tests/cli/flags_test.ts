@@ -53,6 +53,11 @@ Deno.test("parseFlags() refuses with a UsageError naming the flag and the value 
       [["--concurrency", "0"], '--concurrency: expected an integer from 1 to 1024, got "0"'],
       [["--concurrency=1.5"], '--concurrency: expected an integer from 1 to 1024, got "1.5"'],
       [["--timeout", "soon"], '--timeout: expected a duration like "10s" or "500ms", got "soon"'],
+      // A timer cannot wait longer than 2^31-1 ms (issue 9, defect 8).
+      [
+        ["--timeout", "600h"],
+        '--timeout: must be at most 596h31m23.647s (the longest a timer can wait), got "600h"',
+      ],
     ] as const
   ) {
     assert.throws(

@@ -234,6 +234,61 @@ const BAD: [string, unknown, string][] = [
     { store, http: { idleTimeout: "5m" } },
     `config "cfg.json": http.idleTimeout: must be at most 255s, got "5m"`,
   ],
+  // Issue 9 defect 8: a timer cannot wait longer than 2^31-1 ms (it fires after 1 ms).
+  [
+    "health.interval longer than a timer can wait",
+    { store, health: { interval: "600h" } },
+    `config "cfg.json": health.interval: must be at most 596h31m23.647s (the longest a ` +
+    `timer can wait), got "600h"`,
+  ],
+  [
+    "health.timeout longer than a timer can wait",
+    { store, health: { interval: "1s", timeout: "600h" } },
+    `config "cfg.json": health.timeout: must be at most 596h31m23.647s`,
+  ],
+  [
+    "refresh.interval one ms longer than a timer can wait",
+    { store, refresh: { interval: "596h31m23.648s" } },
+    `config "cfg.json": refresh.interval: must be at most 596h31m23.647s`,
+  ],
+  [
+    "verifyBlobs.negativeTtl longer than a timer can wait",
+    { store, verifyBlobs: { negativeTtl: "100000h" } },
+    `config "cfg.json": verifyBlobs.negativeTtl: must be at most 596h31m23.647s`,
+  ],
+  [
+    "mounts[0].origins[0].presign.expires longer than a timer can wait",
+    {
+      store,
+      mounts: [{
+        prefix: "m",
+        store: "s3://b/p",
+        origins: [{ name: "m", url: "https://m.example/", presign: { expires: "1000000h" } }],
+      }],
+    },
+    `config "cfg.json": mounts[0].origins[0].presign.expires: must be at most 596h31m23.647s`,
+  ],
+  // Issue 9 defect 9: counts the runtime cannot honour.
+  [
+    "verifyBlobs.cacheSize above what lru-cache allocates up front",
+    { store, verifyBlobs: { cacheSize: 1e12 } },
+    `config "cfg.json": verifyBlobs.cacheSize: must be at most 1000000, got 1000000000000`,
+  ],
+  [
+    "health.rise no origin ever reaches",
+    { store, health: { rise: 1e300 } },
+    `config "cfg.json": health.rise: must be at most 1000, got 1e+300`,
+  ],
+  [
+    "health.fall above the bound",
+    { store, health: { fall: 1001 } },
+    `config "cfg.json": health.fall: must be at most 1000, got 1001`,
+  ],
+  [
+    "s3.lockSettleMs above its bound says so",
+    { store, s3: { lockSettleMs: 60_001 } },
+    `config "cfg.json": s3.lockSettleMs: must be at most 60000, got 60001`,
+  ],
   [
     "store that is a mistyped s3 URL",
     { store: "s3//bucket/reg" },

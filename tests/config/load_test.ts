@@ -158,3 +158,31 @@ Deno.test("loadConfig() takes an http(s) store as a base URL", async () => {
 Deno.test("loadConfig() without a file or a store is a usage error", async () => {
   await assert.rejects(loadConfig({}), ConfigError);
 });
+
+Deno.test("loadConfig() warns about a world-readable file holding secrets, naming it and the keys", async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, "cfg.json");
+    const doc = {
+      store: "s3://bucket/reg",
+      s3: { accessKeyId: "AKIA", secretAccessKey: "shh", region: "eu-west-1" },
+      mounts: [{ prefix: "m", store: "https://user:pw@cdn.example/r" }],
+      origins: [{ name: "a", url: "https://cdn.example/r" }],
+    };
+    await fs.writeFile(file, JSON.stringify(doc));
+    const load = async (mode: number) => {
+      await fs.chmod(file, mode);
+      const got: { message: string; file: string; keys: string[] }[] = [];
+      await loadConfig({ file, cwd: dir, onWarning: (w) => got.push(w) });
+      return got;
+    };
+    const [w, ...more] = await load(0o644);
+    assert.equal(more.length, 0, "one warning per load");
+    assert.equal(w.file, file);
+    assert.deepEqual(w.keys, ["s3.accessKeyId", "s3.secretAccessKey", "mounts[0].store"]);
+    assert.match(w.message, /is readable by every user \(mode 0644\) and holds secrets/);
+    assert.ok(!w.message.includes("shh") && !w.message.includes("pw@"), "never the values");
+    assert.deepEqual(await load(0o640), [], "not readable by others: no warning");
+    await fs.writeFile(file, JSON.stringify({ store: "./data" }));
+    assert.deepEqual(await load(0o644), [], "no secret: no warning");
+  });
+});

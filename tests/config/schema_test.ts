@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { jsonSchemaText } from "../../lib/config/schema.ts";
-import { parseDuration } from "../../lib/config/duration.ts";
+import {
+  durationProblem,
+  formatDuration,
+  MAX_TIMER_MS,
+  parseDuration,
+} from "../../lib/config/duration.ts";
 import { parseListen } from "../../lib/config/resolve.ts";
 import { didYouMean, keyPath } from "../../lib/config/errors.ts";
 
@@ -56,6 +61,8 @@ Deno.test("parseListen() takes host:port and [v6]:port only", () => {
   assert.deepEqual(parseListen("localhost:0"), { hostname: "localhost", port: 0 });
   assert.deepEqual(parseListen("[::]:80"), { hostname: "::", port: 80 });
   assert.deepEqual(parseListen("[::1]:5000"), { hostname: "::1", port: 5000 });
+  assert.deepEqual(parseListen("host-1.example:80"), { hostname: "host-1.example", port: 80 });
+  assert.deepEqual(parseListen("0x1.example:80"), { hostname: "0x1.example", port: 80 });
   for (
     const bad of [
       "",
@@ -69,6 +76,11 @@ Deno.test("parseListen() takes host:port and [v6]:port only", () => {
       "[1.2.3]:5",
       "a_b:1",
       "-a:1",
+      // Dotted numbers that are no IPv4 address are no host name either (issue 9).
+      "999.1.1.1:5000",
+      "1.2.3:5000",
+      "256.0.0.1:80",
+      "10.0.0.01x.5:1",
     ]
   ) {
     assert.equal(parseListen(bad), null, bad);
@@ -85,4 +97,15 @@ Deno.test("didYouMean() suggests only near misses", () => {
   assert.equal(didYouMean("orgins", ["origins", "store"]), "origins");
   assert.equal(didYouMean("Listen", ["listen"]), "listen");
   assert.equal(didYouMean("zzzz", ["origins", "store"]), undefined);
+});
+
+Deno.test("durations: formatDuration() and the timer bound every duration shares", () => {
+  assert.equal(formatDuration(MAX_TIMER_MS), "596h31m23.647s");
+  assert.equal(parseDuration(formatDuration(MAX_TIMER_MS)), MAX_TIMER_MS);
+  assert.equal(formatDuration(1500), "1.5s");
+  assert.equal(formatDuration(90_000), "1m30s");
+  assert.equal(formatDuration(500), "500ms");
+  assert.equal(durationProblem("596h31m23.647s"), null);
+  assert.match(durationProblem("596h31m23.648s") ?? "", /at most 596h31m23\.647s/);
+  assert.equal(durationProblem("ten"), null, "not a duration: the pattern's to say");
 });

@@ -141,7 +141,7 @@ Deno.test("validateCatalog() sorts and de-duplicates; refuses names that are not
   ]);
   assert.throws(
     () => validateCatalog({ version: 1, repositories: ["ok", "../etc"] }),
-    /^FieldError: repositories\[1\]: "\.\.\/etc": must match/,
+    /^FieldError: repositories\[1\]: "\.\.\/etc": each component must start and end/,
   );
   assert.throws(() => validateCatalog({ version: 1, repositories: [1] }), {
     message: "repositories[0]: not a string, got 1",

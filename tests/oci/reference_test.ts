@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   assertName,
   isName,
   isTag,
+  NAME_RE,
   nameProblem,
   parseReference,
   splitRepoTag,
@@ -55,7 +57,30 @@ Deno.test("isName() rejects uppercase, traversal, separators at the edges and lo
 Deno.test("nameProblem() says why a name is refused", () => {
   assert.equal(nameProblem(""), "empty");
   assert.match(nameProblem("x".repeat(300))!, /longer than 255/);
-  assert.match(nameProblem("A")!, /must match/);
+  // In words, not the grammar's regex (issue 9, defect 16).
+  const table: [string, string][] = [
+    ["A", "must be lowercase"],
+    ["library/Alpine", "must be lowercase"],
+    ["a b", `may contain only a-z, 0-9, ".", "_", "-" and "/", not " "`],
+    ["a@b", `may contain only a-z, 0-9, ".", "_", "-" and "/", not "@"`],
+    ["é", `may contain only a-z, 0-9, ".", "_", "-" and "/", not "é"`],
+    ["/a", 'components separated by "/" must not be empty'],
+    ["a//b", 'components separated by "/" must not be empty'],
+    ["a/", 'components separated by "/" must not be empty'],
+    ["../etc", 'each component must start and end with a letter or digit, got ".."'],
+    ["a/-b", 'each component must start and end with a letter or digit, got "-b"'],
+    ["a_", 'each component must start and end with a letter or digit, got "a_"'],
+    ["a..b", `letters and digits are joined by one ".", one "_", "__" or "-"s, got ".." in "a..b"`],
+    ["a___b", `letters and digits are joined by one ".", one "_", "__" or "-"s, got "___" in`],
+    ["a._b", `letters and digits are joined by one ".", one "_", "__" or "-"s, got "._" in`],
+  ];
+  for (const [name, want] of table) {
+    const got = nameProblem(name);
+    assert.ok(got?.startsWith(want), `${JSON.stringify(name)}: ${got}`);
+  }
+  for (const ok of ["a", "a--b", "a__b", "a.b_c-d/e0", "library/alpine"]) {
+    assert.equal(nameProblem(ok), null, ok);
+  }
 });
 
 Deno.test("assertName() throws NAME_INVALID with the name in the detail", () => {
@@ -96,4 +121,16 @@ Deno.test("splitRepoTag() splits repo, tag and digest, keeping registry ports in
   assert.deepEqual(splitRepoTag("demo/hello:v1"), { name: "demo/hello", tag: "v1" });
   assert.deepEqual(splitRepoTag("host:5000/demo"), { name: "host:5000/demo" });
   assert.deepEqual(splitRepoTag(`a@sha256:${HEX}`), { name: "a", digest: `sha256:${HEX}` });
+});
+
+Deno.test("nameProblem() finds a reason in words for every name the grammar refuses", () => {
+  const unit = fc.constantFrom(..."abz09._-/A@ ");
+  fc.assert(
+    fc.property(fc.string({ unit, minLength: 1, maxLength: 12 }), (name) => {
+      const why = nameProblem(name);
+      assert.equal(why === null, NAME_RE.test(name), name);
+      if (why) assert.doesNotMatch(why, /must match/, name);
+    }),
+    { numRuns: 3000 },
+  );
 });

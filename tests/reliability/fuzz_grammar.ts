@@ -7,6 +7,11 @@
  * unicode), methods (known and odd tokens), headers up to tens of KB, and query strings
  * (`n`, `last`, `artifactType`) with garbage values.
  *
+ * Raw requests also vary the `Host` header ({@link ODD_HOSTS}: none on HTTP/1.0, empty,
+ * with `/`, `?`, `#`, `@`, a space, non-ASCII, an open bracket, a bad port): routing must
+ * not depend on it (issue 9, defect 5), which fuzz_test.ts checks against a twin request
+ * with a good Host.
+ *
  * Each request says whether it is *well formed* HTTP/1.1 for the server's parser (a method
  * token the runtime knows, a request-target of visible bytes, a header block under its
  * limit). Well-formed requests must reach the app; the others may be refused by the
@@ -24,9 +29,36 @@ export interface FuzzRequest {
   /** The same target as text, for fetch and for messages. */
   targetText: string;
   headers: [string, string][];
+  /** Raw requests: the `Host` header's bytes (latin1), or null for none (sent as HTTP/1.0). */
+  host: string | null;
   /** Whether the runtime's HTTP parser must accept it (and the app must answer). */
   wellFormed: boolean;
 }
+
+/** The Host of ordinary raw requests. */
+export const GOOD_HOST = "127.0.0.1";
+
+/**
+ * Hosts from which Bun cannot build a URL (it then hands over the target alone) or builds
+ * an odd one, as latin1 byte strings. `null`: no Host line, on HTTP/1.0 (on HTTP/1.1 the
+ * runtime must refuse it with 400, RFC 9112 §3.2).
+ */
+export const ODD_HOSTS: readonly (string | null)[] = [
+  null,
+  "",
+  "a/b",
+  "a?b",
+  "a#b",
+  "a@b",
+  "user:secret@127.0.0.1",
+  "a b",
+  "\xe9t\xe9", // latin1 bytes
+  "\xe6\x97\xa5\xe6\x9c\xac", // UTF-8 of 日本
+  "[::1",
+  "127.0.0.1:99999",
+  "%41",
+  "127.0.0.1/v2",
+];
 
 /** Methods Bun's HTTP parser accepts (checked on this binary: each reaches the app → 405). */
 export const KNOWN_METHODS = [
@@ -286,7 +318,11 @@ export function requestArb(v: Vocabulary): fc.Arbitrary<FuzzRequest> {
     query: queryArb(v),
     headers: headersArb(v),
     stray,
-  }).map(({ via, fetchMethod, rawMethod, path, query, headers, stray }) => {
+    host: fc.oneof(
+      { weight: 3, arbitrary: fc.constant<string | null>(GOOD_HOST) },
+      { weight: 1, arbitrary: fc.constantFrom(...ODD_HOSTS) },
+    ),
+  }).map(({ via, fetchMethod, rawMethod, path, query, headers, stray, host }) => {
     const targetText = query ? `${path}?${query}` : path;
     let target = enc.encode(targetText);
     if (via === "raw" && stray) {
@@ -300,18 +336,35 @@ export function requestArb(v: Vocabulary): fc.Arbitrary<FuzzRequest> {
       headers.reduce((n, [k, val]) => n + k.length + val.length + 4, 0);
     const wellFormed = KNOWN_METHODS.includes(method) && isToken(method) &&
       target[0] === 0x2f && target.every((b) => b > 0x20) && headBytes < HEADER_LIMIT_SAFE;
-    return { via, method, target, targetText, headers, wellFormed };
+    return {
+      via,
+      method,
+      target,
+      targetText,
+      headers,
+      host: via === "raw" ? host : GOOD_HOST,
+      wellFormed,
+    };
   });
 }
 
-/** The request head for a raw socket: request line, Host, Connection: close, headers. */
+/**
+ * The request head for a raw socket: request line, Host (none: HTTP/1.0), Connection:
+ * close, headers.
+ */
 export function rawHead(r: FuzzRequest): Uint8Array {
   const lines = [
-    `Host: 127.0.0.1`,
+    ...(r.host === null ? [] : [`Host: ${r.host}`]),
     `Connection: close`,
     ...r.headers.map(([k, v]) => `${k}: ${v}`),
   ];
-  const tail = enc.encode(` HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`);
+  const version = r.host === null ? "HTTP/1.0" : "HTTP/1.1";
+  const tail = latin1(` ${version}\r\n${lines.join("\r\n")}\r\n\r\n`);
   const method = enc.encode(r.method);
   return new Uint8Array([...method, 0x20, ...r.target, ...tail]);
+}
+
+/** A string of byte values (latin1) as those bytes; header values here are ASCII or hosts. */
+function latin1(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 }

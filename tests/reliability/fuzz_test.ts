@@ -5,6 +5,8 @@
  * 32 at a time. Every response is checked (see {@link violations}): no 5xx, spec error
  * bodies on 4xx, 405 on every non-GET/HEAD under /v2, content that matches its digest, and
  * neither canary (a file next to the store, an unreferenced blob inside it) ever served.
+ * A raw request with an odd Host (none, empty, `a/b`, `a@b`, non-ASCII...) is answered
+ * with the status its twin with a good Host gets: routing reads the target alone.
  * The process must stay alive throughout. `FUZZ_REQUESTS` changes the count, `FUZZ_SEED`
  * replays a run (fast-check prints the seed of a failure).
  */
@@ -13,7 +15,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { ERROR_CODES } from "../../lib/oci/errors.ts";
 import { knownDigests, makeReliabilityStore } from "./fixture.ts";
-import { type FuzzRequest, rawHead, requestArb } from "./fuzz_grammar.ts";
+import { type FuzzRequest, GOOD_HOST, rawHead, requestArb } from "./fuzz_grammar.ts";
 import { rawRequest } from "./raw_http.ts";
 import { alive, serveBinary } from "./registry.ts";
 
@@ -143,7 +145,8 @@ function describe(r: FuzzRequest): string {
     (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
   const hs = r.headers.map(([k, v]) => `${k}(${v.length})`).join(",");
-  return `${r.via} ${JSON.stringify(r.method)} "${target}" [${hs}]` +
+  const host = r.via === "raw" && r.host !== GOOD_HOST ? ` Host=${JSON.stringify(r.host)}` : "";
+  return `${r.via} ${JSON.stringify(r.method)} "${target}" [${hs}]${host}` +
     (r.wellFormed ? "" : " (malformed)");
 }
 
@@ -196,6 +199,16 @@ Deno.test({
               }
               bump(`${r.via}:${a.status ?? "closed"}`);
               const v = await violations(ctx, r, a);
+              if (r.via === "raw" && r.host !== GOOD_HOST && r.wellFormed) {
+                bump(`raw-odd-host:${a.status ?? "closed"}`);
+                const twin = await send(reg.url, reg.port, { ...r, host: GOOD_HOST });
+                if (twin.status !== a.status) {
+                  v.push(
+                    `${a.status} with Host ${JSON.stringify(r.host)}, ${twin.status} with ` +
+                      `Host ${GOOD_HOST}: routing must read the request-target alone`,
+                  );
+                }
+              }
               const hs = JSON.stringify(a.headers);
               return v.map((x) => `${describe(r)} → ${a.status} ${hs}: ${x}`);
             }));
@@ -221,7 +234,8 @@ Deno.test({
       const summary = [...stats].sort().map(([k, n]) => `${k}=${n}`).join(" ");
       console.log(`fuzz: ${sent} requests in ${seconds.toFixed(1)} s; ${summary}`);
       // Not vacuous: both transports answered, with content, errors and refusals of writes.
-      for (const k of ["fetch:200", "raw:200", "fetch:404", "raw:400", "raw:404", "fetch:405"]) {
+      const kinds = ["fetch:200", "raw:200", "fetch:404", "raw:400", "raw:404", "fetch:405"];
+      for (const k of [...kinds, "raw-odd-host:200", "raw-odd-host:404"]) {
         assert.ok((stats.get(k) ?? 0) > 0, `no ${k} among the answers: ${summary}`);
       }
       assert.ok(sent >= total, `only ${sent} of ${total} requests sent`);

@@ -92,6 +92,58 @@ Deno.test("blobs: Range requests on a streaming store", async (t) => {
         status: 200,
         wantBody: b,
       },
+      // RFC 9110 §13.1.5: Range applies only when If-Range matches the strong ETag.
+      {
+        description: "If-Range = the ETag → 206",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": `"${f.layer.digest}"` },
+        status: 206,
+        wantBody: b.slice(0, 100),
+        wantHeaders: { "content-range": "bytes 0-99/1000", etag: `"${f.layer.digest}"` },
+      },
+      {
+        description: "If-Range another ETag → 200, whole blob",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": '"sha256:0000"' },
+        status: 200,
+        wantBody: b,
+        wantHeaders: { "content-range": null, "content-length": "1000" },
+      },
+      {
+        description: "If-Range a weak ETag of the same digest → 200 (weak never matches)",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": `W/"${f.layer.digest}"` },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range a date (no Last-Modified is sent) → 200",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": "Tue, 01 Dec 2026 20:53:43 GMT" },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range unquoted digest → 200",
+        url,
+        headers: { Range: "bytes=0-99", "If-Range": f.layer.digest },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range not matching + unsatisfiable Range → 200, not 416",
+        url,
+        headers: { Range: "bytes=5000-", "If-Range": '"x"' },
+        status: 200,
+        wantBody: b,
+      },
+      {
+        description: "If-Range without Range → 200",
+        url,
+        headers: { "If-Range": `"${f.layer.digest}"` },
+        status: 200,
+        wantBody: b,
+      },
     ];
     await runCases(t, app, cases);
   } finally {
@@ -214,7 +266,10 @@ Deno.test("blobs: a store that cannot stream, without origins → 404 BLOB_UNKNO
 Deno.test("a damaged store: missing blob → 404, truncated blob or altered manifest → 500", async (t) => {
   const f = await makeFixture();
   try {
-    const { app } = await appFor(f.store);
+    // A 500 body is generic; what is wrong (store location, sizes) goes to the log only.
+    const { log, lines } = memoryLogger();
+    const { app } = await appFor(f.store, { log });
+    const generic = { errors: [{ code: "INTERNAL", message: "internal server error" }] };
     const layerPath = f.store.pathOf(`blobs/sha256/${f.layer.digest.slice(7)}`);
     await Deno.writeFile(layerPath, f.layer.bytes.slice(0, 10));
     await runCases(t, app, [
@@ -223,18 +278,23 @@ Deno.test("a damaged store: missing blob → 404, truncated blob or altered mani
         url: `/v2/library/alpine/blobs/${f.layer.digest}`,
         status: 500,
         wantCode: "INTERNAL",
+        wantBody: generic,
       },
     ]);
     // A manifest whose stored bytes do not match its digest is refused, never served.
     await Deno.writeFile(f.store.pathOf(`blobs/sha256/${f.other.digest.slice(7)}`), f.alpine.bytes);
     await runCases(t, app, [
       {
-        description: "manifest digest mismatch → 500 INTERNAL",
+        description: "manifest digest mismatch → 500 INTERNAL, no store path in the body",
         url: "/v2/other/repo/manifests/v1",
         status: 500,
         wantCode: "INTERNAL",
+        wantBody: generic,
       },
     ]);
+    const logged = lines.filter((l) => l.level === 50).map((l) => String(l.msg));
+    assert.ok(logged.some((m) => m.includes(f.store.location)), `logged: ${logged}`);
+    assert.ok(logged.some((m) => m.includes("has 10 bytes")), `logged: ${logged}`);
     await Deno.remove(layerPath);
     await runCases(t, app, [
       {

@@ -155,3 +155,34 @@ Deno.test("HEAD answers carry the GET headers and no body, whatever the route", 
     await f.cleanup();
   }
 });
+
+Deno.test("createApp() routes a request without a usable Host by its target alone", async () => {
+  const f = await makeFixture();
+  try {
+    const { app } = await appFor(f.store);
+    // Bun's req.url for HTTP/1.0 without Host (or an empty, `a/b`, `a@b`... Host) is the
+    // request-target alone (lib/server/path.ts requestTarget); the same Request otherwise.
+    const targetOnly = (target: string) => {
+      const req = new Request(`http://localhost${target}`);
+      return new Proxy(req, {
+        get: (t, k) => (k === "url" ? target : Reflect.get(t, k, t)),
+      });
+    };
+    const cases: [target: string, status: number, family: RegExp][] = [
+      ["/readyz", 200, /"status":"ready"|ready/],
+      ["/healthz", 200, /ok/],
+      ["/v2/", 200, /\{\}/],
+      ["/v2/metrics", 404, /NAME_UNKNOWN|unknown/],
+      ["/v2/library/alpine/tags/list", 200, /library\/alpine/],
+      ["/v2/x/../../readyz", 200, /ready/],
+    ];
+    for (const [target, status, body] of cases) {
+      const res = await app.fetch(targetOnly(target));
+      const text = await res.text();
+      assert.equal(res.status, status, `${target}: ${text.slice(0, 200)}`);
+      assert.match(text, body, target);
+    }
+  } finally {
+    await f.cleanup();
+  }
+});
