@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import type { Middleware } from "../server/context.ts";
 import { clientAddressMiddleware, TrustedProxies } from "./client_address.ts";
 import { loadUsers } from "./htpasswd.ts";
-import { type AuthState, authMiddleware } from "./middleware.ts";
+import { authMiddleware, type AuthState } from "./middleware.ts";
 import type { AccessConfig, StoreOrigins } from "./options.ts";
 import { rateLimitMiddleware, TokenBuckets } from "./rate_limit.ts";
 import { AccessRules, covers } from "./rules.ts";

@@ -78,9 +78,12 @@ export class Tokens {
     try {
       priv = createPrivateKey(await fs.readFile(opts.keyFile, "utf8"));
     } catch (e) {
-      throw new AuthFileError(`${where}: not a readable PEM private key (${(e as Error).message})`, {
-        cause: e,
-      });
+      throw new AuthFileError(
+        `${where}: not a readable PEM private key (${(e as Error).message})`,
+        {
+          cause: e,
+        },
+      );
     }
     const alg = algOf(priv);
     if (!alg) {

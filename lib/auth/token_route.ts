@@ -101,13 +101,20 @@ export function tokenRoute(deps: () => TokenDeps) {
     else if (cred.kind !== "none") throw badCredentials();
     c.user = user;
     const scopes = q.getAll("scope").flatMap((s) => s.split(" ")).filter(Boolean);
-    return answer(d, user, scopes, { refresh: q.get("offline_token") === "true", scopeField: false });
+    return answer(d, user, scopes, {
+      refresh: q.get("offline_token") === "true",
+      scopeField: false,
+    });
   }
 
   async function post(c: RequestContext, d: TokenDeps): Promise<Response> {
     const type = c.req.headers.get("content-type") ?? "";
     if (!type.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
-      return oauthError(400, "invalid_request", "expected an application/x-www-form-urlencoded body");
+      return oauthError(
+        400,
+        "invalid_request",
+        "expected an application/x-www-form-urlencoded body",
+      );
     }
     const form = new URLSearchParams(await c.req.text());
     const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);

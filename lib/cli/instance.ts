@@ -11,6 +11,8 @@
  * their health checker — and swaps the whole generation in; if anything fails (bad config,
  * unreachable new store) the old generation keeps serving and the reason is logged.
  */
+import { AccessControl } from "../auth/access.ts";
+import type { AccessConfig } from "../auth/options.ts";
 import type { ResolvedConfig, ResolvedMount } from "../config/resolve.ts";
 import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
@@ -38,8 +40,17 @@ interface Served {
 interface Generation {
   config: ResolvedConfig;
   stores: Served[];
+  /** Trusted proxies, rate limit, pull access control (lib/auth/access.ts). */
+  access: AccessControl;
   app: App;
 }
+
+/** The access-control part of a config (the htpasswd file is read by AccessControl). */
+const accessConfig = (c: ResolvedConfig): AccessConfig => ({
+  auth: c.auth,
+  rateLimit: c.rateLimit,
+  trustedProxies: c.http.trustedProxies ?? [],
+});
 
 export interface Instance {
   /** Where it listens (the real port when the config said port 0). */
@@ -67,7 +78,14 @@ export async function startInstance(
 ): Promise<Instance> {
   const { log } = deps;
   const stores = await buildStores(config, [], log, true);
-  let gen: Generation = { config, stores, app: app(config, stores, log) };
+  let access: AccessControl;
+  try {
+    access = await AccessControl.create(accessConfig(config), storesOf(config), log);
+  } catch (e) {
+    for (const s of stores) s.origins?.stop();
+    throw e;
+  }
+  let gen: Generation = { config, stores, access, app: app(config, stores, log, access) };
 
   let server: RunningServer;
   try {
@@ -109,13 +127,16 @@ export async function startInstance(
     }
     log.level = next.log.level;
     let stores: Served[];
+    let access: AccessControl;
     try {
+      // First: a bad htpasswd file refuses the reload before any new store is built.
+      access = await old.access.next(accessConfig(next), storesOf(next), log);
       stores = await buildStores(next, old.stores, log, false);
     } catch (e) {
       log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
       return false;
     }
-    gen = { config: next, stores, app: app(next, stores, log) };
+    gen = { config: next, stores, access, app: app(next, stores, log, access) };
     for (const s of old.stores) {
       if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
       if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
@@ -260,7 +281,12 @@ async function startOrigins(
   return origins;
 }
 
-function app(config: ResolvedConfig, stores: readonly Served[], log: Logger): Generation["app"] {
+function app(
+  config: ResolvedConfig,
+  stores: readonly Served[],
+  log: Logger,
+  access: AccessControl,
+): Generation["app"] {
   const [root, ...mounts] = stores;
   return createApp({
     registry: root.registry,
@@ -273,6 +299,7 @@ function app(config: ResolvedConfig, stores: readonly Served[], log: Logger): Ge
       origins: s.origins,
     })),
     v1Origin: config.v1.origin,
+    middleware: access.middleware,
     log,
   });
 }
