@@ -13,8 +13,17 @@ import type { Middleware, Reply, RequestContext } from "../server/context.ts";
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
+/**
+ * Whether `text` is an address in its usual form: ipaddr.js also reads the legacy IPv4
+ * forms (`10.1`, `0x0a.1`), which no proxy writes and which make a CIDR read ambiguously.
+ */
+function usual(text: string): boolean {
+  return text.includes(":") ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
 /** A CIDR (`10.0.0.0/8`, `fd00::/8`) or one address, as a range; undefined when neither. */
 export function parseCidr(text: string): Range | undefined {
+  if (!usual(text.split("/")[0])) return undefined;
   try {
     if (text.includes("/")) {
       return ipaddr.parseCIDR(text);
@@ -28,8 +37,10 @@ export function parseCidr(text: string): Range | undefined {
 
 /** An address as ipaddr.js reads it, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as IPv4. */
 function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const t = text.trim().replace(/^\[(.*)\]$/, "$1");
+  if (!usual(t)) return undefined;
   try {
-    return ipaddr.process(text.trim().replace(/^\[(.*)\]$/, "$1"));
+    return ipaddr.process(t);
   } catch {
     return undefined;
   }
