@@ -36,14 +36,15 @@ export class AuthPulls {
   #seq = 0;
   constructor(readonly clients: PullClients) {}
 
+  /** A fresh dir; short names: podman refuses a runroot path over 50 characters. */
   #dir(name: string): string {
-    const d = `${this.clients.workDir}/auth-${name}-${++this.#seq}`;
+    const d = `${this.clients.workDir}/${name}${++this.#seq}`;
     Deno.mkdirSync(d, { recursive: true });
     return d;
   }
 
   async skopeo(addr: string, ref: string, creds: Creds): Promise<AuthPull> {
-    const d = this.#dir("skopeo");
+    const d = this.#dir("s");
     const args = ["copy", "--src-tls-verify=false", "--preserve-digests"];
     if (creds) args.push("--src-creds", `${creds.user}:${creds.password}`);
     const r = await run("skopeo", [...args, `docker://${addr}/${ref}`, `dir:${d}/out`], {
@@ -56,7 +57,7 @@ export class AuthPulls {
   }
 
   async podman(addr: string, ref: string, creds: Creds): Promise<AuthPull> {
-    const w = this.#dir("podman");
+    const w = this.#dir("p");
     await Deno.mkdir(`${w}/tmp`);
     await Deno.writeTextFile(
       `${w}/registries.conf`,
@@ -122,7 +123,7 @@ export class AuthPulls {
 
   async docker(addr: string, ref: string, creds: Creds): Promise<AuthPull> {
     const host = await this.clients.dockerHost();
-    const env = { DOCKER_CONFIG: this.#dir("docker-config") };
+    const env = { DOCKER_CONFIG: this.#dir("d") };
     const o = { env, timeoutMs: TIMEOUT };
     const docker = (...a: string[]) => run("docker", ["-H", host, ...a], o);
     if (creds) {
