@@ -5,11 +5,10 @@
  * another repository, signed by another key), catalog filtering, the open families.
  */
 import assert from "node:assert/strict";
-import { Tokens } from "../../lib/auth/token.ts";
 import type { Middleware } from "../../lib/server/app.ts";
 import { onResponse } from "../../lib/server/middleware.ts";
 import { type Case, runCases } from "../server/harness.ts";
-import { authApp, basic, fetchToken } from "./fixture.ts";
+import { authApp, basic } from "./fixture.ts";
 
 const ALICE = basic("alice", "pw-a");
 const BOB = basic("bob", "pw-b");

@@ -9,9 +9,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AuthFileError } from "../../lib/auth/htpasswd.ts";
+import { AuthFileError, parseHtpasswd, Users } from "../../lib/auth/htpasswd.ts";
 import { Tokens } from "../../lib/auth/token.ts";
-import { authApp, basic, fetchToken } from "./fixture.ts";
+import { authApp, basic, bcryptLine, fetchToken } from "./fixture.ts";
 
 const ALICE = basic("alice", "pw-a");
 const BOB = basic("bob", "pw-b");
@@ -256,5 +256,29 @@ Deno.test("Tokens with a shared key file: replicas accept each other's tokens", 
     );
   } finally {
     await fs.rm(dir, { recursive: true });
+  }
+});
+
+Deno.test("a refresh token dies with a changed password", async () => {
+  const a = await authApp();
+  try {
+    const res = await a.app.request("/token?offline_token=true&service=static-registry", {
+      headers: { Authorization: ALICE },
+    });
+    const { refresh_token } = await res.json();
+    const refresh = () =>
+      a.app.request("/token", form({ grant_type: "refresh_token", refresh_token }));
+    const ok = await refresh();
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    // What a SIGHUP with a new htpasswd file does: new users in the state.
+    (a.state as { users: Users }).users = new Users(
+      parseHtpasswd(`${bcryptLine("alice", "new-pw")}\n${bcryptLine("bob", "pw-b")}`, "f"),
+    );
+    const gone = await refresh();
+    assert.equal(gone.status, 401);
+    await gone.body?.cancel();
+  } finally {
+    await a.cleanup();
   }
 });
