@@ -77,14 +77,9 @@ export async function startInstance(
   deps: InstanceDeps,
 ): Promise<Instance> {
   const { log } = deps;
+  // First: a bad htpasswd or token key file stops the start before anything runs.
+  const access = await AccessControl.create(accessConfig(config), storesOf(config), log);
   const stores = await buildStores(config, [], log, true);
-  let access: AccessControl;
-  try {
-    access = await AccessControl.create(accessConfig(config), storesOf(config), log);
-  } catch (e) {
-    for (const s of stores) s.origins?.stop();
-    throw e;
-  }
   let gen: Generation = { config, stores, access, app: app(config, stores, log, access) };
 
   let server: RunningServer;
