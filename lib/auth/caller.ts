@@ -35,6 +35,11 @@ export function identify(
   header: string | null,
   ids: Identities,
 ): Caller | Promise<Caller> {
+  // The fast path of every request after the first: a Basic credential seen recently.
+  if (header !== null && header.length > 6 && /^basic $/i.test(header.slice(0, 6))) {
+    const user = ids.users.cachedBasic(header.slice(6));
+    if (user !== undefined) return { kind: "user", user };
+  }
   const cred = parseAuthorization(header);
   switch (cred.kind) {
     case "none":
@@ -43,10 +48,11 @@ export function identify(
       return BAD_CREDENTIALS;
     case "basic": {
       const { user, password } = cred;
-      if (ids.users.cached(user, password)) return { kind: "user", user };
-      return ids.users.verify(user, password).then((ok) =>
-        ok ? { kind: "user", user } : BAD_CREDENTIALS
-      );
+      return ids.users.verify(user, password).then((ok) => {
+        if (!ok) return BAD_CREDENTIALS;
+        ids.users.rememberBasic(header!.slice(6), user);
+        return { kind: "user", user };
+      });
     }
     case "bearer":
       return ids.tokens.verify(cred.token).then((g) =>

@@ -12,6 +12,7 @@ export type Credentials =
   | { kind: "malformed" };
 
 const NONE: Credentials = { kind: "none" };
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const MALFORMED: Credentials = { kind: "malformed" };
 
 /** Reads an `Authorization` header value (null: none). Schemes are case-insensitive. */
@@ -26,7 +27,7 @@ export function parseAuthorization(header: string | null): Credentials {
   let decoded: string;
   try {
     // RFC 7617 §2.1: UTF-8 is what every client sends.
-    decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+    decoded = UTF8.decode(
       Uint8Array.from(atob(value), (c) => c.charCodeAt(0)),
     );
   } catch {

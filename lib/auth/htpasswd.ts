@@ -70,7 +70,8 @@ export interface UsersOptions {
 /** The users of one htpasswd file. */
 export class Users {
   readonly #hashes: ReadonlyMap<string, string>;
-  readonly #ok: LRUCache<string, true>;
+  /** Salted hash of verified credentials → the user they belong to. */
+  readonly #ok: LRUCache<string, string>;
   readonly #salt = randomBytes(16);
   /** Compared against for unknown users, so a wrong name costs what a wrong password does. */
   readonly #dummy = bcrypt.hashSync("static-registry", 4);
@@ -101,22 +102,35 @@ export class Users {
 
   /** Checks a password; a success is cached (see the module doc), a failure never. */
   async verify(user: string, password: string): Promise<boolean> {
-    const key = this.#key(user, password);
-    if (this.#ok.get(key)) return true;
+    const key = this.#key("p", user, password);
+    if (this.#ok.get(key) !== undefined) return true;
     const hash = this.#hashes.get(user);
     const ok = await bcrypt.compare(password, hash ?? this.#dummy) && hash !== undefined;
-    if (ok) this.#ok.set(key, true);
+    if (ok) this.#ok.set(key, user);
     return ok;
   }
 
-  /** The cached-success path only (tests, and the sync fast path of the middleware). */
+  /** Whether this user and password were verified recently (no bcrypt). */
   cached(user: string, password: string): boolean {
-    return this.#ok.get(this.#key(user, password)) === true;
+    return this.#ok.get(this.#key("p", user, password)) !== undefined;
   }
 
-  #key(user: string, password: string): string {
-    return createHash("sha256").update(this.#salt).update(user).update("\0")
-      .update(password).digest("base64");
+  /**
+   * The user of a Basic credential (the header's base64 text) verified recently: the
+   * per-request fast path, one hash and no decoding (lib/auth/caller.ts).
+   */
+  cachedBasic(encoded: string): string | undefined {
+    return this.#ok.get(this.#key("b", encoded, ""));
+  }
+
+  /** Remembers a verified Basic credential for {@link cachedBasic}. */
+  rememberBasic(encoded: string, user: string): void {
+    this.#ok.set(this.#key("b", encoded, ""), user);
+  }
+
+  #key(kind: string, a: string, b: string): string {
+    return createHash("sha256").update(this.#salt).update(kind).update(a).update("\0")
+      .update(b).digest("base64");
   }
 }
 
