@@ -5,7 +5,7 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,hot,tls,scale,publish] [--nginx-workers N]
+ *                             [--only serve,hot,tls,scale,publish,auth] [--nginx-workers N]
  *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
@@ -24,11 +24,12 @@ import { scaleRows } from "./scale_rows.ts";
 import { serveRows } from "./serve_rows.ts";
 import { hotRows } from "./hot_rows.ts";
 import { tlsRows } from "./tls_rows.ts";
+import { authRows } from "./auth_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "hot", "tls", "scale", "publish"] as const;
+const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth"] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -121,6 +122,14 @@ async function main(argv: string[]) {
         rows.push(...await serve(bin, workDir, opt.load, opt.nginxWorkers, undefined, true));
       } catch (e) {
         rows.push(errorRow("tls row", "", e));
+      }
+    }
+    if (opt.only.includes("auth")) {
+      say("Basic-auth 307 (nginx auth_basic, static-registry, alternated)…");
+      try {
+        rows.push(...await authRows(bin, workDir, opt.load, opt.quick ? 1 : 2));
+      } catch (e) {
+        rows.push(errorRow("auth rows", "", e));
       }
     }
     if (opt.only.includes("scale")) {

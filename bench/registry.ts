@@ -20,6 +20,8 @@ export async function startRegistry(
   bin: string,
   workDir: string,
   config: Record<string, unknown>,
+  /** `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401). */
+  opts: { readyPath?: string } = {},
 ): Promise<Registry> {
   const port = freePort();
   const n = ++serial;
@@ -36,6 +38,10 @@ export async function startRegistry(
     ["serve", "--config", cfg],
     `${workDir}/static-registry-${n}.log`,
   );
-  const startupMs = await waitFor(proc, `${url}/v2/`, { t0, timeoutMs: 60_000, everyMs: 2 });
+  const startupMs = await waitFor(proc, `${url}${opts.readyPath ?? "/v2/"}`, {
+    t0,
+    timeoutMs: 60_000,
+    everyMs: 2,
+  });
   return { proc, url, startupMs, stop: () => proc.stop() };
 }

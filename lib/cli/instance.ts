@@ -11,6 +11,8 @@
  * their health checker — and swaps the whole generation in; if anything fails (bad config,
  * unreachable new store) the old generation keeps serving and the reason is logged.
  */
+import { AccessControl } from "../auth/access.ts";
+import type { AccessConfig } from "../auth/options.ts";
 import type { ResolvedConfig, ResolvedMount } from "../config/resolve.ts";
 import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
@@ -41,8 +43,17 @@ interface Served {
 interface Generation {
   config: ResolvedConfig;
   stores: Served[];
+  /** Trusted proxies, rate limit, pull access control (lib/auth/access.ts). */
+  access: AccessControl;
   app: App;
 }
+
+/** The access-control part of a config (the htpasswd file is read by AccessControl). */
+const accessConfig = (c: ResolvedConfig): AccessConfig => ({
+  auth: c.auth,
+  rateLimit: c.rateLimit,
+  trustedProxies: c.http.trustedProxies ?? [],
+});
 
 export interface Instance {
   /** Where it listens (the real port when the config said port 0). */
@@ -77,6 +88,8 @@ export async function startInstance(
   const { log } = deps;
   // Before anything starts: a bad pair is a ConfigError (exit 2) naming key and file.
   const tls = await TlsState.load(config, log);
+  // A bad htpasswd or token key file stops the start before anything runs, too.
+  const access = await AccessControl.create(accessConfig(config), storesOf(config), log);
   let gen: Generation | undefined;
   const started = Promise.withResolvers<Generation>();
   started.promise.catch(() => {}); // a failed start is thrown below, not unhandled here
@@ -92,7 +105,7 @@ export async function startInstance(
   let stores: Served[];
   try {
     stores = await buildStores(config, [], log, true);
-    gen = { config, stores, app: app(config, stores, log, tls) };
+    gen = { config, stores, access, app: app(config, stores, log, tls, access) };
   } catch (e) {
     started.reject(e);
     await server.shutdown();
@@ -138,7 +151,10 @@ export async function startInstance(
       return false;
     }
     let stores: Served[];
+    let access: AccessControl;
     try {
+      // First: a bad htpasswd file refuses the reload before any new store is built.
+      access = await old.access.next(accessConfig(next), storesOf(next), log);
       stores = await buildStores(next, old.stores, log, false);
     } catch (e) {
       log.error({ reason: (e as Error).message }, "reload failed; keeping the running config");
@@ -153,7 +169,7 @@ export async function startInstance(
         return false;
       }
     }
-    gen = { config: next, stores, app: app(next, stores, log, tls) };
+    gen = { config: next, stores, access, app: app(next, stores, log, tls, access) };
     for (const s of old.stores) {
       if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
       if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
@@ -309,6 +325,7 @@ function app(
   stores: readonly Served[],
   log: Logger,
   tls: TlsState,
+  access: AccessControl,
 ): Generation["app"] {
   const [root, ...mounts] = stores;
   return createApp({
@@ -323,6 +340,7 @@ function app(
     })),
     v1Origin: config.v1.origin,
     ...(tls.pair ? { tlsCertExpiry: tls.expirySeconds } : {}),
+    middleware: access.middleware,
     log,
   });
 }

@@ -16,6 +16,7 @@ import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";
 import { resolveMounts } from "./mounts.ts";
+import { resolveAccess } from "./access.ts";
 import { resolveOrigins } from "./origins.ts";
 import { resolveStore } from "./store_location.ts";
 import { resolveS3 } from "./stores.ts";
@@ -95,6 +96,7 @@ export function resolveConfig(
   // Mount stores are only ever written in the file: relative ones start at its folder.
   const fileDir = opts.file === undefined ? opts.baseDir : path.dirname(opts.file);
   const mounts = resolveMounts(u.mounts!, { baseDir: fileDir, s3: u.s3, names }, problems);
+  const access = resolveAccess(u, fileDir, problems);
 
   const health = {
     intervalMs: ms("health.interval", u.health!.interval),
@@ -138,6 +140,9 @@ export function resolveConfig(
     // Bun.serve refuses an idleTimeout above 255 s and would fail at listen with a message naming no key.
     http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
+  if (access.trustedProxies.length) config.http.trustedProxies = access.trustedProxies;
+  if (access.auth) config.auth = access.auth;
+  if (access.rateLimit) config.rateLimit = access.rateLimit;
   if (opts.file !== undefined) config.file = opts.file;
   // Relative to the config file, like the mounts' stores (the files are read at serve).
   if (u.tls !== undefined) config.tls = resolveTls(u.tls, fileDir);

@@ -5,6 +5,7 @@
  * resolvers of each part (stores, origins, mounts) can name them without importing
  * resolve.ts, which imports them (no import cycle).
  */
+import type { AuthOptions, RateLimitOptions } from "../auth/options.ts";
 import type { LogLevel } from "../log.ts";
 import type { HealthOptions } from "../origins/health.ts";
 import type { OriginOptions } from "../origins/origins.ts";
@@ -62,7 +63,11 @@ export interface ResolvedConfig {
   refresh: { intervalMs: number };
   v1: { origin?: string };
   log: { level: LogLevel };
-  http: { idleTimeoutMs: number };
+  /** `trustedProxies`: normalised CIDRs, present only when configured. */
+  http: { idleTimeoutMs: number; trustedProxies?: readonly string[] };
   /** HTTPS: the pair's absolute paths (read and checked by lib/config/tls.ts readTls). */
   tls?: TlsFiles;
+  /** Pull access control (lib/auth); absent: anyone pulls everything. */
+  auth?: AuthOptions;
+  rateLimit?: RateLimitOptions;
 }

@@ -136,6 +136,70 @@ export const MountSchema = Type.Object({
   })),
 }, closed);
 
+/** `auth`: pull access control (lib/auth). */
+export const AuthSchema = Type.Object({
+  htpasswd: Type.String({
+    minLength: 1,
+    description: "htpasswd file of the users (relative to this file), bcrypt entries only " +
+      "(`htpasswd -B`). Re-read on SIGHUP.",
+    examples: ["users.htpasswd"],
+  }),
+  scheme: Type.Optional(Type.Union([Type.Literal("bearer"), Type.Literal("basic")], {
+    description: "The challenge a 401 carries: the Docker token flow (`/token`) or Basic. " +
+      "Both kinds of credentials are accepted either way.",
+    default: "bearer",
+    "x-expected": 'one of "bearer", "basic"',
+  })),
+  rules: Type.Array(
+    Type.Object({
+      prefix: Type.String({
+        pattern: `^$|${NAME_RE.source}`,
+        description: 'Repository-name prefix, by whole components ("team-a" covers ' +
+          '"team-a/x", not "team-ab"); "" covers every name. The longest prefix wins.',
+        "x-expected": 'a repository name like "team-a", or "" for every name',
+      }),
+      pull: Type.Union([
+        Type.Literal("anyone"),
+        Type.Literal("authenticated"),
+        Type.Array(Type.String({ pattern: "^[^:\\s]+$" }), { minItems: 1 }),
+      ], {
+        description: 'Who may pull: "anyone", "authenticated" (any user of the file), or a ' +
+          "list of user names.",
+        "x-expected": '"anyone", "authenticated" or a list of user names like ["alice"]',
+      }),
+    }, closed),
+    {
+      minItems: 1,
+      description: "Who may pull what. A name no rule covers is denied.",
+      "x-expected": 'a list of rules like [{"prefix": "", "pull": "authenticated"}]',
+    },
+  ),
+  tokenKey: Type.Optional(Type.String({
+    minLength: 1,
+    description: "PEM private key (EC P-256, RSA or Ed25519) signing the tokens of `/token`, " +
+      "so replicas sharing it accept each other's tokens. Without it a random key is made " +
+      "per process.",
+  })),
+  tokenTtl: Type.Optional(duration("Lifetime of a token issued by /token (1s to 1h).", "5m")),
+}, {
+  ...closed,
+  description: "Pull access control. Without it, anyone may pull everything.",
+});
+
+/** `rateLimit`: a token bucket per client address (lib/auth/rate_limit.ts). */
+export const RateLimitSchema = Type.Object({
+  perClient: Type.String({
+    pattern: "^[0-9]+(\\.[0-9]+)?/(s|m|h)$",
+    description: "Sustained requests per client: a number per second, minute or hour.",
+    examples: ["50/s", "600/m"],
+    "x-expected": 'a rate like "50/s" (per s, m or h)',
+  }),
+  burst: Type.Optional(Type.Integer({
+    minimum: 1,
+    description: "Requests a client may send at once (default: one second's worth, at least 1).",
+  })),
+}, { ...closed, description: "Rate limit per client address: 429 with Retry-After over it." });
+
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({
     description: 'Editors: where this schema is, e.g. "./config.schema.json". Ignored.',
@@ -221,7 +285,15 @@ export const ConfigSchema = Type.Object({
     idleTimeout: Type.Optional(
       duration("How long an idle connection is kept open (at most 255s).", "30s"),
     ),
+    trustedProxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+      description: "CIDRs (IPv4 or IPv6) of proxies whose X-Forwarded-For is believed: the " +
+        "client is the rightmost address that is not one of them.",
+      examples: [["10.0.0.0/8", "::1/128"]],
+      default: [],
+    })),
   }, { ...closed, default: {} })),
+  auth: Type.Optional(AuthSchema),
+  rateLimit: Type.Optional(RateLimitSchema),
 }, {
   ...closed,
   title: "static-registry config",

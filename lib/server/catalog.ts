@@ -39,7 +39,9 @@ export function repositoryList(
 /** Builds the catalog handler over a repository list (see {@link repositoryList}). */
 export function catalogRoute(list: () => readonly string[]) {
   return function catalog(c: RequestContext): Response {
-    const page = paginate(list(), c.query, "/v2/_catalog");
+    // With auth, only what the caller may pull (lib/auth/middleware.ts sets the filter).
+    const names = c.mayPull ? list().filter(c.mayPull) : list();
+    const page = paginate(names, c.query, "/v2/_catalog");
     return json(200, { repositories: page.items }, page.link ? { Link: page.link } : undefined);
   };
 }

@@ -65,6 +65,20 @@ export class RequestContext {
     if (this.#client === null) this.#client = this.#address();
     return this.#client;
   }
+
+  /** Replaces the address: the client behind a trusted proxy (lib/auth/client_address.ts). */
+  set client(address: string | undefined) {
+    this.#client = address;
+  }
+
+  /** Set when the peer is a trusted proxy, so its `X-Forwarded-*` headers count. */
+  viaTrustedProxy = false;
+
+  /** The authenticated user (lib/auth/middleware.ts), for the access log; else undefined. */
+  user: string | undefined = undefined;
+
+  /** With `auth`: which names the caller may pull (`_catalog` lists only those). */
+  mayPull: ((name: string) => boolean) | undefined = undefined;
 }
 
 /** What a route answers. Sync when it can be: a promise per request has a measurable cost. */

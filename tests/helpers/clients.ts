@@ -276,6 +276,16 @@ export class PullClients {
     await this.#runOk("docker", ["-H", host, "image", "rm", "-f", image]);
   }
 
+  /** The private containerd's socket, started on first use (for tests driving ctr themselves). */
+  containerdSocket(): Promise<string> {
+    return this.#startContainerd();
+  }
+
+  /** The private dockerd's `-H` address, started on first use. */
+  async dockerHost(): Promise<string> {
+    return `unix://${await this.#startDockerd()}`;
+  }
+
   /** Logs of the private daemons (for failure messages). */
   daemonLogs(): string {
     return [this.#containerd, this.#dockerd]
