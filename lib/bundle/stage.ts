@@ -7,12 +7,10 @@
  * damaged layer) changes no tag: what it leaves are correct, unreferenced blobs, which a
  * rerun reuses and a garbage collector may remove (docs/LAYOUT.md §"Write order").
  */
-import type { Descriptor } from "../oci/mediatypes.ts";
-import { blobKey, CACHE_IMMUTABLE } from "../layout/keys.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 import type { CollectedImage } from "../publish/collect.ts";
-import { copyBlob, eachLimit } from "../publish/copy.ts";
+import { copyBlob, eachLimit, present, writeManifests } from "../publish/copy.ts";
 
 /** What staging one image did. */
 export interface Staged {
@@ -24,11 +22,6 @@ export interface Staged {
 }
 
 /** True when the store already holds `d` with its size (content-addressed: done). */
-async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
-  const meta = await store.stat(blobKey(d.digest));
-  return meta !== null && meta.size === d.size;
-}
-
 /**
  * Copies the blobs of `image` the store lacks (`concurrency` at a time), then its
  * manifests, children before parents. Errors name the image (`what`) and the object.
@@ -58,15 +51,7 @@ export async function stageImage(
       r.blobsCopied++;
       r.bytesCopied += d.size;
     });
-    for (const m of image.manifests) {
-      if (await present(store, m.descriptor)) continue;
-      await store.write(blobKey(m.descriptor.digest), m.bytes, {
-        contentType: m.info.mediaType,
-        cacheControl: CACHE_IMMUTABLE,
-        size: m.bytes.byteLength,
-      });
-      r.manifestsWritten++;
-    }
+    r.manifestsWritten += await writeManifests(store, image.manifests);
   } catch (e) {
     throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
   }

@@ -98,3 +98,33 @@ export async function eachLimit<T>(
   }, { concurrency: n });
   if (failure) throw failure.error;
 }
+
+/** Whether the store holds `d` already, with its size (content-addressed: then it is `d`). */
+export async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
+  const meta = await store.stat(blobKey(d.digest));
+  return meta !== null && meta.size === d.size;
+}
+
+/**
+ * Stores the manifests of an image the store lacks, in the order given (children before
+ * parents, as collect() lists them: a parent is never stored before what it references).
+ * Returns how many were written. `signal` stops it between two writes.
+ */
+export async function writeManifests(
+  store: WriteStore,
+  manifests: readonly { descriptor: Descriptor; bytes: Uint8Array; info: { mediaType: string } }[],
+  signal?: AbortSignal,
+): Promise<number> {
+  let written = 0;
+  for (const m of manifests) {
+    signal?.throwIfAborted();
+    if (await present(store, m.descriptor)) continue;
+    await store.write(blobKey(m.descriptor.digest), m.bytes, {
+      contentType: m.info.mediaType,
+      cacheControl: CACHE_IMMUTABLE,
+      size: m.bytes.byteLength,
+    });
+    written++;
+  }
+  return written;
+}

@@ -34,7 +34,7 @@
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { UsageError } from "../cli/usage.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
-import { blobKey, CACHE_IMMUTABLE, MARKER_KEY } from "../layout/keys.ts";
+import { MARKER_KEY } from "../layout/keys.ts";
 import { readDocument, writeDocument } from "../layout/documents.ts";
 import { validateMarker } from "../layout/rules.ts";
 import { MARKER } from "../layout/schema.ts";
@@ -42,7 +42,7 @@ import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { collectImage } from "./collect.ts";
-import { copyBlob, eachLimit } from "./copy.ts";
+import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import {
   addToCatalog,
   CATALOG_LOCK,
@@ -120,11 +120,6 @@ async function removeStaleTemp(store: WriteStore, log: Logger): Promise<void> {
 }
 
 /** True when the store already holds `d` with the right size (content-addressed: done). */
-async function present(store: WriteStore, d: Descriptor): Promise<boolean> {
-  const meta = await store.stat(blobKey(d.digest));
-  return meta !== null && meta.size === d.size;
-}
-
 /**
  * Step 2: copies the blobs the store lacks, `concurrency` at a time, and starts taking
  * the locks once the rest of the copy should take less than the store's lock lead time.
@@ -211,16 +206,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     await copyBlobs(opts, image.blobs, result, locks);
 
     // Children before parents: a parent is never stored before what it references.
-    for (const m of image.manifests) {
-      signal?.throwIfAborted();
-      if (await present(store, m.descriptor)) continue;
-      await store.write(blobKey(m.descriptor.digest), m.bytes, {
-        contentType: m.info.mediaType,
-        cacheControl: CACHE_IMMUTABLE,
-        size: m.bytes.byteLength,
-      });
-      result.manifestsWritten++;
-    }
+    result.manifestsWritten += await writeManifests(store, image.manifests, signal);
 
     signal?.throwIfAborted();
     tagging = true; // from here on the publish completes (see PublishOptions.signal)
