@@ -4,7 +4,8 @@
  * that every refusal is ours and names the flag and the value): unknown flags, a missing
  * value, a value given to a boolean flag, and values a flag's `parse` refuses are
  * UsageErrors (exit 2): `--concurrency: expected an integer from 1 to 1024, got "0"`.
- * `-h`/`--help` is known to every command. A repeated flag keeps its last value.
+ * `-h`/`--help` is known to every command. A repeated flag keeps its last value, unless it
+ * is declared `multiple` (then it gives them all).
  */
 import { parseArgs } from "node:util";
 import { durationProblem, parseDuration } from "../config/duration.ts";
@@ -13,10 +14,13 @@ import { UsageError } from "./usage.ts";
 /** A flag: a boolean switch, or a string, optionally converted by `parse`. */
 export type Flag =
   | { type: "boolean"; short?: string }
-  | { type: "string"; short?: string; parse?: (raw: string) => unknown };
+  | { type: "string"; short?: string; parse?: (raw: string) => unknown }
+  /** A string flag that may be repeated: every value, in order (`[]` when absent). */
+  | { type: "string"; short?: string; multiple: true };
 
 /** What a flag parses to: `false`/`undefined` when absent. */
 export type FlagValue<F extends Flag> = F extends { type: "boolean" } ? boolean
+  : F extends { multiple: true } ? string[]
   : F extends { parse: (raw: string) => infer T } ? T | undefined
   : string | undefined;
 
@@ -55,7 +59,7 @@ export function parseFlags<const S extends Record<string, Flag>>(
   });
   const flags: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(options)) {
-    flags[name] = f.type === "boolean" ? false : undefined;
+    flags[name] = f.type === "boolean" ? false : "multiple" in f ? [] : undefined;
   }
   const positionals: string[] = [];
   for (const t of tokens) {
@@ -75,12 +79,17 @@ export function parseFlags<const S extends Record<string, Flag>>(
       const got = t.value === undefined ? "" : `, got the flag ${JSON.stringify(t.value)}`;
       throw new UsageError(`${t.rawName}: needs a value${got}`);
     }
-    flags[t.name] = convert(flag, t.rawName, t.value);
+    if ("multiple" in flag) (flags[t.name] as string[]).push(t.value);
+    else flags[t.name] = convert(flag, t.rawName, t.value);
   }
   return { flags, positionals } as Parsed<S>;
 }
 
-function convert(flag: Flag & { type: "string" }, rawName: string, raw: string): unknown {
+function convert(
+  flag: { parse?: (raw: string) => unknown },
+  rawName: string,
+  raw: string,
+): unknown {
   if (!flag.parse) return raw;
   try {
     return flag.parse(raw);

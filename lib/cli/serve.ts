@@ -1,8 +1,9 @@
 /**
  * @module
- * `static-registry [serve] --config FILE [--listen ADDR] [--store STORE]`: load the config
- * (exit 2 on any problem, before anything starts), start the server, then live by
- * signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
+ * `static-registry [serve] [--config FILE] [--listen ADDR] [--store STORE] [--origin URL]`:
+ * load the config (exit 2 on any problem, before anything starts) from the file, the flags
+ * and the `STATIC_REGISTRY_*` variables (no file needed: containers, quick starts), start
+ * the server, then live by signals: SIGHUP reloads, SIGTERM/SIGINT drain and exit 0.
  */
 import { type ConfigWarning, loadConfig, type LoadOptions } from "../config/load.ts";
 import { createLogger } from "../log.ts";
@@ -18,6 +19,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     config: { type: "string", short: "c" },
     listen: { type: "string" },
     store: { type: "string" },
+    origin: { type: "string", multiple: true },
   });
   if (values.help) {
     console.log(SERVE_HELP);
@@ -26,15 +28,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (positionals.length) {
     throw new UsageError(`serve takes no arguments, got ${JSON.stringify(positionals[0])}`);
   }
-  if (values.config === undefined && values.store === undefined) {
-    throw new UsageError("serve needs --config FILE (or at least --store STORE)");
+  // Without a file, flags and STATIC_REGISTRY_* variables are the whole config.
+  if (
+    values.config === undefined && values.store === undefined && !process.env.STATIC_REGISTRY_STORE
+  ) {
+    throw new UsageError(
+      "serve needs --config FILE (or at least --store STORE or STATIC_REGISTRY_STORE)",
+    );
   }
   // Warnings of a load are logged once the logger exists (its level is in the config).
   const warnings: ConfigWarning[] = [];
   let warn = (w: ConfigWarning): void => void warnings.push(w);
   const opts: LoadOptions = {
     file: values.config,
-    flags: { listen: values.listen, store: values.store },
+    flags: { listen: values.listen, store: values.store, origins: values.origin },
     env: process.env,
     resolveListen: true,
     onWarning: (w) => warn(w),

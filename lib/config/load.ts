@@ -16,6 +16,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { parse as parseJsonc, type ParseError, printParseErrorCode } from "jsonc-parser";
 import { ConfigError, describeError, type Problem } from "./errors.ts";
+import { ENV_ALIASES, envKeys, envValue, parseOrigins } from "./env.ts";
 import { resolveConfig, type ResolvedConfig } from "./resolve.ts";
 import { ConfigSchema, type UserConfig } from "./schema.ts";
 
@@ -23,14 +24,18 @@ import { ConfigSchema, type UserConfig } from "./schema.ts";
 export interface ConfigFlags {
   listen?: string;
   store?: string;
+  /** `--origin [NAME=]URL[,...]`, each flag's text (see lib/config/env.ts parseOrigins). */
+  origins?: string[];
 }
 
-/** Environment variables read (only when the file does not set the key). */
-export const CONFIG_ENV = {
-  STATIC_REGISTRY_LISTEN: "listen",
-  STATIC_REGISTRY_STORE: "store",
-  STATIC_REGISTRY_LOG: "log.level",
-} as const;
+/** Every variable read (only for keys neither a flag nor the file sets), by name. */
+export const CONFIG_ENV: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(envKeys().map((k) => [k.variable, k.path])),
+  ...ENV_ALIASES,
+};
+const ENV_KINDS = new Map(envKeys().map((k) => [k.path, k.kind]));
+/** File paths: from a flag or variable they start at the working directory, not the file's. */
+const CWD_RELATIVE = new Set(["tls.cert", "tls.key"]);
 
 export interface LoadOptions {
   /** Config file path as the user wrote it (messages quote it like that). */
@@ -69,20 +74,25 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
     const w = await exposedSecrets(opts.file, cwd, fileDoc);
     if (w) opts.onWarning(w);
   }
-  const { doc, sources } = mergeSources(fileDoc, opts.flags ?? {}, opts.env ?? {});
+  const { doc, sources } = mergeSources(fileDoc, opts.flags ?? {}, opts.env ?? {}, cwd);
   const fileLabel = opts.file === undefined ? "config" : `config ${JSON.stringify(opts.file)}`;
   const label = (p: Problem): string => {
-    const top = p.path === "log.level" ? p.path : p.path.split(/[.[]/)[0];
-    const src = sources.get(top);
+    const src = sourceOf(sources, p.path);
     if (src) return `${src}: ${p.problem}`;
-    return `${fileLabel}: ${p.path ? `${p.path}: ` : ""}${p.problem}`;
+    // No file: the problem is a key no flag or variable gave (tls.key): say which one would.
+    const variable = Object.entries(CONFIG_ENV).find(([, k]) => k === p.path)?.[0];
+    const hint = opts.file === undefined && variable ? ` (set ${variable})` : "";
+    const from = opts.file === undefined ? "config from flags and environment" : fileLabel;
+    return `${from}: ${p.path ? `${p.path}: ` : ""}${p.problem}${hint}`;
   };
   const fail = (problems: Problem[]): never => {
     throw new ConfigError(problems.map(label).join("\n"));
   };
 
   if (opts.file === undefined && doc.store === undefined) {
-    throw new ConfigError("no config: give --config FILE, or at least --store");
+    throw new ConfigError(
+      "no config: give --config FILE, or at least --store STORE or STATIC_REGISTRY_STORE",
+    );
   }
   const problems = validate(doc);
   if (problems.length) fail(problems);
@@ -142,14 +152,17 @@ function schemaAt(pointer: string): TSchema {
 }
 
 /**
- * THE precedence rule: flags > file > env. Returns the merged document and, for each
- * key not taken from the file, where it came from (`--listen`, `STATIC_REGISTRY_LISTEN`),
- * so a bad value is reported against its real source.
+ * THE precedence rule: flags > file > env, key by key (a variable fills in a key the file
+ * leaves out, even inside an object the file has). Returns the merged document and, for
+ * each key not taken from the file, where it came from (`--listen`,
+ * `STATIC_REGISTRY_HEALTH_INTERVAL`), so a bad value is reported against its real source.
+ * The variables are {@link CONFIG_ENV} (lib/config/env.ts derives them from the schema).
  */
 export function mergeSources(
   fileDoc: unknown,
   flags: ConfigFlags,
   env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
 ): { doc: Record<string, unknown>; sources: Map<string, string> } {
   const sources = new Map<string, string>();
   // A non-object file is left for the schema to reject with a clear message.
@@ -160,29 +173,49 @@ export function mergeSources(
     return { doc: fileDoc as Record<string, unknown>, sources };
   }
   const doc = structuredClone((fileDoc ?? {}) as Record<string, unknown>);
-  const isObj = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
+  const set = (key: string, value: unknown, source: string, override: boolean): void => {
+    const parts = key.split(".");
+    let at: Record<string, unknown> = doc;
+    for (const part of parts.slice(0, -1)) {
+      if (at[part] === undefined) at[part] = {};
+      // A non-object where an object belongs is the file's error, reported by the schema.
+      if (!isObj(at[part])) return;
+      at = at[part] as Record<string, unknown>;
+    }
+    const leaf = parts[parts.length - 1];
+    if (!override && at[leaf] !== undefined) return;
+    at[leaf] = CWD_RELATIVE.has(key) && typeof value === "string"
+      ? path.resolve(cwd, value)
+      : value;
+    sources.set(key, source);
+  };
   for (const [name, key] of Object.entries(CONFIG_ENV)) {
     const v = env[name];
     if (v === undefined || v === "") continue;
-    if (key === "log.level") {
-      if (doc.log === undefined) doc.log = {};
-      if (isObj(doc.log) && doc.log.level === undefined) {
-        doc.log.level = v;
-        sources.set(key, name);
-      }
-    } else if (doc[key] === undefined) {
-      doc[key] = v;
-      sources.set(key, name);
-    }
+    set(key, envValue(v, ENV_KINDS.get(key) ?? "string"), name, false);
   }
-  for (const key of ["listen", "store"] as const) {
-    if (flags[key] !== undefined) {
-      doc[key] = flags[key];
-      sources.set(key, `--${key}`);
-    }
+  if (flags.listen !== undefined) set("listen", flags.listen, "--listen", true);
+  if (flags.store !== undefined) set("store", flags.store, "--store", true);
+  if (flags.origins?.length) {
+    const entries = flags.origins.flatMap((o) => o.split(",")).map((o) => o.trim());
+    set("origins", parseOrigins(entries.filter((o) => o !== "")), "--origin", true);
   }
   return { doc, sources };
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The source of the key at `problemPath` or of the nearest key above it. */
+function sourceOf(sources: Map<string, string>, problemPath: string): string | undefined {
+  let best: string | undefined;
+  for (const key of sources.keys()) {
+    const under = problemPath === key || problemPath.startsWith(`${key}.`) ||
+      problemPath.startsWith(`${key}[`);
+    if (under && (best === undefined || key.length > best.length)) best = key;
+  }
+  return best === undefined ? undefined : sources.get(best);
 }
 
 /** Keys whose values are secrets, whatever object they are in. */

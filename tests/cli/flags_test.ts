@@ -67,3 +67,10 @@ Deno.test("parseFlags() refuses with a UsageError naming the flag and the value 
     );
   }
 });
+
+Deno.test("parseFlags() gives every value of a multiple flag, in order", () => {
+  const m = { origin: { type: "string", multiple: true } } as const;
+  assert.deepEqual(parseFlags(["--origin", "a", "--origin=b"], m).flags.origin, ["a", "b"]);
+  assert.deepEqual(parseFlags([], m).flags.origin, []);
+  assert.throws(() => parseFlags(["--origin"], m), /--origin: needs a value/);
+});
