@@ -36,7 +36,7 @@ export function parseCidr(text: string): Range | undefined {
 }
 
 /** An address as ipaddr.js reads it, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as IPv4. */
-function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+export function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const t = text.trim().replace(/^\[(.*)\]$/, "$1");
   if (!usual(t)) return undefined;
   try {
@@ -46,8 +46,11 @@ function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   }
 }
 
-/** The trusted proxies. */
-export class TrustedProxies {
+/**
+ * A set of CIDRs (IPv4 and IPv6): the trusted proxies here, the client rules of
+ * `routing` (lib/origins/routing.ts). IPv4-mapped IPv6 addresses match IPv4 CIDRs.
+ */
+export class CidrSet {
   readonly #ranges: Range[];
 
   constructor(cidrs: readonly string[]) {
@@ -58,14 +61,33 @@ export class TrustedProxies {
     });
   }
 
-  #trusted(a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  /** Whether the parsed address is in one of the ranges. */
+  matches(a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
     return this.#ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+  }
+
+  /** Whether `address` (text, as the runtime reports it) is in one of the ranges. */
+  has(address: string | undefined): boolean {
+    const a = address === undefined ? undefined : parseAddress(address);
+    return a !== undefined && this.matches(a);
+  }
+}
+
+/** The trusted proxies. */
+export class TrustedProxies {
+  readonly #set: CidrSet;
+
+  constructor(cidrs: readonly string[]) {
+    this.#set = new CidrSet(cidrs);
+  }
+
+  #trusted(a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+    return this.#set.matches(a);
   }
 
   /** Whether `address` is a trusted proxy. */
   trusts(address: string | undefined): boolean {
-    const a = address === undefined ? undefined : parseAddress(address);
-    return a !== undefined && this.#trusted(a);
+    return this.#set.has(address);
   }
 
   /**
