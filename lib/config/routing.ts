@@ -6,7 +6,7 @@
  * store applies a rule to its own origins by name), and a rule either streams or names
  * origins. Problems name the key: `routing[1].clients[0]`, `routing[0].origins[2]`.
  */
-import { parseCidr } from "../auth/client_address.ts";
+import { parseCidr } from "../auth/cidr.ts";
 import type { RoutingRule } from "../origins/routing.ts";
 import type { Problem } from "./errors.ts";
 import { quote } from "./errors.ts";

@@ -23,7 +23,7 @@
  * {@link chooseEgress} is pure (health is asked through a function) and allocates
  * nothing: the answers are built once per store by {@link planEgress}.
  */
-import { CidrSet, parseAddress } from "../auth/client_address.ts";
+import { CidrSet, parseAddress } from "../auth/cidr.ts";
 
 /** A resolved `routing[i]` (lib/config/routing.ts): CIDRs normalised, names known. */
 export interface RoutingRule {
