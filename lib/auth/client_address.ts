@@ -8,64 +8,27 @@
  * by that client. The result replaces `c.client`, so the rate limiter and the access log
  * see the client, not the proxy.
  */
-import ipaddr from "ipaddr.js";
+import type ipaddr from "ipaddr.js";
 import type { Middleware, Reply, RequestContext } from "../server/context.ts";
+import { CidrSet, parseAddress } from "./cidr.ts";
 
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
-/**
- * Whether `text` is an address in its usual form: ipaddr.js also reads the legacy IPv4
- * forms (`10.1`, `0x0a.1`), which no proxy writes and which make a CIDR read ambiguously.
- */
-function usual(text: string): boolean {
-  return text.includes(":") ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
-}
-
-/** A CIDR (`10.0.0.0/8`, `fd00::/8`) or one address, as a range; undefined when neither. */
-export function parseCidr(text: string): Range | undefined {
-  if (!usual(text.split("/")[0])) return undefined;
-  try {
-    if (text.includes("/")) {
-      return ipaddr.parseCIDR(text);
-    }
-    const addr = ipaddr.process(text);
-    return [addr, addr.kind() === "ipv4" ? 32 : 128];
-  } catch {
-    return undefined;
-  }
-}
-
-/** An address as ipaddr.js reads it, IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as IPv4. */
-function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  const t = text.trim().replace(/^\[(.*)\]$/, "$1");
-  if (!usual(t)) return undefined;
-  try {
-    return ipaddr.process(t);
-  } catch {
-    return undefined;
-  }
-}
+export { parseCidr } from "./cidr.ts";
 
 /** The trusted proxies. */
 export class TrustedProxies {
-  readonly #ranges: Range[];
+  readonly #set: CidrSet;
 
   constructor(cidrs: readonly string[]) {
-    this.#ranges = cidrs.map((c) => {
-      const r = parseCidr(c);
-      if (!r) throw new Error(`not a CIDR: ${JSON.stringify(c)}`);
-      return r;
-    });
+    this.#set = new CidrSet(cidrs);
   }
 
   #trusted(a: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-    return this.#ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+    return this.#set.matches(a);
   }
 
   /** Whether `address` is a trusted proxy. */
   trusts(address: string | undefined): boolean {
-    const a = address === undefined ? undefined : parseAddress(address);
-    return a !== undefined && this.#trusted(a);
+    return this.#set.has(address);
   }
 
   /**

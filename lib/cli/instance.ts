@@ -261,7 +261,13 @@ async function buildOne(
   // Mount logs say which mount (health checks, refresh failures); the root's stay as they were.
   const log = mount.prefix === "" ? rootLog : rootLog.child({ mount: mount.prefix });
   const storeKey = JSON.stringify(mount.store);
-  const originsKey = JSON.stringify([mount, config.health, config.verifyBlobs]);
+  const originsKey = JSON.stringify([
+    mount,
+    config.health,
+    config.verifyBlobs,
+    config.routing,
+    config.fallback,
+  ]);
   const prevStore = old.find((s) => s.storeKey === storeKey);
   let store: ReadStore;
   let registry: Registry;
@@ -312,6 +318,8 @@ async function startOrigins(
     origins: mount.origins,
     health: config.health,
     verifyBlobs: config.verifyBlobs,
+    routing: config.routing,
+    fallback: config.fallback,
     log,
   });
   // Resolves after the first round of probes (bounded by health.timeout), so the first

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   check: async () => (await import("./check.ts")).checkCommand,
   export: async () => (await import("./bundle.ts")).exportCommand,
   import: async () => (await import("./bundle.ts")).importCommand,
+  hosts: async () => (await import("./hosts.ts")).hostsCommand,
 };
 
 /**

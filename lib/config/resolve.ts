@@ -18,6 +18,7 @@ import { ConfigSchema, type UserConfig } from "./schema.ts";
 import { resolveMounts } from "./mounts.ts";
 import { resolveAccess } from "./access.ts";
 import { resolveOrigins } from "./origins.ts";
+import { resolveRouting } from "./routing.ts";
 import { resolveStore } from "./store_location.ts";
 import { resolveS3 } from "./stores.ts";
 import { resolveTls } from "./tls.ts";
@@ -97,6 +98,7 @@ export function resolveConfig(
   const fileDir = opts.file === undefined ? opts.baseDir : path.dirname(opts.file);
   const mounts = resolveMounts(u.mounts!, { baseDir: fileDir, s3: u.s3, names }, problems);
   const access = resolveAccess(u, fileDir, problems);
+  const routing = resolveRouting(u.routing!, names, problems);
 
   const health = {
     intervalMs: ms("health.interval", u.health!.interval),
@@ -129,6 +131,8 @@ export function resolveConfig(
     s3,
     origins,
     mounts,
+    routing,
+    fallback: u.fallback!,
     health,
     verifyBlobs: {
       cacheSize: u.verifyBlobs!.cacheSize!,

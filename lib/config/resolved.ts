@@ -9,6 +9,7 @@ import type { AuthOptions, RateLimitOptions } from "../auth/options.ts";
 import type { LogLevel } from "../log.ts";
 import type { HealthOptions } from "../origins/health.ts";
 import type { OriginOptions } from "../origins/origins.ts";
+import type { Fallback, RoutingRule } from "../origins/routing.ts";
 import type { VerifyOptions } from "../origins/verify.ts";
 import type { S3ClientOptions } from "../store/s3.ts";
 import type { TlsFiles } from "./tls.ts";
@@ -58,6 +59,10 @@ export interface ResolvedConfig {
   origins: ResolvedOrigin[];
   /** Federated stores under repository-name prefixes (lib/config/mounts.ts); [] without. */
   mounts: ResolvedMount[];
+  /** Client routing rules (lib/config/routing.ts); [] without. */
+  routing: RoutingRule[];
+  /** When every origin is down: 503 (`"none"`) or stream from the store. */
+  fallback: Fallback;
   health: HealthOptions;
   verifyBlobs: VerifyOptions;
   refresh: { intervalMs: number };

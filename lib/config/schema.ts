@@ -200,6 +200,26 @@ export const RateLimitSchema = Type.Object({
   })),
 }, { ...closed, description: "Rate limit per client address: 429 with Retry-After over it." });
 
+/** `routing[i]`: an origin order, or streaming, for clients in some CIDRs (lib/origins/routing.ts). */
+export const RoutingRuleSchema = Type.Object({
+  clients: Type.Array(Type.String({ minLength: 1 }), {
+    minItems: 1,
+    description: "CIDRs (IPv4 or IPv6) or addresses of the clients this rule is for.",
+    examples: [["10.1.0.0/16", "fd00::/8"]],
+    "x-expected": 'a list of CIDRs like ["10.1.0.0/16", "fd00::/8"]',
+  }),
+  origins: Type.Optional(Type.Array(Type.String({ minLength: 1 }), {
+    minItems: 1,
+    description: "Names of origins (of any mount) in this clients' order of preference; " +
+      "when none of them is healthy, the default order.",
+    examples: [["dc-mirror", "cdn-a"]],
+  })),
+  stream: Type.Optional(Type.Boolean({
+    description: "Serve these clients' blobs from the server itself instead of redirecting " +
+      "(networks that cannot reach the origins). Not with `origins`.",
+  })),
+}, closed);
+
 export const ConfigSchema = Type.Object({
   $schema: Type.Optional(Type.String({
     description: 'Editors: where this schema is, e.g. "./config.schema.json". Ignored.',
@@ -224,6 +244,18 @@ export const ConfigSchema = Type.Object({
       "repository-name prefixes. `store`/`origins` above are the root mount; root " +
       "repositories under a mount's prefix are hidden by the mount.",
     default: [],
+  })),
+  routing: Type.Optional(Type.Array(RoutingRuleSchema, {
+    description: "Client routing for blob GETs, by client address (after " +
+      "http.trustedProxies). The first rule whose clients match wins; clients no rule " +
+      "matches get the default order (`origins`).",
+    default: [],
+  })),
+  fallback: Type.Optional(Type.Union([Type.Literal("none"), Type.Literal("stream")], {
+    description: 'When every origin is down: "none" answers blob GETs 503, "stream" serves ' +
+      "them from the store itself.",
+    default: "none",
+    "x-expected": 'one of "none", "stream"',
   })),
   health: Type.Optional(Type.Object({
     interval: Type.Optional(duration("How often each origin's marker object is HEADed.", "10s")),

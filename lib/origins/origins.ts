@@ -9,6 +9,9 @@
  * With verification on for an origin (`verifyBlobs`) the blob is HEADed on the origin before
  * its first redirect there; an origin that lacks it, or serves the wrong size, is skipped
  * for the next healthy one. Request headers are never copied into a redirect.
+ *
+ * Client routing (lib/origins/routing.ts) decides per request which order to try, or that
+ * the server streams the blob itself: {@link Origins.egress}, then `locate` with its order.
  */
 import { blobKey, MARKER_KEY } from "../layout/layout.ts";
 import { OciError } from "../oci/errors.ts";
@@ -22,6 +25,14 @@ import {
   type OriginHealth,
 } from "./health.ts";
 import { createPresigner, type PresignOptions } from "./presign.ts";
+import {
+  chooseEgress,
+  type Egress,
+  type Fallback,
+  isTrivial,
+  planEgress,
+  type RoutingRule,
+} from "./routing.ts";
 import { headObject, VerifyCache, type VerifyOptions } from "./verify.ts";
 
 /**
@@ -44,6 +55,10 @@ export interface OriginsOptions {
   health: HealthOptions;
   /** The per-blob verification cache: LRU size, negative TTL. */
   verifyBlobs: VerifyOptions;
+  /** Client routing rules (lib/config/routing.ts); absent: the default order for all. */
+  routing?: readonly RoutingRule[];
+  /** When no origin is healthy: 503 (`"none"`, the default) or stream from the store. */
+  fallback?: Fallback;
   log: Logger;
   fetch?: FetchFn;
   now?: () => number;
@@ -65,8 +80,22 @@ export interface Origin {
 /** What the server and `check` use. */
 export interface Origins {
   readonly list: readonly Origin[];
-  /** URL for a 307 for the blob, or throws OciError BLOB_UNKNOWN / UNAVAILABLE. */
-  locate(digest: string, size: number): string | Promise<string>;
+  /**
+   * URL for a 307 for the blob, or throws OciError BLOB_UNKNOWN / UNAVAILABLE. `order`
+   * (indices into `list`, from {@link egress}) is the preference; default: config order.
+   * The name of the origin redirected to is set on `into.origin` (the access log's).
+   */
+  locate(
+    digest: string,
+    size: number,
+    order?: readonly number[],
+    into?: { origin?: string },
+  ): string | Promise<string>;
+  /**
+   * Where this client's blob bytes come from (lib/origins/routing.ts). `c.client` is read
+   * only when a routing rule needs it (it costs a runtime call).
+   */
+  egress(c: { readonly client: string | undefined }): Egress;
   /** For `/readyz`: ready when at least one origin is healthy. */
   readiness(): { ready: boolean; origins: (OriginHealth & { url: string })[] };
   /** Health, redirects and verify-cache figures, read when `/metrics` is scraped. */
@@ -122,27 +151,51 @@ export function createOrigins(opts: OriginsOptions): Origins {
   );
   const cache = new VerifyCache({ ...opts.verifyBlobs, now: opts.now });
   const redirects = list.map(() => 0);
+  const plan = planEgress(
+    { rules: opts.routing ?? [], fallback: opts.fallback ?? "none" },
+    list.map((o) => o.name),
+  );
+  const trivial = isTrivial(plan);
+  const isHealthy = (i: number) => health.isHealthy(i);
+
+  function egress(c: { readonly client: string | undefined }): Egress {
+    if (trivial) return plan.all;
+    return chooseEgress(plan.rules.length ? c.client : undefined, plan, isHealthy);
+  }
 
   /**
    * The hot path of every blob GET. When the first healthy origin needs neither a HEAD
    * nor a signature, the URL is returned as a plain string (no promise, no allocation
    * beyond the string), so the server can answer the 307 synchronously.
    */
-  function locate(digest: string, size: number): string | Promise<string> {
+  function locate(
+    digest: string,
+    size: number,
+    order: readonly number[] = plan.all.redirect,
+    into?: { origin?: string },
+  ): string | Promise<string> {
     const key = blobKey(digest); // throws DIGEST_INVALID for a bad digest
-    for (let i = 0; i < list.length; i++) {
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
       if (!health.isHealthy(i)) continue;
       const o = list[i];
       if (o.verify || o.presigned) break;
       redirects[i]++;
+      if (into) into.origin = o.name;
       return `${opts.origins[i].url}${key}`;
     }
-    return locateChecked(digest, size, key);
+    return locateChecked(digest, size, key, order, into);
   }
 
-  async function locateChecked(digest: string, size: number, key: string): Promise<string> {
+  async function locateChecked(
+    digest: string,
+    size: number,
+    key: string,
+    order: readonly number[],
+    into: { origin?: string } | undefined,
+  ): Promise<string> {
     if (list.length === 0) throw new OciError("UNAVAILABLE", "no origin is configured");
-    const healthy = list.map((_, i) => i).filter((i) => health.isHealthy(i));
+    const healthy = order.filter((i) => health.isHealthy(i));
     if (healthy.length === 0) {
       throw new OciError("UNAVAILABLE", "no healthy origin", {
         origins: health.states().map((s) => ({ name: s.name, state: s.state, error: s.lastError })),
@@ -164,8 +217,10 @@ export function createOrigins(opts: OriginsOptions): Origins {
           continue;
         }
       }
+      const url = await o.getUrl(key);
       redirects[i]++;
-      return await o.getUrl(key);
+      if (into) into.origin = o.name;
+      return url;
     }
     // BLOB_UNKNOWN only when every healthy origin answered "not here"; if one could not
     // answer, the blob may well exist: 503 makes the client retry instead of failing.
@@ -208,6 +263,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
   return {
     list,
     locate,
+    egress,
     readiness,
     stats,
     start: () => health.start(),

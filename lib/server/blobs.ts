@@ -4,7 +4,14 @@
  * content exists in the registry"). A blob is served only if this repository references it
  * (a config/layer of one of its manifests, or one of its manifests): clients HEAD blobs
  * before a push and trust a 200, so other repositories' blobs are BLOB_UNKNOWN.
- * GET redirects (307) to an origin; with no origins a streaming store sends the bytes.
+ * GET redirects (307) to an origin, or the server streams the bytes from the store itself:
+ * with no origins, for clients a `routing` rule says to stream to, and as the `fallback`
+ * when every origin is down (lib/origins/routing.ts decides; `origins.egress`).
+ *
+ * A stream from S3 or an HTTP store is piped through, never buffered: the upstream read
+ * is cancelled when the client goes away (the Response body's cancel reaches the store's
+ * stream), and a body that ends short of, or runs past, the length we announced errors
+ * the response instead of passing as a complete blob.
  */
 import { errors, OciError } from "../oci/errors.ts";
 import { parseDigest } from "../oci/digest.ts";
@@ -26,6 +33,26 @@ const OCTETS = "application/octet-stream";
  * Range header and we send the whole blob, the file goes out as a plain stream (chunked:
  * rare, real clients send ranges we honour).
  */
+/**
+ * `body` passed through, erroring when it does not carry exactly `length` bytes: an
+ * upstream cut short must abort the response, not end it as if complete.
+ */
+function exactly(body: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        seen += chunk.byteLength;
+        if (seen > length) throw new Error(`the store sent more than ${length} bytes`);
+        c.enqueue(chunk);
+      },
+      flush() {
+        if (seen !== length) throw new Error(`the store sent ${seen} of ${length} bytes`);
+      },
+    }),
+  );
+}
+
 function wholeBody(
   req: Request,
   body: ReadableStream<Uint8Array> | Blob,
@@ -48,7 +75,7 @@ export function blobsRoute(log: Logger) {
     });
   }
 
-  /** Sends the bytes from the store itself (no origins configured). */
+  /** Sends the bytes from the store itself (no origins, a stream rule, the fallback). */
   async function stream(
     c: RequestContext,
     store: StreamStore,
@@ -85,13 +112,13 @@ export function blobsRoute(log: Logger) {
       "Accept-Ranges": "bytes",
       ETag: etag,
     };
-    if (!range) {
-      headers["Content-Length"] = String(size);
-      return new Response(wholeBody(req, opened.body), { status: 200, headers });
-    }
-    headers["Content-Length"] = String(range.end - range.start + 1);
+    const length = range ? range.end - range.start + 1 : size;
+    // A file Blob has its size from the stat; a piped stream is counted on the way.
+    const body = opened.body instanceof Blob ? opened.body : exactly(opened.body, length);
+    headers["Content-Length"] = String(length);
+    if (!range) return new Response(wholeBody(req, body), { status: 200, headers });
     headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;
-    return new Response(opened.body, { status: 206, headers });
+    return new Response(body, { status: 206, headers });
   }
 
   // Not async: when origins.locate() answers synchronously the 307 is built without a
@@ -118,7 +145,14 @@ export function blobsRoute(log: Logger) {
       if (!store) throw errors.blobUnknown(digest);
       return stream(c, store, digest, size);
     }
-    const location = origins.locate(digest, size);
+    const egress = origins.egress?.(c);
+    if (egress !== undefined && "stream" in egress) {
+      if (!store) {
+        throw errors.unavailable("this blob is to be streamed, and the store cannot stream");
+      }
+      return stream(c, store, digest, size);
+    }
+    const location = origins.locate(digest, size, egress?.redirect, c);
     return typeof location === "string"
       ? redirect(location, digest)
       : location.then((l) => redirect(l, digest));

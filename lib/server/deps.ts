@@ -6,6 +6,7 @@
  * gathers them.
  */
 import type { Registry } from "../index/registry.ts";
+import type { Egress } from "../origins/routing.ts";
 import type { ReadStore } from "../store/store.ts";
 
 /** What an {@link Origins} reports for `/metrics` (lib/server/metrics.ts renders it). */
@@ -25,9 +26,21 @@ export interface Origins {
    * The URL a client should GET blob `digest` (of `size` bytes) from, for a 307.
    * Throws (or rejects with) an OciError: BLOB_UNKNOWN, or UNAVAILABLE when no origin is
    * healthy. May answer with a plain string when no I/O is needed (a healthy origin, no
-   * presence check pending): the app then answers without a promise.
+   * presence check pending): the app then answers without a promise. `order` is the
+   * preference from {@link egress} (default: config order); the name of the origin chosen
+   * is set on `into.origin`.
    */
-  locate(digest: string, size: number): string | Promise<string>;
+  locate(
+    digest: string,
+    size: number,
+    order?: readonly number[],
+    into?: { origin?: string },
+  ): string | Promise<string>;
+  /**
+   * Client routing (lib/origins/routing.ts): this client's origin order, or that the
+   * server streams the blob itself. Absent: always the default order.
+   */
+  egress?(c: { readonly client: string | undefined }): Egress;
   /** Whether at least one origin is healthy, with per-origin detail for `/readyz`. */
   readiness(): { ready: boolean; origins: unknown[] };
   /** Figures for `/metrics`, read when it is scraped. */

@@ -10,6 +10,7 @@
 import { redact, redactUrl } from "../oci/redact.ts";
 import { baseUrl } from "./base_url.ts";
 import { checkKey } from "./dir.ts";
+import { contentRangeTotal } from "./content_range.ts";
 import type { ByteRange, ObjectMeta, ReadResult, StreamStore } from "./store.ts";
 
 export interface HttpStoreOptions {
@@ -89,8 +90,10 @@ export class HttpStore implements StreamStore {
 
   /**
    * Streams an object (or an inclusive byte range) from the base URL: the server's way to
-   * serve blobs of an HTTP store when no origin is configured. The timeout covers the
-   * response headers only; a large body may take as long as it takes.
+   * serve blobs of an HTTP store itself (no origins, a stream rule, the fallback). The
+   * timeout covers the response headers only; a large body may take as long as it takes.
+   * The body is fetch's own stream, never buffered: cancelling it (the client went away)
+   * aborts the request. A 206 must answer the range asked for (Content-Range).
    */
   async open(
     key: string,
@@ -113,11 +116,13 @@ export class HttpStore implements StreamStore {
       await res.body?.cancel().catch(() => {});
       return null;
     }
-    const wanted = range ? 206 : 200;
-    const total = res.status === 206
-      ? Number(/\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1] ?? NaN)
+    // A server that ignores Range answers 200 with the whole object: refused, not cut here.
+    const total = res.status !== (range ? 206 : 200)
+      ? NaN
+      : range
+      ? contentRangeTotal(res.headers.get("content-range"), range)
       : Number(res.headers.get("content-length") ?? NaN);
-    if (res.status !== wanted || !res.body || !Number.isSafeInteger(total)) {
+    if (!res.body || !Number.isSafeInteger(total)) {
       await res.body?.cancel().catch(() => {});
       throw statusError("GET", url, res);
     }

@@ -26,6 +26,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { redact } from "../oci/redact.ts";
+import { contentRangeTotal } from "./content_range.ts";
 import { checkKey } from "./dir.ts";
 import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
 import type {
@@ -145,13 +146,16 @@ export class S3Store implements WriteStore, StreamStore {
 
   /**
    * Streams an object (or an inclusive byte range of it) through this process: what the
-   * server does for blobs when no origin is configured. `size` is the whole object's size,
-   * from Content-Range for a ranged GET.
+   * server does for blobs it serves itself (no origins, a stream rule, the fallback).
+   * `size` is the whole object's size, from Content-Range for a ranged GET (whose range
+   * must be the one asked for). The body is the SDK's stream, not buffered; cancelling
+   * it (the client went away) aborts the GetObject, closing its connection.
    */
   async open(
     key: string,
     range?: ByteRange,
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null> {
+    const abort = new AbortController();
     try {
       const res = await this.client.send(
         new GetObjectCommand({
@@ -159,15 +163,17 @@ export class S3Store implements WriteStore, StreamStore {
           Key: this.objectKey(key),
           Range: range ? `bytes=${range.start}-${range.end}` : undefined,
         }),
+        { abortSignal: abort.signal },
       );
-      const total = range
-        ? Number(/\/(\d+)$/.exec(res.ContentRange ?? "")?.[1] ?? NaN)
-        : Number(res.ContentLength);
+      const total = range ? contentRangeTotal(res.ContentRange, range) : Number(res.ContentLength);
       if (!Number.isSafeInteger(total)) {
-        throw new Error(`no object size in the response (Content-Range ${res.ContentRange})`);
+        abort.abort();
+        throw new Error(
+          `no object size or another range in the response (Content-Range ${res.ContentRange})`,
+        );
       }
-      const body = res.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
-      return { body, size: total };
+      const sdk = res.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+      return { body: abortOnCancel(sdk, abort), size: total };
     } catch (e) {
       if (isMissing(e)) return null;
       throw this.#fail("GET", key, e);
@@ -300,6 +306,25 @@ export function clientConfig(opts: S3ClientOptions): S3ClientConfig {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   };
+}
+
+/** `body` unchanged, except that cancelling it also aborts `abort` (the request). */
+function abortOnCancel(
+  body: ReadableStream<Uint8Array>,
+  abort: AbortController,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const { done, value } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    async cancel(reason) {
+      abort.abort(reason);
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** Passes a stream through unchanged, remembering the error it fails with (if any). */

@@ -9,14 +9,14 @@ import { resolveConfig } from "../../lib/config/resolve.ts";
 import type { UserConfig } from "../../lib/config/schema.ts";
 import type { OriginsOptions } from "../../lib/origins/origins.ts";
 
-/** `origins`, `health` and `verifyBlobs` of a config document, resolved by lib/config. */
+/** `origins`, `health`, `verifyBlobs`, `routing`, `fallback` of a config document, resolved by lib/config. */
 export function fromConfig(
   doc: Partial<UserConfig>,
-): Pick<OriginsOptions, "origins" | "health" | "verifyBlobs"> {
+): Pick<OriginsOptions, "origins" | "health" | "verifyBlobs" | "routing" | "fallback"> {
   const r = resolveConfig({ store: "./data", ...doc } as UserConfig, { baseDir: "/" });
   if ("problems" in r) throw new Error(`bad test config: ${JSON.stringify(r.problems)}`);
-  const { origins, health, verifyBlobs } = r.config;
-  return { origins, health, verifyBlobs };
+  const { origins, health, verifyBlobs, routing, fallback } = r.config;
+  return { origins, health, verifyBlobs, routing, fallback };
 }
 
 /** How a fake host behaves. */
