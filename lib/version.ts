@@ -19,3 +19,15 @@ export const BUILD: string = typeof STATIC_REGISTRY_BUILD === "string"
 
 /** What `static-registry --version` prints. */
 export const VERSION_TEXT = `static-registry ${BASE_VERSION} (${BUILD})`;
+
+const USER_AGENT = `static-registry/${BASE_VERSION}`;
+
+/**
+ * The `User-Agent` of every request this program sends (origin health checks and blob
+ * verification, the HTTP store, the `docker://` source, S3): a product token, RFC 9110
+ * §10.1.5, so an origin's or a registry's access log tells our requests from a client's.
+ * The release only, not the build: the same for every build of one release.
+ */
+export function userAgent(): string {
+  return USER_AGENT;
+}

@@ -283,7 +283,7 @@ async function buildOne(
     else await registry.load();
   }
   const prevOrigins = old.find((s) => s.originsKey === originsKey)?.origins;
-  const origins = prevOrigins ?? await startOrigins(config, mount, log);
+  const origins = prevOrigins ?? await startOrigins(config, mount, log, registry);
   return { mount, storeKey, originsKey, store, registry, origins };
 }
 
@@ -312,6 +312,7 @@ async function startOrigins(
   config: ResolvedConfig,
   mount: ResolvedMount,
   log: Logger,
+  registry: Registry,
 ): Promise<Origins | undefined> {
   if (mount.origins.length === 0) return undefined;
   const origins = createOrigins({
@@ -321,6 +322,8 @@ async function startOrigins(
     routing: config.routing,
     fallback: config.fallback,
     log,
+    // Each origin must serve this store (its marker's id), read as the index is.
+    storeId: () => registry.storeId,
   });
   // Resolves after the first round of probes (bounded by health.timeout), so the first
   // requests are routed by real health rather than by the initial state.

@@ -61,6 +61,8 @@ export interface RegistryStatus {
   tags: number;
   /** Documents skipped or kept at their last good copy by the last load/refresh. */
   problems: IndexProblem[];
+  /** The store's id (its marker's), null when it has none or is not loaded. */
+  storeId: string | null;
 }
 
 export class Registry {
@@ -100,6 +102,7 @@ export class Registry {
     this.#loadedAt = this.#lastRefresh;
     this.#log.info({
       store: this.store.location,
+      ...(snap.storeId === undefined ? {} : { storeId: snap.storeId }),
       repositories: snap.names.length,
       tags: snap.tags,
       ...(snap.problems.size ? { problems: snap.problems.size } : {}),
@@ -138,9 +141,17 @@ export class Registry {
     });
   }
 
-  /** Swaps a snapshot in, logging the problems that changed. */
+  /** Swaps a snapshot in, logging the problems and the store identity that changed. */
   #swap(next: Snapshot): void {
     const before = this.#state?.problems ?? NO_PROBLEMS;
+    const id = this.#state?.storeId;
+    if (this.#state && next.storeId !== id) {
+      // A first publish after an upgrade writes an id (expected); anything else means the
+      // store was replaced or two writers raced (lib/publish/marker.ts): say so loudly.
+      const fields = { store: this.store.location, from: id ?? null, to: next.storeId ?? null };
+      if (id === undefined) this.#log.info(fields, `store identity is now ${next.storeId}`);
+      else this.#log.warn(fields, `store identity changed from ${id} to ${next.storeId ?? "none"}`);
+    }
     this.#state = next;
     this.#lastRefresh = new Date();
     this.#lastError = null;
@@ -195,7 +206,16 @@ export class Registry {
       repositories: s?.names.length ?? 0,
       tags: s?.tags ?? 0,
       problems: publicProblems(s?.problems ?? NO_PROBLEMS),
+      storeId: s?.storeId ?? null,
     };
+  }
+
+  /**
+   * The store's id, from its marker at the last load or refresh: what every origin must
+   * serve (lib/origins/canary.ts). Undefined before a load and for a store without one.
+   */
+  get storeId(): string | undefined {
+    return this.#state?.storeId;
   }
 
   /** Seconds since the epoch of the last successful load/refresh (0 before), for metrics. */

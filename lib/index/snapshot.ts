@@ -28,6 +28,8 @@ import { RepoView } from "./repo.ts";
 /** One consistent snapshot of the store, swapped in whole. */
 export interface Snapshot {
   markerEtag?: string;
+  /** The marker's store id; undefined for a store published before identities. */
+  storeId?: string;
   catalogEtag?: string;
   /** Whether a catalog was ever read: only then is a missing one a problem. */
   catalogSeen: boolean;
@@ -61,8 +63,10 @@ export async function readSnapshot(
   if (marker.status === "missing") {
     throw new Error(`${store.location} is not a static-registry store (no ${MARKER_KEY})`);
   }
+  // The store's identity (docs/LAYOUT.md §"Marker"): kept from `prev` when not modified.
+  let storeId = prev?.storeId;
   if (marker.status === "ok") {
-    decodeDocument(MARKER_KEY, marker.bytes, validateMarker, store.location);
+    storeId = decodeDocument(MARKER_KEY, marker.bytes, validateMarker, store.location).id;
   }
   const markerEtag = marker.status === "ok" ? marker.meta.etag : prev?.markerEtag;
 
@@ -109,7 +113,17 @@ export async function readSnapshot(
     names.push(name);
     tags += view.sortedTags.length;
   });
-  return { markerEtag, catalogEtag, catalogSeen, listed, names, repos, tags, problems };
+  return {
+    markerEtag,
+    storeId,
+    catalogEtag,
+    catalogSeen,
+    listed,
+    names,
+    repos,
+    tags,
+    problems,
+  };
 }
 
 /** One repository: its view (the new one, the last good one, or none) and its problem. */

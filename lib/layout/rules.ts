@@ -28,7 +28,6 @@ import {
   CatalogSchema,
   type ManifestEntry,
   ManifestEntrySchema,
-  MARKER,
   type Marker,
   MarkerSchema,
   record,
@@ -49,10 +48,23 @@ const catalogShape = TypeCompiler.Compile(CatalogSchema);
 const entryShape = TypeCompiler.Compile(ManifestEntrySchema);
 const repoIndexShape = TypeCompiler.Compile(RepoIndexSchema);
 
-/** Checks the marker `static-registry.json`: `{"layout":"static-registry","version":1}`. */
+/**
+ * A store id: what /readyz and logs quote, so short and plain — 1 to 64 of letters,
+ * digits, `.`, `_`, `-` and `:`, starting with a letter or digit. A UUID is one.
+ */
+export const STORE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/**
+ * Checks the marker `static-registry.json`: `{"layout":"static-registry","version":1}`,
+ * with an optional store `id` (the STORE_ID grammar) and `created` time. Unknown fields
+ * are kept (the writer that adds an id to an older marker keeps what it holds).
+ */
 export function validateMarker(value: unknown): Marker {
-  checkShape(markerShape, value);
-  return { ...MARKER };
+  const doc = checkShape(markerShape, value);
+  if (doc.id !== undefined && !STORE_ID.test(doc.id)) {
+    throw new FieldError("id", `${quote(doc.id)} is not a store id (${STORE_ID.source})`);
+  }
+  return { ...doc };
 }
 
 /** Checks `catalog.json`; its repository names come back sorted and unique. */

@@ -24,8 +24,18 @@ const Version = Type.Literal(LAYOUT_VERSION, { "x-what": "version" });
 export const MarkerSchema = Type.Object({
   layout: Type.Literal("static-registry", { "x-what": "layout" }),
   version: Version,
+  /**
+   * The store's identity, written once by the first publish or import (a UUID v4 from
+   * this writer; any text of the STORE_ID grammar, lib/layout/rules.ts, from another). The
+   * health checker compares each origin's with the served store's. Optional: stores
+   * published before identities have none until their next publish.
+   */
+  id: Type.Optional(Type.String()),
+  /** When the id was written (RFC 3339 UTC, informational). */
+  created: Type.Optional(Type.String()),
 });
 export type Marker = Static<typeof MarkerSchema>;
+/** The marker without an identity (what stores published before identities hold). */
 export const MARKER: Marker = { layout: "static-registry", version: LAYOUT_VERSION };
 
 export const CatalogSchema = Type.Object({

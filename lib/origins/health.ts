@@ -1,8 +1,10 @@
 /**
  * @module
- * The health checker: HEADs each origin's canary object (the layout marker,
- * `static-registry.json`) on an interval, with a timeout and rise/fall thresholds, the way
- * load balancers (HAProxy `rise`/`fall`, nginx `health_check passes=/fails=`) do.
+ * The health checker: GETs each origin's canary object (the layout marker,
+ * `static-registry.json`, conditionally: lib/origins/canary.ts) on an interval, with a
+ * timeout and rise/fall thresholds, the way load balancers (HAProxy `rise`/`fall`, nginx
+ * `health_check passes=/fails=`) do, and confirms the origin serves THIS store: its marker's
+ * id is the served store's (`storeId`).
  *
  * State machine per origin:
  * - `unknown` until its first probe completes. The first probe decides the state on its
@@ -14,12 +16,19 @@
  * - afterwards, a healthy origin becomes unhealthy after `fall` consecutive failures, an
  *   unhealthy one healthy after `rise` consecutive successes.
  *
- * A failure is a timeout, a connection error or any non-2xx status (5xx, and also 403/404:
- * an origin that does not serve the marker does not serve the layout). Every transition is
- * logged once with the origin's name and the reason.
+ * A failure is a timeout, a connection error, any non-2xx status (5xx, and also 403/404:
+ * an origin that does not serve the marker does not serve the layout), a body that is not
+ * a marker, or a marker of another store (`serves store <id2>, not <id1>`). An identity
+ * failure counts like any other, through `fall`: a CDN still caching the marker of before
+ * the store's first id (max-age=10) is not dropped for one stale answer. Every transition
+ * is logged once with the origin's name and the reason, and so is every change of the
+ * store an origin serves (another store, no id, this one again) while its state holds.
  */
 import { clearTimeout, setTimeout } from "node:timers";
 import type { Logger } from "../log.ts";
+import { type CanaryMemo, type CanaryResult, type FetchFn, probeCanary } from "./canary.ts";
+
+export type { FetchFn };
 
 /** Timing and thresholds of the checker, resolved by lib/config (`health`): all >= 1. */
 export interface HealthOptions {
@@ -33,7 +42,7 @@ export interface HealthOptions {
 /** What the checker probes: a name and a function returning the canary URL. */
 export interface Probe {
   name: string;
-  /** The URL to HEAD (for presigned origins a fresh signed URL each time). */
+  /** The URL to GET (for presigned origins a fresh signed URL each time). */
   canaryUrl(): Promise<string> | string;
 }
 
@@ -48,9 +57,12 @@ export interface OriginHealth {
   lastError: string | null;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
+  /**
+   * The store id the origin's marker names at the last probe that read one: null for a
+   * marker without an id; undefined before any marker was read.
+   */
+  storeId?: string | null;
 }
-
-export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /** Runs probes and keeps per-origin state. Create with {@link createHealthChecker}. */
 export interface HealthChecker {
@@ -80,7 +92,16 @@ export interface HealthChecker {
 export function createHealthChecker(
   probes: Probe[],
   opts: HealthOptions,
-  deps: { log: Logger; fetch?: FetchFn; now?: () => number },
+  deps: {
+    log: Logger;
+    fetch?: FetchFn;
+    now?: () => number;
+    /**
+     * The served store's id, read at each probe (it appears once the index loads, or
+     * when a first publish writes one); undefined: any valid marker will do.
+     */
+    storeId?: () => string | undefined;
+  },
 ): HealthChecker {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
@@ -92,32 +113,35 @@ export function createHealthChecker(
     lastError: null as string | null,
     successes: 0,
     failures: 0,
+    memo: undefined as CanaryMemo | undefined,
+    storeId: undefined as string | null | undefined,
+    /** The identity failure of the last probe that read a marker, null when none. */
+    identity: null as string | null,
   }));
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;
 
-  /** One probe: null on success, else the reason. */
-  async function probe(p: Probe): Promise<string | null> {
+  /** One probe: its result (error null on success). */
+  async function probe(p: Probe, i: number): Promise<CanaryResult> {
     try {
       const url = await p.canaryUrl();
-      const res = await doFetch(url, {
-        method: "HEAD",
-        signal: AbortSignal.timeout(opts.timeoutMs),
+      return await probeCanary(doFetch, url, {
+        timeoutMs: opts.timeoutMs,
+        expected: deps.storeId?.(),
+        memo: state[i].memo,
       });
-      await res.body?.cancel();
-      if (res.status >= 200 && res.status < 300) return null;
-      return `HEAD canary: HTTP ${res.status}`;
     } catch (e) {
-      const err = e as Error;
-      if (err?.name === "TimeoutError") return `HEAD canary: timed out after ${opts.timeoutMs} ms`;
-      return `HEAD canary: ${err?.message ?? String(e)}`;
+      return { error: `GET canary: ${(e as Error)?.message ?? String(e)}` };
     }
   }
 
-  function record(i: number, error: string | null): void {
+  function record(i: number, r: CanaryResult): void {
     const s = state[i];
+    const error = r.error;
     s.lastCheck = now();
     s.lastError = error;
+    if (r.memo) s.memo = r.memo;
+    if (r.storeId !== undefined) s.storeId = r.storeId;
     if (error === null) {
       s.successes++;
       s.failures = 0;
@@ -129,7 +153,25 @@ export function createHealthChecker(
     if (before === "unknown") s.state = error === null ? "healthy" : "unhealthy";
     else if (before === "unhealthy" && s.successes >= opts.rise) s.state = "healthy";
     else if (before === "healthy" && s.failures >= opts.fall) s.state = "unhealthy";
-    if (s.state === before) return;
+    const identity = r.storeId === undefined ? s.identity : r.identity ? error : null;
+    const identityChanged = identity !== s.identity;
+    s.identity = identity;
+    if (s.state === before) {
+      // No transition to say it: a change of the store the origin serves, said once.
+      if (!identityChanged) return;
+      if (identity) {
+        log.warn(
+          { origin: s.name, state: s.state, reason: identity },
+          `origin ${s.name} ${identity}`,
+        );
+      } else {
+        log.info(
+          { origin: s.name, state: s.state, storeId: s.storeId },
+          `origin ${s.name} serves this store again`,
+        );
+      }
+      return;
+    }
     const fields = { origin: s.name, from: before, to: s.state };
     if (s.state === "healthy") {
       log.info({ ...fields, successes: s.successes }, `origin ${s.name} is healthy`);
@@ -142,7 +184,7 @@ export function createHealthChecker(
   }
 
   async function checkAll(): Promise<void> {
-    const results = await Promise.all(probes.map(probe));
+    const results = await Promise.all(probes.map((p, i) => probe(p, i)));
     results.forEach((r, i) => record(i, r));
   }
 
@@ -179,6 +221,7 @@ export function createHealthChecker(
         lastError: s.lastError,
         consecutiveSuccesses: s.successes,
         consecutiveFailures: s.failures,
+        ...(s.storeId === undefined ? {} : { storeId: s.storeId }),
       })),
   };
 }

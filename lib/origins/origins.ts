@@ -62,6 +62,11 @@ export interface OriginsOptions {
   log: Logger;
   fetch?: FetchFn;
   now?: () => number;
+  /**
+   * The served store's id (`Registry.storeId`), which every origin's marker must name
+   * (lib/origins/canary.ts); absent or undefined: any valid marker will do.
+   */
+  storeId?: () => string | undefined;
 }
 
 /** One resolved origin. */
@@ -73,7 +78,7 @@ export interface Origin {
   readonly presigned: boolean;
   /** URL a client GETs for a layout key (signed for presigned origins). */
   getUrl(key: string): Promise<string>;
-  /** URL to HEAD a layout key (health checks, verification, `check`). */
+  /** URL to HEAD a layout key (verification, `check`). */
   headUrl(key: string): Promise<string>;
 }
 
@@ -145,9 +150,10 @@ export function createOrigins(opts: OriginsOptions): Origins {
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init));
   const log = opts.log;
   const health = createHealthChecker(
-    list.map((o) => ({ name: o.name, canaryUrl: () => o.headUrl(MARKER_KEY) })),
+    // A GET URL: the probe reads the marker (a presigned HEAD URL would not sign a GET).
+    list.map((o) => ({ name: o.name, canaryUrl: () => o.getUrl(MARKER_KEY) })),
     opts.health,
-    { log, fetch: doFetch, now: opts.now },
+    { log, fetch: doFetch, now: opts.now, storeId: opts.storeId },
   );
   const cache = new VerifyCache({ ...opts.verifyBlobs, now: opts.now });
   const redirects = list.map(() => 0);

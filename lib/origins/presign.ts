@@ -34,9 +34,9 @@ export interface PresignOptions extends BucketLocation {
 
 /** Signs URLs for one origin. */
 export interface Presigner {
-  /** A signed GET URL for a layout key (`blobs/sha256/…`). */
+  /** A signed GET URL for a layout key (`blobs/sha256/…`; the marker, for health checks). */
   get(key: string): Promise<string>;
-  /** A signed HEAD URL for a layout key (health checks, verification, `check`). */
+  /** A signed HEAD URL for a layout key (verification, `check`). */
   head(key: string): Promise<string>;
 }
 

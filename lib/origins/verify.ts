@@ -8,6 +8,7 @@
  * (origin, digest) share one HEAD.
  */
 import { LRUCache } from "lru-cache";
+import { userAgent } from "../version.ts";
 
 /** The outcome of one verification. */
 export type Verdict =
@@ -89,7 +90,7 @@ export class VerifyCache {
 }
 
 /**
- * HEADs `url` and judges it against `size`.
+ * HEADs `url` (with our User-Agent, lib/version.ts) and judges it against `size`.
  * 404, 403 and 410 mean "not there" (S3 answers 403 for a missing key when the reader may
  * not list the bucket); a 2xx with another Content-Length than `size` is a wrong size;
  * anything else is an error without a verdict.
@@ -104,6 +105,7 @@ export async function headObject(
   try {
     res = await fetchFn(url, {
       method: "HEAD",
+      headers: { "user-agent": userAgent() },
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body?.cancel();

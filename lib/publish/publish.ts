@@ -6,7 +6,8 @@
  *   0. nothing is written before the image's tag-index entries pass the rules the server
  *      reads them with (lib/layout/rules.ts) and the existing documents have been read
  *      and validated the same way;
- *   1. the marker `static-registry.json`, if missing;
+ *   1. the marker `static-registry.json` with the store's id, if missing or without one
+ *      (marker.ts: under lock "marker", so concurrent first publishes agree on one id);
  *   2. every blob (configs, layers), verified while streaming, skipped when present;
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
  *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
@@ -34,10 +35,6 @@
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { UsageError } from "../cli/usage.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
-import { MARKER_KEY } from "../layout/keys.ts";
-import { readDocument, writeDocument } from "../layout/documents.ts";
-import { validateMarker } from "../layout/rules.ts";
-import { MARKER } from "../layout/schema.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
@@ -52,6 +49,7 @@ import {
   updateRepoIndex,
 } from "./indexes.ts";
 import { LocksAhead } from "./lock_ahead.ts";
+import { ensureMarker } from "./marker.ts";
 import { Interrupted } from "./interrupt.ts";
 import { noProgress, type PublishProgress } from "./progress.ts";
 
@@ -101,12 +99,6 @@ export function checkDestination(name: string, tag: string): void {
   if (!isTag(tag)) {
     throw new UsageError(`tag "${tag}": must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
   }
-}
-
-/** Writes the marker unless present; refuses a store of another layout or version. */
-export async function ensureMarker(store: WriteStore): Promise<void> {
-  if (await readDocument(store, MARKER_KEY, validateMarker)) return;
-  await writeDocument(store, MARKER_KEY, MARKER, validateMarker);
 }
 
 /** Removes temp files of publishers that died (DirStore); never fails the publish. */

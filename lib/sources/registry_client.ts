@@ -21,6 +21,7 @@
  */
 import type { CredentialLookup, Credentials } from "./registry_auth.ts";
 import { redactUrl } from "../oci/redact.ts";
+import { userAgent } from "../version.ts";
 import { resumableBody } from "./resumable_body.ts";
 import {
   backoffMs,
@@ -195,6 +196,8 @@ export class RegistryClient {
 
   async #request(url: URL, headers: Headers, redirect: RequestRedirect): Promise<Response> {
     const ms = this.#o.timeoutMs ?? 30_000;
+    // Every request, the token endpoint's and each redirect hop's too (lib/version.ts).
+    headers.set("user-agent", userAgent());
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new Error(`no response in ${ms} ms`)), ms);
     try {

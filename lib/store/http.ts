@@ -8,6 +8,7 @@
  * not change, so a refresh costs one small round trip.
  */
 import { redact, redactUrl } from "../oci/redact.ts";
+import { userAgent } from "../version.ts";
 import { baseUrl } from "./base_url.ts";
 import { checkKey } from "./dir.ts";
 import { contentRangeTotal } from "./content_range.ts";
@@ -18,7 +19,10 @@ export interface HttpStoreOptions {
   timeoutMs?: number;
   /** The fetch to use (tests inject one). Default: the global fetch. */
   fetch?: typeof fetch;
-  /** Extra request headers (for example an Authorization for a private mirror). */
+  /**
+   * Extra request headers (for example an Authorization for a private mirror). Every
+   * request also says `User-Agent: static-registry/<version>` (lib/version.ts).
+   */
   headers?: Record<string, string>;
 }
 
@@ -48,7 +52,7 @@ export class HttpStore implements StreamStore {
     this.location = redactUrl(url);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#fetch = opts.fetch ?? fetch;
-    this.#headers = opts.headers ?? {};
+    this.#headers = { "user-agent": userAgent(), ...opts.headers };
   }
 
   /** The URL of a key: base path + the key's segments (percent-encoded) + the base's query. */

@@ -27,6 +27,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { redact } from "../oci/redact.ts";
 import { contentRangeTotal } from "./content_range.ts";
+import { userAgent } from "../version.ts";
 import { checkKey } from "./dir.ts";
 import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
 import type {
@@ -305,6 +306,9 @@ export function clientConfig(opts: S3ClientOptions): S3ClientConfig {
     credentials: opts.credentials && { ...opts.credentials },
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // Appended by the SDK to its own product tokens (`aws-sdk-js/3.x … static-registry/0.1.0`),
+    // in User-Agent and x-amz-user-agent (lib/version.ts).
+    customUserAgent: userAgent(),
   };
 }
 

@@ -209,10 +209,11 @@ Deno.test("Instance.reload() swaps origins in and out (blob GETs follow the conf
 Deno.test("startInstance() with a healthy origin redirects blob GETs to it", async () => {
   await withTempDir(async (dir) => {
     const { layer } = await writeStore(path.join(dir, "store"));
-    // A stand-in CDN that has every object (the health check HEADs the marker).
+    // A stand-in CDN that has every object (the health check GETs the marker: the store's).
+    const marker = await Deno.readFile(path.join(dir, "store", "static-registry.json"));
     const cdn = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      () => new Response("ok"),
+      (req) => new Response(req.url.endsWith("/static-registry.json") ? marker : "ok"),
     );
     try {
       const origin = `http://127.0.0.1:${cdn.addr.port}/registry`;

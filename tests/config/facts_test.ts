@@ -41,7 +41,8 @@ Deno.test("origin URLs: the trailing slash is added once, by config; origins app
     origins: [{ name: "a", url: "https://a.test/reg" }, { name: "b", url: "https://b.test/" }],
   });
   assert.deepEqual(c.origins.map((o) => o.url), ["https://a.test/reg/", "https://b.test/"]);
-  const fetch = () => Promise.resolve(new Response(null, { status: 200 }));
+  // Every origin answers the health check's GET with a marker.
+  const fetch = () => Promise.resolve(new Response('{"layout":"static-registry","version":1}'));
   const o = createOrigins({ ...c, log: silentLogger, fetch });
   await o.health.checkAll();
   const d = "sha256:" + "ab".repeat(32);

@@ -159,6 +159,20 @@ Deno.test("validateMarker() accepts exactly the v1 marker", () => {
   assert.throws(() => validateMarker([]), /not an object/);
 });
 
+Deno.test("validateMarker() takes an optional store id and created time, and keeps unknown fields", () => {
+  const id = "7d0c1b2a-58f4-4f0e-9a55-0d1e2f3a4b5c";
+  const doc = { layout: "static-registry", version: 1, id, created: "2030-01-01T00:00:00Z", x: 1 };
+  assert.deepEqual(validateMarker(doc), doc);
+  assert.throws(() => validateMarker({ ...doc, id: "" }), { message: /^id: "" is not a store id/ });
+  assert.throws(
+    () => validateMarker({ ...doc, id: "a/../b" }),
+    /FieldError: id: "a\/..\/b" is not a store id/,
+  );
+  assert.throws(() => validateMarker({ ...doc, id: "x".repeat(65) }), /is not a store id/);
+  assert.throws(() => validateMarker({ ...doc, id: 5 }), /FieldError: id: not a string, got 5/);
+  assert.throws(() => validateMarker({ ...doc, created: 5 }), /FieldError: created: not a string/);
+});
+
 Deno.test("decodeDocument() names the key: not JSON, wrong field", () => {
   const enc = new TextEncoder();
   assert.throws(

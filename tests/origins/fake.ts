@@ -19,15 +19,22 @@ export function fromConfig(
   return { origins, health, verifyBlobs, routing, fallback };
 }
 
-/** How a fake host behaves. */
+/**
+ * How a fake host behaves. A 2xx GET of the marker (`…/static-registry.json`) answers with
+ * `body`, by default the v1 marker without an id, as a real origin of such a store does;
+ * with `etag`, a GET whose If-None-Match is that ETag answers 304.
+ */
 export type Behaviour =
-  | { status: number; size?: number }
+  | { status: number; size?: number; body?: string; etag?: string }
   | "hang"
   | "refuse";
 
+/** The marker a fake origin serves by default. */
+export const FAKE_MARKER = '{"layout":"static-registry","version":1}\n';
+
 /** A fake fetch routed by URL prefix (longest match wins). */
 export class FakeFetch {
-  readonly calls: { method: string; url: string }[] = [];
+  readonly calls: { method: string; url: string; headers: Headers }[] = [];
   readonly #routes = new Map<string, Behaviour>();
 
   /** Sets how URLs starting with `prefix` are answered. */
@@ -43,7 +50,9 @@ export class FakeFetch {
 
   readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = String(input instanceof Request ? input.url : input);
-    this.calls.push({ method: init?.method ?? "GET", url });
+    const method = init?.method ?? "GET";
+    const sent = new Headers(init?.headers);
+    this.calls.push({ method, url, headers: sent });
     let best: Behaviour | undefined;
     let bestLen = -1;
     for (const [p, b] of this.#routes) {
@@ -60,7 +69,17 @@ export class FakeFetch {
     }
     const headers = new Headers();
     if (best.size !== undefined) headers.set("content-length", String(best.size));
-    return Promise.resolve(new Response(null, { status: best.status, headers }));
+    if (best.etag !== undefined) {
+      headers.set("etag", best.etag);
+      if (sent.get("if-none-match") === best.etag) {
+        return Promise.resolve(new Response(null, { status: 304, headers }));
+      }
+    }
+    const ok = best.status >= 200 && best.status < 300 && best.status !== 204;
+    const body = ok && method === "GET" && url.endsWith("/static-registry.json")
+      ? best.body ?? FAKE_MARKER
+      : best.body ?? null;
+    return Promise.resolve(new Response(body, { status: best.status, headers }));
   };
 }
 

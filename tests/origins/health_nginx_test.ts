@@ -49,7 +49,7 @@ Deno.test("health checker routes around a stopped nginx and returns when it is b
     const s = origins.readiness().origins[0];
     assert.equal(s.state, "unhealthy");
     assert.equal(s.consecutiveFailures, fall);
-    assert.match(s.lastError!, /HEAD canary/);
+    assert.match(s.lastError!, /GET canary/);
     assert.ok(origins.readiness().ready, "b still healthy");
     const viaB = await origins.locate(digest, size);
     assert.ok(viaB.startsWith(b.url + "/blobs/sha256/"), viaB);

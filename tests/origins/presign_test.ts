@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createOrigins } from "../../lib/origins/origins.ts";
-import { blobKey, MARKER_KEY } from "../../lib/layout/layout.ts";
+import { blobKey, encodeDocument, MARKER, MARKER_KEY } from "../../lib/layout/layout.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { clientConfig } from "../../lib/store/s3.ts";
 import { silentLogger } from "../../lib/log.ts";
@@ -55,6 +55,9 @@ Deno.test("presigned origin: the redirect is a SigV4 query-signed URL for the bl
   const calls: string[] = [];
   const fake = (input: string | URL | Request, init?: RequestInit) => {
     calls.push(`${init?.method} ${input}`);
+    if (String(input).includes(MARKER_KEY)) {
+      return Promise.resolve(new Response(JSON.stringify(MARKER), { status: 200 }));
+    }
     return Promise.resolve(new Response(null, { status: 200, headers: { "content-length": "7" } }));
   };
   const s3 = {
@@ -74,10 +77,11 @@ Deno.test("presigned origin: the redirect is a SigV4 query-signed URL for the bl
   assert.match(q.get("X-Amz-Signature")!, /^[0-9a-f]{64}$/);
   assert.equal(q.get("X-Amz-SignedHeaders"), "host");
   assert.ok(!url.search.includes("secret"));
-  // The canary and the verification HEAD used signed HEAD URLs, not the GET one.
+  // The canary is read with a signed GET URL (it reads the marker's id), the
+  // verification with a signed HEAD URL, neither with the blob's GET one.
   assert.match(
     calls[0],
-    /^HEAD https:\/\/s3\.public\.test\/images\/reg\/v1\/static-registry\.json\?.*X-Amz-Signature=/,
+    /^GET https:\/\/s3\.public\.test\/images\/reg\/v1\/static-registry\.json\?.*X-Amz-Signature=/,
   );
   assert.match(
     calls[1],
@@ -101,7 +105,7 @@ async function upload(s: TestObjectStore, key: string, body: Uint8Array) {
 Deno.test("presigned origin: the URL fetches the blob from s3rver (signature not checked there)", async () => {
   const s = await startS3rver("private");
   try {
-    await upload(s, `reg/${MARKER_KEY}`, new TextEncoder().encode("{}"));
+    await upload(s, `reg/${MARKER_KEY}`, encodeDocument(MARKER));
     await upload(s, `reg/${blobKey(DIGEST)}`, BLOB);
     const o = presigned(`${s.endpoint}/private/reg`, "s3://private/reg", s.options);
     await o.start();
@@ -122,7 +126,7 @@ Deno.test({
   async fn() {
     const s = await startSwift("private");
     try {
-      await upload(s, `reg/${MARKER_KEY}`, new TextEncoder().encode("{}"));
+      await upload(s, `reg/${MARKER_KEY}`, encodeDocument(MARKER));
       await upload(s, `reg/${blobKey(DIGEST)}`, BLOB);
       const o = presigned(s.endpoint, "s3://private/reg", s.options);
       await o.start();

@@ -37,10 +37,15 @@ Deno.test("publish() copies a single-platform OCI image and tags it", () =>
       version: 1,
       repositories: ["demo/hello"],
     });
-    assert.deepEqual(await readDoc(`${tmp}/store`, "static-registry.json"), {
-      layout: "static-registry",
-      version: 1,
-    });
+    // The first publish gives the store its identity (docs/LAYOUT.md §"Marker").
+    const marker = await readDoc<Record<string, unknown>>(`${tmp}/store`, "static-registry.json");
+    assert.deepEqual(Object.keys(marker), ["layout", "version", "id", "created"]);
+    assert.deepEqual([marker.layout, marker.version], ["static-registry", 1]);
+    assert.match(
+      String(marker.id),
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    assert.equal(new Date(String(marker.created)).toISOString(), marker.created);
     assert.deepEqual(await verifyStore(store, { deep: true }), []);
   }));
 

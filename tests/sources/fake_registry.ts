@@ -6,7 +6,7 @@
  * blobs to a second "CDN" server, flip a byte of one blob, lie in Docker-Content-Digest,
  * and fail requests on purpose (`fault`: a status, a body that stalls, drops or trickles).
  * Blob GETs honour `Range: bytes=N-` (206) unless `ignoreRange`. Every request is
- * recorded with its Authorization and Range headers.
+ * recorded with its Authorization, Range and User-Agent headers.
  */
 import type { Descriptor } from "../../lib/oci/mediatypes.ts";
 
@@ -46,6 +46,7 @@ export interface Request {
   path: string;
   authorization: string | null;
   range?: string | null;
+  userAgent?: string | null;
 }
 
 export interface FakeRegistry {
@@ -111,7 +112,12 @@ export function startFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
   const cdn = o.redirectBlobs
     ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
       const path = new URL(req.url).pathname;
-      requests.push({ server: "cdn", path, authorization: req.headers.get("authorization") });
+      requests.push({
+        server: "cdn",
+        path,
+        authorization: req.headers.get("authorization"),
+        userAgent: req.headers.get("user-agent"),
+      });
       const b = bytesOf(path.slice("/cdn/".length));
       return b ? body(b, req.headers.get("range")) : new Response("no", { status: 404 });
     })
@@ -125,7 +131,14 @@ export function startFakeRegistry(o: FakeRegistryOptions): FakeRegistry {
     const url = new URL(req.url);
     const authorization = req.headers.get("authorization");
     const range = req.headers.get("range");
-    requests.push({ server: "registry", path: url.pathname + url.search, authorization, range });
+    const userAgent = req.headers.get("user-agent");
+    requests.push({
+      server: "registry",
+      path: url.pathname + url.search,
+      authorization,
+      range,
+      userAgent,
+    });
     const err = (status: number, code: string, headers: Record<string, string> = {}) =>
       Response.json({ errors: [{ code, message: code.toLowerCase() }] }, { status, headers });
     if (url.pathname === "/token") {
