@@ -125,9 +125,24 @@ function bunBind(handler: FetchHandler, opts: ServeOptions): Bind {
     return Promise.resolve({
       hostname: server.hostname,
       port: server.port,
-      stop: () => server.stop(false),
+      stop: () => drainBun(server),
     });
   };
+}
+
+/**
+ * Stops a Bun server gracefully: no new connections, every in-flight request finishes,
+ * then the connections left (idle keep-alive ones) are closed. Bun 1.4.4's `stop(false)`
+ * alone waits for a client's idle keep-alive connection until `idleTimeout` (30 s) and
+ * `closeIdleConnections()` does not close it (seen with Deno's fetch as the client: a
+ * SIGTERM drain outlived a 10 s stop grace), so `stop(true)` once nothing is pending.
+ */
+async function drainBun(
+  server: { stop(abrupt: boolean): Promise<void>; readonly pendingRequests: number },
+): Promise<void> {
+  const done = server.stop(false);
+  while (server.pendingRequests > 0) await new Promise((r) => setTimeout(r, 20));
+  await Promise.all([done, server.stop(true)]);
 }
 
 /** Deno (the test runtime): rustls speaks TLS 1.2 and 1.3 only. */

@@ -89,18 +89,7 @@ export class TlsClients {
    */
   async ctr(addr: string, ref: string, caPem?: string): Promise<string> {
     const sock = await this.#startContainerd();
-    const hosts = this.#fresh("hosts");
-    await Deno.mkdir(`${hosts}/${addr}`, { recursive: true });
-    await Deno.writeTextFile(
-      `${hosts}/${addr}/hosts.toml`,
-      [
-        `server = "https://${addr}"`,
-        `[host."https://${addr}"]`,
-        `  capabilities = ["pull", "resolve"]`,
-        ...(caPem ? [`  ca = "${caPem}"`] : []),
-        "",
-      ].join("\n"),
-    );
+    const hosts = await ctrHostsDir(this.#fresh("hosts"), addr, caPem);
     const ns = `tls${++this.#seq}`;
     const image = `${addr}/${ref}`;
     await runOk("ctr", ["-a", sock, "-n", ns, "images", "pull", "--hosts-dir", hosts, image], {
@@ -162,6 +151,29 @@ export class TlsClients {
       await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
     }
   }
+}
+
+/**
+ * Writes `DIR/ADDR/hosts.toml` for `ctr images pull --hosts-dir DIR`: a
+ * `[host."https://ADDR"]` table (without one ctr ignores the file and sends plain HTTP to
+ * loopback; reference quirks 7-8), with `ca = CA_PEM` when given. Returns DIR.
+ */
+export async function ctrHostsDir(dir: string, addr: string, caPem?: string): Promise<string> {
+  await Deno.mkdir(`${dir}/${addr}`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/${addr}/hosts.toml`,
+    [
+      `server = "https://${addr}"`,
+      // Top level too: ctr falls back to `server` after a 4xx from the [host], and that
+      // fallback has only the top-level settings (its x509 error would hide the 4xx).
+      ...(caPem ? [`ca = "${caPem}"`] : []),
+      `[host."https://${addr}"]`,
+      `  capabilities = ["pull", "resolve"]`,
+      ...(caPem ? [`  ca = "${caPem}"`] : []),
+      "",
+    ].join("\n"),
+  );
+  return dir;
 }
 
 /**

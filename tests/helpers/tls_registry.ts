@@ -42,12 +42,14 @@ function freePort6(): number {
 
 /**
  * Starts the binary on `config` (written to DIR/cfg.json, `listen` on a free [::1] port)
- * and resolves once `GET https://[::1]:PORT/v2/` answers 200 trusting only `caPem`.
+ * and resolves once `GET https://[::1]:PORT/v2/` answers 200 trusting only `caPem`
+ * (`readyPath`: another path, e.g. `/healthz` when `auth` challenges `/v2/`).
  */
 export async function startTlsRegistry(
   dir: string,
   config: Record<string, unknown>,
   caPem: string,
+  opts: { readyPath?: string } = {},
 ): Promise<TlsRegistry> {
   const bin = binaryPath();
   if (!binaryExists(bin)) throw new Error(`static-registry binary "${bin}" not found`);
@@ -65,7 +67,7 @@ export async function startTlsRegistry(
       ready: async () => {
         // Deno's fetch takes a `client` (its own CA list); lib.dom's RequestInit does not say so.
         const init = { client, signal: AbortSignal.timeout(2000) } as RequestInit;
-        const res = await fetch(`https://[::1]:${port}/v2/`, init);
+        const res = await fetch(`https://[::1]:${port}${opts.readyPath ?? "/v2/"}`, init);
         await res.body?.cancel();
         return res.status === 200;
       },
