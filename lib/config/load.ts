@@ -222,6 +222,8 @@ function sourceOf(sources: Map<string, string>, problemPath: string): string | u
 const SECRET_KEY = /secret|password|passwd|token|accessKeyId|privateKey|credential/i;
 /** A URL with a password in its user-info (`https://user:pw@host/`). */
 const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*:[^/?#@]*@/i;
+/** Keys whose values NAME a file that holds secrets: the path itself is not one. */
+const SECRET_FILE_PATHS = new Set(["auth.htpasswd", "auth.tokenKey", "tls.key", "tls.cert"]);
 
 /** The key paths of `doc` that hold secrets (see {@link ConfigWarning}). */
 export function secretKeys(doc: unknown, at = ""): string[] {
@@ -230,6 +232,7 @@ export function secretKeys(doc: unknown, at = ""): string[] {
   for (const [k, v] of Object.entries(doc)) {
     const p = Array.isArray(doc) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
     if (typeof v === "string") {
+      if (SECRET_FILE_PATHS.has(p) && !URL_PASSWORD.test(v)) continue;
       if (v !== "" && (SECRET_KEY.test(k) || URL_PASSWORD.test(v))) out.push(p);
     } else out.push(...secretKeys(v, p));
   }

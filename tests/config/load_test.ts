@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadConfig } from "../../lib/config/load.ts";
+import { loadConfig, secretKeys } from "../../lib/config/load.ts";
 import { ConfigError } from "../../lib/config/errors.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -185,4 +185,16 @@ Deno.test("loadConfig() warns about a world-readable file holding secrets, namin
     await fs.writeFile(file, JSON.stringify({ store: "./data" }));
     assert.deepEqual(await load(0o644), [], "no secret: no warning");
   });
+});
+
+Deno.test("secretKeys() names secret values, not the paths of files that hold secrets", () => {
+  assert.deepEqual(
+    secretKeys({
+      auth: { htpasswd: "users.htpasswd", tokenKey: "token.pem", rules: [] },
+      tls: { cert: "c.pem", key: "k.pem" },
+      s3: { secretAccessKey: "abc", accessKeyId: "AKIA" },
+      origins: [{ name: "a", url: "https://u:pw@cdn.test/" }],
+    }),
+    ["s3.secretAccessKey", "s3.accessKeyId", "origins[0].url"],
+  );
 });
