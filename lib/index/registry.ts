@@ -23,6 +23,7 @@ import { OciError } from "../oci/errors.ts";
 import { blobKey } from "../layout/keys.ts";
 import { redact } from "../oci/redact.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
+import { indexChanges, logIndexChanges } from "./changes.ts";
 import { type IndexProblem, logChanges, NO_PROBLEMS, publicProblems } from "./problems.ts";
 import { RepoView } from "./repo.ts";
 import { readSnapshot, type Snapshot } from "./snapshot.ts";
@@ -138,9 +139,11 @@ export class Registry {
     });
   }
 
-  /** Swaps a snapshot in, logging the problems that changed. */
+  /** Swaps a snapshot in, logging the problems and, on a refresh, what is served that changed. */
   #swap(next: Snapshot): void {
-    const before = this.#state?.problems ?? NO_PROBLEMS;
+    const prev = this.#state;
+    if (prev) logIndexChanges(this.#log, this.store.location, indexChanges(prev, next));
+    const before = prev?.problems ?? NO_PROBLEMS;
     this.#state = next;
     this.#lastRefresh = new Date();
     this.#lastError = null;
