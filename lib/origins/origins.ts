@@ -65,13 +65,21 @@ export interface Origin {
 /** What the server and `check` use. */
 export interface Origins {
   readonly list: readonly Origin[];
-  /** URL for a 307 for the blob, or throws OciError BLOB_UNKNOWN / UNAVAILABLE. */
-  locate(digest: string, size: number): string | Promise<string>;
+  /**
+   * URL for a 307 for the blob, or throws OciError BLOB_UNKNOWN / UNAVAILABLE. The chosen
+   * origin's name goes into `pick.origin` (the access log's `origin`).
+   */
+  locate(digest: string, size: number, pick?: { origin?: string }): string | Promise<string>;
   /** For `/readyz`: ready when at least one origin is healthy. */
   readiness(): { ready: boolean; origins: (OriginHealth & { url: string })[] };
   /** Health, redirects and verify-cache figures, read when `/metrics` is scraped. */
   stats(): {
-    origins: { name: string; healthy: boolean; redirects: number }[];
+    origins: {
+      name: string;
+      healthy: boolean;
+      redirects: number;
+      checkSeconds: number | undefined;
+    }[];
     verifyCache: { hits: number; misses: number };
   };
   /** Starts the health checker; resolves after the first round of probes. */
@@ -128,19 +136,29 @@ export function createOrigins(opts: OriginsOptions): Origins {
    * nor a signature, the URL is returned as a plain string (no promise, no allocation
    * beyond the string), so the server can answer the 307 synchronously.
    */
-  function locate(digest: string, size: number): string | Promise<string> {
+  function locate(
+    digest: string,
+    size: number,
+    pick?: { origin?: string },
+  ): string | Promise<string> {
     const key = blobKey(digest); // throws DIGEST_INVALID for a bad digest
     for (let i = 0; i < list.length; i++) {
       if (!health.isHealthy(i)) continue;
       const o = list[i];
       if (o.verify || o.presigned) break;
       redirects[i]++;
+      if (pick) pick.origin = o.name;
       return `${opts.origins[i].url}${key}`;
     }
-    return locateChecked(digest, size, key);
+    return locateChecked(digest, size, key, pick);
   }
 
-  async function locateChecked(digest: string, size: number, key: string): Promise<string> {
+  async function locateChecked(
+    digest: string,
+    size: number,
+    key: string,
+    pick?: { origin?: string },
+  ): Promise<string> {
     if (list.length === 0) throw new OciError("UNAVAILABLE", "no origin is configured");
     const healthy = list.map((_, i) => i).filter((i) => health.isHealthy(i));
     if (healthy.length === 0) {
@@ -165,6 +183,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
         }
       }
       redirects[i]++;
+      if (pick) pick.origin = o.name;
       return await o.getUrl(key);
     }
     // BLOB_UNKNOWN only when every healthy origin answered "not here"; if one could not
@@ -200,6 +219,9 @@ export function createOrigins(opts: OriginsOptions): Origins {
         name: o.name,
         healthy: states[i].healthy,
         redirects: redirects[i],
+        checkSeconds: states[i].lastCheckDurationMs === null
+          ? undefined
+          : states[i].lastCheckDurationMs! / 1000,
       })),
       verifyCache: { hits: cache.hits, misses: cache.misses },
     };

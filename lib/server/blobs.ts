@@ -118,7 +118,7 @@ export function blobsRoute(log: Logger) {
       if (!store) throw errors.blobUnknown(digest);
       return stream(c, store, digest, size);
     }
-    const location = origins.locate(digest, size);
+    const location = origins.locate(digest, size, c); // sets c.origin, for the access log
     return typeof location === "string"
       ? redirect(location, digest)
       : location.then((l) => redirect(l, digest));

@@ -77,6 +77,9 @@ export class RequestContext {
   /** The authenticated user (lib/auth/middleware.ts), for the access log; else undefined. */
   user: string | undefined = undefined;
 
+  /** The origin a blob GET was redirected to (lib/server/blobs.ts), for the access log. */
+  origin: string | undefined = undefined;
+
   /** With `auth`: which names the caller may pull (`_catalog` lists only those). */
   mayPull: ((name: string) => boolean) | undefined = undefined;
 }

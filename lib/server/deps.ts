@@ -10,8 +10,16 @@ import type { ReadStore } from "../store/store.ts";
 
 /** What an {@link Origins} reports for `/metrics` (lib/server/metrics.ts renders it). */
 export interface OriginStats {
-  /** Each origin in order of preference: its health and the redirects sent to it. */
-  origins: readonly { name: string; healthy: boolean; redirects: number }[];
+  /**
+   * Each origin in order of preference: its health, the redirects sent to it, and how long
+   * its last health check took (undefined before the first).
+   */
+  origins: readonly {
+    name: string;
+    healthy: boolean;
+    redirects: number;
+    checkSeconds?: number | undefined;
+  }[];
   /** The blob-presence cache (lib/origins/verify.ts), when there is one. */
   verifyCache?: { hits: number; misses: number };
 }
@@ -25,9 +33,10 @@ export interface Origins {
    * The URL a client should GET blob `digest` (of `size` bytes) from, for a 307.
    * Throws (or rejects with) an OciError: BLOB_UNKNOWN, or UNAVAILABLE when no origin is
    * healthy. May answer with a plain string when no I/O is needed (a healthy origin, no
-   * presence check pending): the app then answers without a promise.
+   * presence check pending): the app then answers without a promise. The chosen origin's
+   * name goes into `pick.origin`, for the access log.
    */
-  locate(digest: string, size: number): string | Promise<string>;
+  locate(digest: string, size: number, pick?: { origin?: string }): string | Promise<string>;
   /** Whether at least one origin is healthy, with per-origin detail for `/readyz`. */
   readiness(): { ready: boolean; origins: unknown[] };
   /** Figures for `/metrics`, read when it is scraped. */
