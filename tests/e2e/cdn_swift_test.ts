@@ -15,8 +15,8 @@ import { startNginx } from "../helpers/nginx.ts";
 import { startSwift } from "../helpers/swift.ts";
 import { makeFixture } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
-import { statusCounts } from "../helpers/metrics.ts";
 import {
+import { statusCounts } from "../helpers/metrics.ts";
   blobRedirect,
   edgeBlobGets,
   edgeBlobHits,
