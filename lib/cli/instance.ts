@@ -25,7 +25,6 @@ import { errors } from "../oci/errors.ts";
 import { json } from "../server/http.ts";
 import type { ReadStore } from "../store/store.ts";
 import { TlsState } from "./instance_tls.ts";
-import { metricsUrl, serveMetrics } from "./instance_metrics.ts";
 
 /** How long a shutdown waits for in-flight requests before giving up on them. */
 export const DRAIN_TIMEOUT_MS = 30_000;
@@ -59,8 +58,6 @@ const accessConfig = (c: ResolvedConfig): AccessConfig => ({
 export interface Instance {
   /** Where it listens (the real port when the config said port 0). */
   readonly address: { hostname: string; port: number; url: string };
-  /** `metrics.listen`: where `/metrics` is served instead (the real port for port 0). */
-  readonly metricsAddress?: { hostname: string; port: number; url: string };
   /** The config in force. */
   readonly config: ResolvedConfig;
   /** Re-reads the config and refreshes the indexes; false (logged) when the old one stays. */
@@ -105,33 +102,13 @@ export async function startInstance(
     idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
     ...(tls.pair ? { tls: { cert: tls.pair.cert, key: tls.pair.key } } : {}),
   });
-  // metrics.listen is bound right after `listen`, for the same reason (a MetricsListenError
-  // names the key); it serves the current generation's figures.
-  let metricsServer: RunningServer | undefined;
-  if (config.metrics.listen) {
-    try {
-      metricsServer = await serveMetrics(
-        config.metrics.listen,
-        () => gen ? gen.app.metrics() : started.promise.then((g) => g.app.metrics()),
-        log,
-      );
-    } catch (e) {
-      await server.shutdown();
-      throw e;
-    }
-  }
   let stores: Served[];
   try {
     stores = await buildStores(config, [], log, true);
-    gen = {
-      config,
-      stores,
-      access,
-      app: app(config, stores, log, tls, access, metricsServer !== undefined),
-    };
+    gen = { config, stores, access, app: app(config, stores, log, tls, access) };
   } catch (e) {
     started.reject(e);
-    await Promise.all([server.shutdown(), metricsServer?.shutdown()]);
+    await server.shutdown();
     throw e;
   }
   started.resolve(gen);
@@ -143,7 +120,6 @@ export async function startInstance(
     store: stores[0].store.location,
     origins: config.origins.length,
     ...(config.mounts.length ? { mounts: config.mounts.map((m) => m.prefix) } : {}),
-    ...(metricsServer ? { metrics: metricsUrl(metricsServer) } : {}),
   }, "listening");
   for (const s of stores) s.registry.startRefresh(config.refresh.intervalMs);
 
@@ -163,9 +139,6 @@ export async function startInstance(
     }
     if (!same(next.listen, old.config.listen)) {
       log.warn({ running: url }, "listen changed in the config: restart to apply it");
-    }
-    if (!same(next.metrics, old.config.metrics)) {
-      log.warn("metrics.listen changed in the config: restart to apply it");
     }
     log.level = next.log.level;
     // The pair is re-read on every reload (renewals overwrite the files in place); a bad
@@ -196,12 +169,7 @@ export async function startInstance(
         return false;
       }
     }
-    gen = {
-      config: next,
-      stores,
-      access,
-      app: app(next, stores, log, tls, access, metricsServer !== undefined),
-    };
+    gen = { config: next, stores, access, app: app(next, stores, log, tls, access) };
     for (const s of old.stores) {
       if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
       if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
@@ -217,15 +185,6 @@ export async function startInstance(
 
   return {
     address: { hostname: server.hostname, port: server.port, url },
-    ...(metricsServer
-      ? {
-        metricsAddress: {
-          hostname: metricsServer.hostname,
-          port: metricsServer.port,
-          url: metricsUrl(metricsServer),
-        },
-      }
-      : {}),
     get config() {
       return gen!.config;
     },
@@ -246,8 +205,7 @@ export async function startInstance(
       const timeout = new Promise<"timeout">((r) =>
         timer = setTimeout(() => r("timeout"), DRAIN_TIMEOUT_MS)
       );
-      const drained = Promise.all([server.shutdown(), metricsServer?.shutdown()]);
-      const how = await Promise.race([drained.then(() => "drained" as const), timeout]);
+      const how = await Promise.race([server.shutdown().then(() => "drained" as const), timeout]);
       clearTimeout(timer);
       if (how === "timeout") {
         log.warn({ ms: DRAIN_TIMEOUT_MS }, "requests still running after the drain timeout");
@@ -379,8 +337,6 @@ function app(
   log: Logger,
   tls: TlsState,
   access: AccessControl,
-  /** A metrics listener runs (metrics.listen at start): the main one 404s /metrics. */
-  metricsElsewhere: boolean,
 ): Generation["app"] {
   const [root, ...mounts] = stores;
   return createApp({
@@ -396,8 +352,6 @@ function app(
     v1Origin: config.v1.origin,
     ...(tls.pair ? { tlsCertExpiry: tls.expirySeconds } : {}),
     middleware: access.middleware,
-    accessLog: config.log.access,
-    metricsElsewhere,
     log,
   });
 }

@@ -7,7 +7,6 @@
  */
 import process from "node:process";
 import { VERSION_TEXT } from "../version.ts";
-import { flushLogs } from "../log.ts";
 import { MAIN_HELP } from "./help.ts";
 import { report } from "./report.ts";
 import { UsageError } from "./usage.ts";
@@ -60,9 +59,6 @@ export async function main(
     command = first;
     return await (await load())(rest);
   } catch (e) {
-    flushLogs(); // the lines logged before the failure come before its report
     return report(e, { command, debug: Boolean(env.STATIC_REGISTRY_DEBUG) });
-  } finally {
-    flushLogs(); // nothing buffered is lost when the process exits next
   }
 }

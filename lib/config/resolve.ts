@@ -140,23 +140,10 @@ export function resolveConfig(
     },
     refresh: { intervalMs: ms("refresh.interval", u.refresh!.interval) },
     v1: v1Origin === undefined ? {} : { origin: v1Origin },
-    log: { level: u.log!.level as LogLevel, access: u.log!.access! },
-    metrics: {},
+    log: { level: u.log!.level as LogLevel },
     // Bun.serve refuses an idleTimeout above 255 s and would fail at listen with a message naming no key.
     http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
-  if (u.metrics!.listen !== undefined) {
-    const at = parseListen(u.metrics!.listen);
-    if (at) config.metrics.listen = at;
-    else {
-      problems.push({
-        path: "metrics.listen",
-        problem: `expected an address like "127.0.0.1:9090" or "[::1]:9090", got ${
-          quote(u.metrics!.listen)
-        }`,
-      });
-    }
-  }
   if (access.trustedProxies.length) config.http.trustedProxies = access.trustedProxies;
   if (access.auth) config.auth = access.auth;
   if (access.rateLimit) config.rateLimit = access.rateLimit;

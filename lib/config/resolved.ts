@@ -67,10 +67,7 @@ export interface ResolvedConfig {
   verifyBlobs: VerifyOptions;
   refresh: { intervalMs: number };
   v1: { origin?: string };
-  /** `access`: one line per request (lib/server/access_log.ts). */
-  log: { level: LogLevel; access: boolean };
-  /** `listen`: `/metrics` on its own address only (lib/cli/metrics_listener.ts). */
-  metrics: { listen?: ListenAddress };
+  log: { level: LogLevel };
   /** `trustedProxies`: normalised CIDRs, present only when configured. */
   http: { idleTimeoutMs: number; trustedProxies?: readonly string[] };
   /** HTTPS: the pair's absolute paths (read and checked by lib/config/tls.ts readTls). */

@@ -296,19 +296,6 @@ export const ConfigSchema = Type.Object({
       default: "info",
       "x-expected": `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
     })),
-    access: Type.Optional(Type.Boolean({
-      description: "One JSON line per request (method, path, status, bytes, ms, client, and " +
-        "user, repo, origin where they apply); /healthz, /readyz and /metrics at debug.",
-      default: true,
-    })),
-  }, { ...closed, default: {} })),
-  metrics: Type.Optional(Type.Object({
-    listen: Type.Optional(Type.String({
-      description: "Serve /metrics on this address only (plain HTTP, no auth); the main " +
-        "listener then answers 404 for /metrics.",
-      examples: ["127.0.0.1:9090", "[::1]:9090"],
-      "x-expected": 'an address like "127.0.0.1:9090" or "[::1]:9090"',
-    })),
   }, { ...closed, default: {} })),
   tls: Type.Optional(Type.Object({
     cert: Type.String({

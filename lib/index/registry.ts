@@ -23,7 +23,6 @@ import { OciError } from "../oci/errors.ts";
 import { blobKey } from "../layout/keys.ts";
 import { redact } from "../oci/redact.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
-import { indexChanges, logIndexChanges } from "./changes.ts";
 import { type IndexProblem, logChanges, NO_PROBLEMS, publicProblems } from "./problems.ts";
 import { RepoView } from "./repo.ts";
 import { readSnapshot, type Snapshot } from "./snapshot.ts";
@@ -144,11 +143,9 @@ export class Registry {
 
   /** Swaps a snapshot in, logging the problems and the store identity that changed. */
   #swap(next: Snapshot): void {
-    const prev = this.#state;
-    if (prev) logIndexChanges(this.#log, this.store.location, indexChanges(prev, next));
-    const before = prev?.problems ?? NO_PROBLEMS;
-    const id = prev?.storeId;
-    if (prev && next.storeId !== id) {
+    const before = this.#state?.problems ?? NO_PROBLEMS;
+    const id = this.#state?.storeId;
+    if (this.#state && next.storeId !== id) {
       // A first publish after an upgrade writes an id (expected); anything else means the
       // store was replaced or two writers raced (lib/publish/marker.ts): say so loudly.
       const fields = { store: this.store.location, from: id ?? null, to: next.storeId ?? null };

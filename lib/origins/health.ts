@@ -55,8 +55,6 @@ export interface OriginHealth {
   lastCheck: string | null;
   /** Why the last probe failed, or null when it succeeded. */
   lastError: string | null;
-  /** How long the last probe took (until its answer, or its timeout), or null before. */
-  lastCheckDurationMs: number | null;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
   /**
@@ -113,7 +111,6 @@ export function createHealthChecker(
     state: "unknown" as OriginHealth["state"],
     lastCheck: null as number | null,
     lastError: null as string | null,
-    lastDurationMs: null as number | null,
     successes: 0,
     failures: 0,
     memo: undefined as CanaryMemo | undefined,
@@ -138,11 +135,10 @@ export function createHealthChecker(
     }
   }
 
-  function record(i: number, r: CanaryResult, durationMs: number): void {
+  function record(i: number, r: CanaryResult): void {
     const s = state[i];
     const error = r.error;
     s.lastCheck = now();
-    s.lastDurationMs = durationMs;
     s.lastError = error;
     if (r.memo) s.memo = r.memo;
     if (r.storeId !== undefined) s.storeId = r.storeId;
@@ -188,14 +184,8 @@ export function createHealthChecker(
   }
 
   async function checkAll(): Promise<void> {
-    // Timed with the monotonic clock (`now` is the wall clock, for lastCheck): /metrics
-    // shows each origin's check latency.
-    const results = await Promise.all(probes.map(async (p, i) => {
-      const started = performance.now();
-      const r = await probe(p, i);
-      return [r, performance.now() - started] as const;
-    }));
-    results.forEach(([r, ms], i) => record(i, r, ms));
+    const results = await Promise.all(probes.map((p, i) => probe(p, i)));
+    results.forEach((r, i) => record(i, r));
   }
 
   function schedule(): void {
@@ -229,7 +219,6 @@ export function createHealthChecker(
         healthy: s.state === "healthy",
         lastCheck: s.lastCheck === null ? null : new Date(s.lastCheck).toISOString(),
         lastError: s.lastError,
-        lastCheckDurationMs: s.lastDurationMs,
         consecutiveSuccesses: s.successes,
         consecutiveFailures: s.failures,
         ...(s.storeId === undefined ? {} : { storeId: s.storeId }),

@@ -8,7 +8,7 @@
  * ```
  *
  * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → its store resolved once into
- * a {@link RequestContext} → the middleware (lib/server/observe.ts first: metrics and access log; then
+ * a {@link RequestContext} → the middleware (request counter first, then
  * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
  * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
  *
@@ -30,13 +30,10 @@ import { catalogRoute, repositoryList } from "./catalog.ts";
 import { type ClientAddress, type Middleware, type Reply, RequestContext } from "./context.ts";
 import type { Mount, Origins } from "./deps.ts";
 import { healthz, metricsRoute, readyzRoute } from "./health.ts";
-import { noSuchEndpoint, renderError } from "./http.ts";
+import { renderError } from "./http.ts";
 import { manifestsRoute } from "./manifests.ts";
 import { compose, onResponse } from "./middleware.ts";
-import { createMetrics } from "./metrics.ts";
-import { AccessLog } from "./access_log.ts";
-import { observeRequests } from "./observe.ts";
-import { RequestFigures } from "./request_figures.ts";
+import { countRequests, createMetrics, RequestCounts } from "./metrics.ts";
 import { innerName, mountPicker, servedStore } from "./mounts.ts";
 import { referrers } from "./referrers.ts";
 import { requestTarget } from "./path.ts";
@@ -63,13 +60,6 @@ export interface AppDeps {
    * (lib/server/context.ts `Middleware`): where auth, the access log and client routing go.
    */
   middleware?: readonly Middleware[];
-  /** One line per request to `log` (lib/server/access_log.ts); off when absent. */
-  accessLog?: boolean;
-  /**
-   * `/metrics` is served elsewhere (`metrics.listen`): this app answers 404 for it, like
-   * for any path that is no endpoint, and {@link App.metrics} renders it.
-   */
-  metricsElsewhere?: boolean;
   /** HTTPS: the served certificate's notAfter (Unix seconds), for `/metrics`. */
   tlsCertExpiry?: () => number | undefined;
   log: Logger;
@@ -79,8 +69,6 @@ export interface AppDeps {
 export interface App {
   /** Answers one request; `client` gives the client's address when something asks. */
   fetch(req: Request, client?: ClientAddress): Reply;
-  /** The `/metrics` document (for the separate metrics listener, lib/cli/instance_metrics.ts). */
-  metrics(): Promise<Response>;
   /** Like Hono's `app.request()`: a path (on `http://localhost`), a URL or a Request. */
   request(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
@@ -100,10 +88,7 @@ export function createApp(deps: AppDeps): App {
       repositories();
     } catch { /* not loaded yet: the first catalog request or /readyz says so */ }
   }
-  const figures = new RequestFigures();
-  const metrics = metricsRoute(
-    createMetrics(figures, { registry, origins: deps.origins }, mounts, deps.tlsCertExpiry),
-  );
+  const counts = new RequestCounts();
   const table = routeTable({
     base,
     catalog: catalogRoute(repositories),
@@ -114,11 +99,12 @@ export function createApp(deps: AppDeps): App {
     v1: v1Route(deps.v1Origin),
     healthz,
     readyz: readyzRoute({ registry, origins: deps.origins }, mounts),
-    metrics: deps.metricsElsewhere ? notFound : metrics,
+    metrics: metricsRoute(
+      createMetrics(counts, { registry, origins: deps.origins }, mounts, deps.tlsCertExpiry),
+    ),
   });
-  const observe = observeRequests(figures, deps.accessLog ? new AccessLog(log) : undefined);
   const run = compose(
-    [observe, ...(deps.middleware ?? [])],
+    [countRequests(counts), ...(deps.middleware ?? [])],
     dispatcher(table),
     (err) => renderError(err, log),
   );
@@ -145,7 +131,6 @@ export function createApp(deps: AppDeps): App {
 
   return {
     fetch,
-    metrics: () => metrics(),
     request(input, init) {
       const req = input instanceof Request
         ? (init ? new Request(input, init) : input)
@@ -158,11 +143,6 @@ export function createApp(deps: AppDeps): App {
       return Promise.resolve(fetch(req));
     },
   };
-}
-
-/** `/metrics` when it is served on its own address: no endpoint here. */
-function notFound(c: RequestContext): never {
-  throw noSuchEndpoint(c.path);
 }
 
 /** RFC 9110 §9.3.2: a HEAD response has the GET headers and no content. */

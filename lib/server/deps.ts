@@ -11,16 +11,8 @@ import type { ReadStore } from "../store/store.ts";
 
 /** What an {@link Origins} reports for `/metrics` (lib/server/metrics.ts renders it). */
 export interface OriginStats {
-  /**
-   * Each origin in order of preference: its health, the redirects sent to it, and how long
-   * its last health check took (undefined before the first).
-   */
-  origins: readonly {
-    name: string;
-    healthy: boolean;
-    redirects: number;
-    checkSeconds?: number | undefined;
-  }[];
+  /** Each origin in order of preference: its health and the redirects sent to it. */
+  origins: readonly { name: string; healthy: boolean; redirects: number }[];
   /** The blob-presence cache (lib/origins/verify.ts), when there is one. */
   verifyCache?: { hits: number; misses: number };
 }

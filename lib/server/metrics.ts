@@ -1,13 +1,12 @@
 /**
  * @module
- * `/metrics` with prom-client (Prometheus text format 0.0.4): requests by route family,
- * method and status, their latency and bytes (lib/server/request_metrics.ts), the index
- * size and freshness of every store, what the origins report (health, check latency,
- * redirects), the build, and the process (prom-client's default metrics).
+ * `/metrics` with prom-client (Prometheus text format 0.0.4): requests by route family and
+ * status, the index size and freshness of every store, what the origins report, the
+ * build, and the process (prom-client's default metrics).
  *
- * Every figure is kept by its owner in plain numbers (a request is recorded with a few
- * array and map updates, lib/server/request_figures.ts) and handed to prom-client only
- * when scraped, in its `collect()` callbacks.
+ * Counting a request is two map lookups (a prom-client `inc()` with labels hashes a label
+ * object on every call, and this runs on every request); the counts, like every other
+ * figure, are handed to prom-client only when scraped, in its `collect()` callbacks.
  *
  * Labels: without mounts the store metrics carry no `mount` label; with mounts every
  * store's carry `mount="<prefix>"`, the root store's being `mount=""` — which Prometheus
@@ -22,28 +21,52 @@ import {
 } from "prom-client";
 import type { Registry } from "../index/registry.ts";
 import { BUILD } from "../version.ts";
+import type { Middleware } from "./context.ts";
 import type { Mount } from "./deps.ts";
-import type { RequestFigures } from "./request_figures.ts";
-import { registerRequestMetrics } from "./request_metrics.ts";
 
 /** A store whose figures `/metrics` shows. */
 type Measured = Pick<Mount, "prefix" | "registry" | "origins">;
 
+/** Request counts by route family, then HTTP status. */
+export class RequestCounts {
+  readonly #counts = new Map<string, Map<number, number>>();
+
+  count(family: string, status: number): void {
+    let byStatus = this.#counts.get(family);
+    if (!byStatus) this.#counts.set(family, byStatus = new Map());
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+
+  *entries(): Iterable<[family: string, status: number, n: number]> {
+    for (const [family, byStatus] of this.#counts) {
+      for (const [status, n] of byStatus) yield [family, status, n];
+    }
+  }
+}
+
+/** The middleware that counts every response by `c.family` and status. */
+export function countRequests(counts: RequestCounts): Middleware {
+  return function countRequest(c, next) {
+    const res = next();
+    // No closure on the synchronous path (the 307): this runs on every request.
+    if (res instanceof Promise) {
+      return res.then((r) => {
+        counts.count(c.family, r.status);
+        return r;
+      });
+    }
+    counts.count(c.family, res.status);
+    return res;
+  };
+}
+
 // prom-client's default metrics start an event-loop monitor and a GC observer: once per
 // process, shared by every app (a config reload builds a new app).
 let processMetrics: PromRegistry | undefined;
-const PROMTOOL_REFUSES = [
-  "nodejs_active_handles_total",
-  "nodejs_active_requests_total",
-  "nodejs_active_resources_total",
-];
 function processRegistry(): PromRegistry {
   if (!processMetrics) {
     processMetrics = new PromRegistry();
     collectDefaultMetrics({ register: processMetrics });
-    // Gauges named like counters: `promtool check metrics` refuses a `_total` suffix on a
-    // non-counter. Their per-type breakdowns (`nodejs_active_handles{type}`, ...) stay.
-    for (const name of PROMTOOL_REFUSES) processMetrics.removeSingleMetric(name);
   }
   return processMetrics;
 }
@@ -56,7 +79,7 @@ export interface Metrics {
 
 /** Builds the registry of one app over `stores` (the root first, prefix `""`). */
 export function createMetrics(
-  figures: RequestFigures,
+  counts: RequestCounts,
   root: Omit<Measured, "prefix">,
   mounts: readonly Measured[],
   tlsCertExpiry?: () => number | undefined,
@@ -67,7 +90,16 @@ export function createMetrics(
   const storeLabel = federated ? ["mount"] : [];
   const labels = (m: Measured): Record<string, string> => federated ? { mount: m.prefix } : {};
 
-  registerRequestMetrics(register, figures);
+  new Counter({
+    name: "static_registry_requests_total",
+    help: "HTTP requests by route family and status.",
+    labelNames: ["route", "status"],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [route, status, n] of counts.entries()) this.inc({ route, status }, n);
+    },
+  });
 
   const indexFigure = (
     Kind: typeof Gauge | typeof Counter,
@@ -96,12 +128,6 @@ export function createMetrics(
     "static_registry_index_repositories",
     "Repositories in the loaded index.",
     (r) => r.status().repositories,
-  );
-  indexFigure(
-    Gauge,
-    "static_registry_index_age_seconds",
-    "Seconds since the last successful load or refresh (absent before the first).",
-    (r) => r.lastRefreshSeconds() ? Date.now() / 1000 - r.lastRefreshSeconds() : NaN,
   );
   indexFigure(
     Gauge,
@@ -175,7 +201,7 @@ function originMetrics(
     Kind: typeof Gauge | typeof Counter,
     name: string,
     help: string,
-    value: (o: { healthy: boolean; redirects: number; checkSeconds?: number }) => number,
+    value: (o: { healthy: boolean; redirects: number }) => number,
   ) =>
     new Kind({
       name,
@@ -196,12 +222,6 @@ function originMetrics(
     "static_registry_origin_up",
     "Whether the origin passes its health checks (1) or not (0).",
     (o) => o.healthy ? 1 : 0,
-  );
-  perOrigin(
-    Gauge,
-    "static_registry_origin_check_duration_seconds",
-    "How long the origin's last health check took (absent before the first).",
-    (o) => o.checkSeconds ?? NaN,
   );
   perOrigin(
     Counter,
@@ -237,7 +257,6 @@ function originMetrics(
 
 /** Sets a gauge, or brings a freshly reset counter to `value`. */
 function set(metric: Gauge | Counter, labels: Record<string, string>, value: number) {
-  if (Number.isNaN(value)) return; // not known yet: no sample rather than a NaN one
   if (metric instanceof Gauge) metric.set(labels, value);
   else metric.inc(labels, value);
 }

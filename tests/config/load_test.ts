@@ -42,9 +42,7 @@ Deno.test("loadConfig() applies the defaults", async () => {
     assert.deepEqual(c.verifyBlobs, { cacheSize: 10_000, negativeTtlMs: 30_000 });
     assert.deepEqual(c.refresh, { intervalMs: 30_000 });
     assert.deepEqual(c.http, { idleTimeoutMs: 30_000 });
-    // Issue 11: the access log is on by default; /metrics on the main listener.
-    assert.deepEqual(c.log, { level: "info", access: true });
-    assert.deepEqual(c.metrics, {});
+    assert.deepEqual(c.log, { level: "info" });
     assert.deepEqual(c.v1, {});
     assert.deepEqual(c.origins, []);
     assert.deepEqual(c.s3, { region: "us-east-1", forcePathStyle: false });
@@ -99,15 +97,12 @@ Deno.test("loadConfig() resolves everything, frozen", async () => {
       verifyBlobs: { cacheSize: 5, negativeTtl: "0s" },
       refresh: { interval: "1h" },
       v1: { origin: "https://cdn.example.com/v1/" },
-      log: { level: "debug", access: false },
-      metrics: { listen: "[::1]:9090" },
+      log: { level: "debug" },
       http: { idleTimeout: "2m" },
     };
     await fs.writeFile(path.join(dir, "cfg.json"), JSON.stringify(doc));
     const c = await loadConfig({ file: path.join(dir, "cfg.json") });
     assert.deepEqual(c.listen, { hostname: "::1", port: 0 });
-    assert.deepEqual(c.log, { level: "debug", access: false });
-    assert.deepEqual(c.metrics, { listen: { hostname: "::1", port: 9090 } });
     assert.deepEqual(c.store, {
       kind: "s3",
       location: "s3://my-bucket/some/prefix",

@@ -16,7 +16,6 @@ import { startSwift } from "../helpers/swift.ts";
 import { makeFixture } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
 import {
-import { statusCounts } from "../helpers/metrics.ts";
   blobRedirect,
   edgeBlobGets,
   edgeBlobHits,
@@ -30,7 +29,10 @@ type Started<T extends (...a: never[]) => unknown> = Awaited<ReturnType<T>>;
 /** Every `static_registry_requests_total{route="blobs",...}` line: status → count. */
 async function blobStatuses(url: string): Promise<Map<number, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return statusCounts(text, "blobs");
+  const out = new Map<number, number>();
+  const re = /^static_registry_requests_total\{route="blobs",status="(\d+)"\} (\d+)$/gm;
+  for (const m of text.matchAll(re)) out.set(Number(m[1]), Number(m[2]));
+  return out;
 }
 
 Deno.test({

@@ -15,12 +15,15 @@ import { startNginx } from "../helpers/nginx.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeFixture, publish } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
-import { requestCount } from "../helpers/metrics.ts";
 
 /** Requests counted in /metrics for one route family and status. */
 async function metric(url: string, route: string, status: number): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return requestCount(text, route, status);
+  const re = new RegExp(
+    `^static_registry_requests_total\\{route="${route}",status="${status}"\\} (\\d+)$`,
+    "m",
+  );
+  return Number(re.exec(text)?.[1] ?? 0);
 }
 
 Deno.test({
