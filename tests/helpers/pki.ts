@@ -161,7 +161,9 @@ export async function makeLeaf(
     (await Deno.readTextFile(leaf)) + (await Deno.readTextFile(ca.caPem)),
   );
   const serial = (await openssl(["x509", "-in", leaf, "-noout", "-serial"])).stdout
-    .trim().replace(/^serial=/, "").toUpperCase();
+    .trim().replace(/^serial=/, "").toUpperCase()
+    // openssl pads to whole bytes (`055D…`), node:crypto does not (`55D…`): one number.
+    .replace(/^0+(?=.)/, "");
   return { certFile, keyFile, serial };
 }
 
@@ -178,7 +180,7 @@ export async function servedSerial(host: string, port: number): Promise<string> 
   ], { timeoutMs: 15_000 });
   const m = /serial=([0-9A-Fa-f]+)/.exec(r.stdout);
   if (!m) throw new Error(`no certificate served on ${connectArg(host, port)}: ${r.stderr}`);
-  return m[1].toUpperCase();
+  return m[1].toUpperCase().replace(/^0+(?=.)/, "");
 }
 
 /**
