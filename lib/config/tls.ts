@@ -109,7 +109,7 @@ export async function readTls(
     ...files,
     cert,
     key,
-    serial: leaf!.serialNumber.toUpperCase(),
+    serial: leaf!.serialNumber.toUpperCase().replace(/^0+(?=.)/, ""), // one number, however padded
     subject: leaf!.subject.replaceAll("\n", ", "),
     notBefore,
     notAfter,
