@@ -2,13 +2,16 @@
  * @module
  * Logging: pino, one JSON line per event on stderr (stdout stays free for command output
  * such as `check --json`). `level` comes from config (`log.level`) or STATIC_REGISTRY_LOG.
+ * The access log (lib/server/access_log.ts) writes its lines to the same
+ * {@link LineSink} (lib/log_sink.ts), buffered; event lines are written at once.
  *
- * Every line passes through lib/oci/redact.ts on its way out (pino's `streamWrite` hook):
- * store URLs with user-info, signed URLs and Authorization values can reach a log line
- * from many places (an error's message, its cause, a field), and the finished line is the
- * one place they all meet.
+ * Every event line passes through lib/oci/redact.ts on its way out (pino's `streamWrite`
+ * hook): store URLs with user-info, signed URLs and Authorization values can reach a log
+ * line from many places (an error's message, its cause, a field), and the finished line
+ * is the one place they all meet.
  */
 import pino from "pino";
+import { fdSink, type LineSink } from "./log_sink.ts";
 import { redact } from "./oci/redact.ts";
 
 export type Logger = pino.Logger;
@@ -24,10 +27,13 @@ export function logOptions(level: LogLevel = "info"): pino.LoggerOptions {
   };
 }
 
+/** A logger writing to `sink` (default: a new one on stderr) — the sink's `write`, unbuffered. */
 export function createLogger(
-  opts: { level?: LogLevel; destination?: pino.DestinationStream } = {},
+  opts: { level?: LogLevel; destination?: pino.DestinationStream; sink?: LineSink } = {},
 ): Logger {
-  return pino(logOptions(opts.level), opts.destination ?? pino.destination({ fd: 2, sync: true }));
+  const sink = opts.sink ?? (opts.destination ? undefined : fdSink(2));
+  const destination = opts.destination ?? { write: (line: string) => sink!.write(line) };
+  return pino(logOptions(opts.level), destination);
 }
 
 /** A logger that drops everything, for tests. */

@@ -17,12 +17,14 @@ import type { ResolvedConfig, ResolvedMount } from "../config/resolve.ts";
 import { storesOf } from "../config/mounts.ts";
 import { Registry } from "../index/registry.ts";
 import type { Logger } from "../log.ts";
+import type { LineSink } from "../log_sink.ts";
 import { createOrigins, type Origins } from "../origins/origins.ts";
 import { type RunningServer, serve } from "../runtime/runtime.ts";
 import { type App, createApp } from "../server/app.ts";
 import { openStore } from "../config/open_store.ts";
 import { errors } from "../oci/errors.ts";
-import { json } from "../server/http.ts";
+import { json, noSuchEndpoint, renderError } from "../server/http.ts";
+import { requestTarget } from "../server/path.ts";
 import type { ReadStore } from "../store/store.ts";
 import { TlsState } from "./instance_tls.ts";
 
@@ -70,6 +72,8 @@ export interface InstanceDeps {
   log: Logger;
   /** Loads the config again, for reload() (throws ConfigError when it is broken). */
   reloadConfig: () => Promise<ResolvedConfig>;
+  /** Where access lines go (the logger's own sink); absent: no access log. */
+  sink?: LineSink;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -102,24 +106,31 @@ export async function startInstance(
     idleTimeoutSeconds: Math.ceil(config.http.idleTimeoutMs / 1000),
     ...(tls.pair ? { tls: { cert: tls.pair.cert, key: tls.pair.key } } : {}),
   });
+  let metricsServer: RunningServer | undefined;
   let stores: Served[];
   try {
+    if (config.metrics.listen) {
+      metricsServer = await serve((req) => metricsOnly(req, gen, log), {
+        hostname: config.metrics.listen.hostname,
+        port: config.metrics.listen.port,
+      });
+    }
     stores = await buildStores(config, [], log, true);
-    gen = { config, stores, access, app: app(config, stores, log, tls, access) };
+    gen = { config, stores, access, app: app(config, stores, log, tls, access, deps.sink) };
   } catch (e) {
     started.reject(e);
-    await server.shutdown();
+    await Promise.all([server.shutdown(), metricsServer?.shutdown()]);
     throw e;
   }
   started.resolve(gen);
-  const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-  const url = `${server.tls ? "https" : "http"}://${host}:${server.port}`;
+  const url = listenUrl(server);
   log.info({
     address: url,
     ...(tls.pair ? { certificate: tls.pair.certFile, serial: tls.pair.serial } : {}),
     store: stores[0].store.location,
     origins: config.origins.length,
     ...(config.mounts.length ? { mounts: config.mounts.map((m) => m.prefix) } : {}),
+    ...(metricsServer ? { metrics: listenUrl(metricsServer) } : {}),
   }, "listening");
   for (const s of stores) s.registry.startRefresh(config.refresh.intervalMs);
 
@@ -139,6 +150,12 @@ export async function startInstance(
     }
     if (!same(next.listen, old.config.listen)) {
       log.warn({ running: url }, "listen changed in the config: restart to apply it");
+    }
+    if (!same(next.metrics, old.config.metrics)) {
+      log.warn(
+        { running: metricsServer ? listenUrl(metricsServer) : null },
+        "metrics.listen changed in the config: restart to apply it",
+      );
     }
     log.level = next.log.level;
     // The pair is re-read on every reload (renewals overwrite the files in place); a bad
@@ -169,7 +186,9 @@ export async function startInstance(
         return false;
       }
     }
-    gen = { config: next, stores, access, app: app(next, stores, log, tls, access) };
+    // metrics.listen is fixed until a restart: the new app serves /metrics where the old did.
+    const running = { ...next, metrics: old.config.metrics };
+    gen = { config: next, stores, access, app: app(running, stores, log, tls, access, deps.sink) };
     for (const s of old.stores) {
       if (!stores.some((n) => n.registry === s.registry)) s.registry.stopRefresh();
       if (s.origins && !stores.some((n) => n.origins === s.origins)) s.origins.stop();
@@ -205,13 +224,39 @@ export async function startInstance(
       const timeout = new Promise<"timeout">((r) =>
         timer = setTimeout(() => r("timeout"), DRAIN_TIMEOUT_MS)
       );
-      const how = await Promise.race([server.shutdown().then(() => "drained" as const), timeout]);
+      const drained = Promise.all([server.shutdown(), metricsServer?.shutdown()]);
+      const how = await Promise.race([drained.then(() => "drained" as const), timeout]);
       clearTimeout(timer);
       if (how === "timeout") {
         log.warn({ ms: DRAIN_TIMEOUT_MS }, "requests still running after the drain timeout");
       }
     },
   };
+}
+
+/** The URL of a listener, as logged: `http://127.0.0.1:5000`, `https://[::1]:443`. */
+function listenUrl(server: RunningServer): string {
+  const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+  return `${server.tls ? "https" : "http"}://${host}:${server.port}`;
+}
+
+/**
+ * The `metrics.listen` listener: `GET /metrics` of the running generation, 404 for any
+ * other path (it serves nothing else), 503 while the first generation starts.
+ */
+async function metricsOnly(
+  req: Request,
+  gen: Generation | undefined,
+  log: Logger,
+): Promise<Response> {
+  try {
+    const { path } = requestTarget(req.url);
+    if (path !== "/metrics") throw noSuchEndpoint(path);
+    if (!gen) return starting();
+    return await gen.app.metrics();
+  } catch (e) {
+    return renderError(e, log);
+  }
 }
 
 /** The answer to a request held during a start that then failed (the process exits). */
@@ -337,6 +382,7 @@ function app(
   log: Logger,
   tls: TlsState,
   access: AccessControl,
+  sink: LineSink | undefined,
 ): Generation["app"] {
   const [root, ...mounts] = stores;
   return createApp({
@@ -352,6 +398,8 @@ function app(
     v1Origin: config.v1.origin,
     ...(tls.pair ? { tlsCertExpiry: tls.expirySeconds } : {}),
     middleware: access.middleware,
+    ...(config.log.access && sink ? { accessLog: { sink, log } } : {}),
+    metricsHere: config.metrics.listen === undefined,
     log,
   });
 }

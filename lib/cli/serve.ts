@@ -7,6 +7,7 @@
  */
 import { type ConfigWarning, loadConfig, type LoadOptions } from "../config/load.ts";
 import { createLogger } from "../log.ts";
+import { fdSink } from "../log_sink.ts";
 import { UsageError } from "./usage.ts";
 import { onSignal } from "../runtime/runtime.ts";
 import { parseFlags } from "./flags.ts";
@@ -47,10 +48,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
     onWarning: (w) => warn(w),
   };
   const config = await loadConfig(opts);
-  const log = createLogger({ level: config.log.level });
+  // One sink for the event log and the access log: their lines keep their order on stderr.
+  const sink = fdSink(2);
+  const log = createLogger({ level: config.log.level, sink });
   warn = (w) => log.warn({ file: w.file, keys: w.keys }, w.message);
   warnings.forEach(warn);
-  const instance = await startInstance(config, { log, reloadConfig: () => loadConfig(opts) });
+  const instance = await startInstance(config, {
+    log,
+    sink,
+    reloadConfig: () => loadConfig(opts),
+  });
 
   const stopped = new Promise<string>((resolve) => {
     onSignal("SIGTERM", () => resolve("SIGTERM"));

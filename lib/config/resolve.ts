@@ -140,10 +140,27 @@ export function resolveConfig(
     },
     refresh: { intervalMs: ms("refresh.interval", u.refresh!.interval) },
     v1: v1Origin === undefined ? {} : { origin: v1Origin },
-    log: { level: u.log!.level as LogLevel },
+    log: { level: u.log!.level as LogLevel, access: u.log!.access! },
+    metrics: {},
     // Bun.serve refuses an idleTimeout above 255 s and would fail at listen with a message naming no key.
     http: { idleTimeoutMs: ms("http.idleTimeout", u.http!.idleTimeout, 1, MAX_IDLE_MS) },
   };
+  if (u.metrics!.listen !== undefined) {
+    const at = parseListen(u.metrics!.listen);
+    if (!at) {
+      problems.push({
+        path: "metrics.listen",
+        problem: `expected an address like "127.0.0.1:9090" or "[::1]:9090", got ${
+          quote(u.metrics!.listen)
+        }`,
+      });
+    } else if (listen && at.port !== 0 && at.port === listen.port && at.hostname === listen.hostname) {
+      problems.push({
+        path: "metrics.listen",
+        problem: `must differ from listen (${quote(u.listen)}), got ${quote(u.metrics!.listen)}`,
+      });
+    } else config.metrics.listen = at;
+  }
   if (access.trustedProxies.length) config.http.trustedProxies = access.trustedProxies;
   if (access.auth) config.auth = access.auth;
   if (access.rateLimit) config.rateLimit = access.rateLimit;

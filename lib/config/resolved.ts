@@ -67,7 +67,9 @@ export interface ResolvedConfig {
   verifyBlobs: VerifyOptions;
   refresh: { intervalMs: number };
   v1: { origin?: string };
-  log: { level: LogLevel };
+  log: { level: LogLevel; access: boolean };
+  /** `metrics.listen`: `/metrics` is served there only (absent: on `listen`). */
+  metrics: { listen?: ListenAddress };
   /** `trustedProxies`: normalised CIDRs, present only when configured. */
   http: { idleTimeoutMs: number; trustedProxies?: readonly string[] };
   /** HTTPS: the pair's absolute paths (read and checked by lib/config/tls.ts readTls). */

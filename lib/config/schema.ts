@@ -296,6 +296,17 @@ export const ConfigSchema = Type.Object({
       default: "info",
       "x-expected": `one of ${LOG_LEVELS.map((l) => `"${l}"`).join(", ")}`,
     })),
+    access: Type.Optional(Type.Boolean({
+      default: true,
+      description: "One JSON line per request (health probes and /metrics at debug).",
+    })),
+  }, { ...closed, default: {} })),
+  metrics: Type.Optional(Type.Object({
+    listen: Type.Optional(Type.String({
+      description: "Serve /metrics on this address only (not on `listen`), plain HTTP.",
+      examples: ["127.0.0.1:9090", "[::1]:9090"],
+      "x-expected": 'an address like "127.0.0.1:9090" or "[::1]:9090"',
+    })),
   }, { ...closed, default: {} })),
   tls: Type.Optional(Type.Object({
     cert: Type.String({

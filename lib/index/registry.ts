@@ -26,6 +26,7 @@ import type { ReadResult, ReadStore } from "../store/store.ts";
 import { type IndexProblem, logChanges, NO_PROBLEMS, publicProblems } from "./problems.ts";
 import { RepoView } from "./repo.ts";
 import { readSnapshot, type Snapshot } from "./snapshot.ts";
+import { indexChanges, logIndexChanges } from "./changes.ts";
 
 export { RepoView };
 export type { IndexProblem };
@@ -151,6 +152,10 @@ export class Registry {
       const fields = { store: this.store.location, from: id ?? null, to: next.storeId ?? null };
       if (id === undefined) this.#log.info(fields, `store identity is now ${next.storeId}`);
       else this.#log.warn(fields, `store identity changed from ${id} to ${next.storeId ?? "none"}`);
+    }
+    // The first load says "index loaded"; every later swap says what it picked up.
+    if (this.#state) {
+      logIndexChanges(this.#log, this.store.location, indexChanges(this.#state.repos, next.repos));
     }
     this.#state = next;
     this.#lastRefresh = new Date();

@@ -55,6 +55,8 @@ export interface OriginHealth {
   lastCheck: string | null;
   /** Why the last probe failed, or null when it succeeded. */
   lastError: string | null;
+  /** How long the last completed probe took (ms), or null before the first. */
+  lastCheckMs: number | null;
   consecutiveSuccesses: number;
   consecutiveFailures: number;
   /**
@@ -111,6 +113,7 @@ export function createHealthChecker(
     state: "unknown" as OriginHealth["state"],
     lastCheck: null as number | null,
     lastError: null as string | null,
+    lastCheckMs: null as number | null,
     successes: 0,
     failures: 0,
     memo: undefined as CanaryMemo | undefined,
@@ -121,8 +124,17 @@ export function createHealthChecker(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;
 
-  /** One probe: its result (error null on success). */
+  /** One probe: its result (error null on success), timed into `lastCheckMs`. */
   async function probe(p: Probe, i: number): Promise<CanaryResult> {
+    const started = performance.now();
+    try {
+      return await probeOnce(p, i);
+    } finally {
+      state[i].lastCheckMs = Math.round((performance.now() - started) * 1000) / 1000;
+    }
+  }
+
+  async function probeOnce(p: Probe, i: number): Promise<CanaryResult> {
     try {
       const url = await p.canaryUrl();
       return await probeCanary(doFetch, url, {
@@ -219,6 +231,7 @@ export function createHealthChecker(
         healthy: s.state === "healthy",
         lastCheck: s.lastCheck === null ? null : new Date(s.lastCheck).toISOString(),
         lastError: s.lastError,
+        lastCheckMs: s.lastCheckMs,
         consecutiveSuccesses: s.successes,
         consecutiveFailures: s.failures,
         ...(s.storeId === undefined ? {} : { storeId: s.storeId }),

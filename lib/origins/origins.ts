@@ -105,7 +105,7 @@ export interface Origins {
   readiness(): { ready: boolean; origins: (OriginHealth & { url: string })[] };
   /** Health, redirects and verify-cache figures, read when `/metrics` is scraped. */
   stats(): {
-    origins: { name: string; healthy: boolean; redirects: number }[];
+    origins: { name: string; healthy: boolean; redirects: number; checkSeconds: number | null }[];
     verifyCache: { hits: number; misses: number };
   };
   /** Starts the health checker; resolves after the first round of probes. */
@@ -261,6 +261,7 @@ export function createOrigins(opts: OriginsOptions): Origins {
         name: o.name,
         healthy: states[i].healthy,
         redirects: redirects[i],
+        checkSeconds: states[i].lastCheckMs === null ? null : states[i].lastCheckMs! / 1000,
       })),
       verifyCache: { hits: cache.hits, misses: cache.misses },
     };

@@ -30,10 +30,13 @@ import { catalogRoute, repositoryList } from "./catalog.ts";
 import { type ClientAddress, type Middleware, type Reply, RequestContext } from "./context.ts";
 import type { Mount, Origins } from "./deps.ts";
 import { healthz, metricsRoute, readyzRoute } from "./health.ts";
-import { renderError } from "./http.ts";
+import { noSuchEndpoint, renderError } from "./http.ts";
 import { manifestsRoute } from "./manifests.ts";
 import { compose, onResponse } from "./middleware.ts";
-import { countRequests, createMetrics, RequestCounts } from "./metrics.ts";
+import { createMetrics } from "./metrics.ts";
+import { observe } from "./observe.ts";
+import { RequestFigures } from "./request_figures.ts";
+import type { AccessLog } from "./access_log.ts";
 import { innerName, mountPicker, servedStore } from "./mounts.ts";
 import { referrers } from "./referrers.ts";
 import { requestTarget } from "./path.ts";
@@ -60,6 +63,13 @@ export interface AppDeps {
    * (lib/server/context.ts `Middleware`): where auth, the access log and client routing go.
    */
   middleware?: readonly Middleware[];
+  /** Where access lines go (lib/server/access_log.ts); absent: no access log. */
+  accessLog?: AccessLog;
+  /**
+   * False when `/metrics` is served on its own address (`metrics.listen`): the app then
+   * answers 404 there, and the metrics listener calls {@link App.metrics}.
+   */
+  metricsHere?: boolean;
   /** HTTPS: the served certificate's notAfter (Unix seconds), for `/metrics`. */
   tlsCertExpiry?: () => number | undefined;
   log: Logger;
@@ -71,6 +81,8 @@ export interface App {
   fetch(req: Request, client?: ClientAddress): Reply;
   /** Like Hono's `app.request()`: a path (on `http://localhost`), a URL or a Request. */
   request(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** The `/metrics` response, for a listener of its own (`metrics.listen`). */
+  metrics(): Promise<Response>;
 }
 
 /** Builds the app over its dependencies (see {@link AppDeps}); requests only look things up. */
@@ -88,7 +100,10 @@ export function createApp(deps: AppDeps): App {
       repositories();
     } catch { /* not loaded yet: the first catalog request or /readyz says so */ }
   }
-  const counts = new RequestCounts();
+  const figures = new RequestFigures();
+  const metrics = metricsRoute(
+    createMetrics(figures, { registry, origins: deps.origins }, mounts, deps.tlsCertExpiry),
+  );
   const table = routeTable({
     base,
     catalog: catalogRoute(repositories),
@@ -99,12 +114,10 @@ export function createApp(deps: AppDeps): App {
     v1: v1Route(deps.v1Origin),
     healthz,
     readyz: readyzRoute({ registry, origins: deps.origins }, mounts),
-    metrics: metricsRoute(
-      createMetrics(counts, { registry, origins: deps.origins }, mounts, deps.tlsCertExpiry),
-    ),
+    metrics: deps.metricsHere === false ? metricsElsewhere : metrics,
   });
   const run = compose(
-    [countRequests(counts), ...(deps.middleware ?? [])],
+    [observe(figures, deps.accessLog), ...(deps.middleware ?? [])],
     dispatcher(table),
     (err) => renderError(err, log),
   );
@@ -142,7 +155,13 @@ export function createApp(deps: AppDeps): App {
         );
       return Promise.resolve(fetch(req));
     },
+    metrics: () => metrics(),
   };
+}
+
+/** `/metrics` on the API address when `metrics.listen` serves it elsewhere: not here. */
+function metricsElsewhere(c: RequestContext): never {
+  throw noSuchEndpoint(c.path);
 }
 
 /** RFC 9110 §9.3.2: a HEAD response has the GET headers and no content. */

@@ -11,8 +11,16 @@ import type { ReadStore } from "../store/store.ts";
 
 /** What an {@link Origins} reports for `/metrics` (lib/server/metrics.ts renders it). */
 export interface OriginStats {
-  /** Each origin in order of preference: its health and the redirects sent to it. */
-  origins: readonly { name: string; healthy: boolean; redirects: number }[];
+  /**
+   * Each origin in order of preference: its health, how long its last health check took
+   * (seconds; null before the first) and the redirects sent to it.
+   */
+  origins: readonly {
+    name: string;
+    healthy: boolean;
+    redirects: number;
+    checkSeconds?: number | null;
+  }[];
   /** The blob-presence cache (lib/origins/verify.ts), when there is one. */
   verifyCache?: { hits: number; misses: number };
 }

@@ -48,7 +48,7 @@ export function readyzRoute(root: Checked, mounts: readonly Mount[]) {
 
 /** Builds the `/metrics` handler (lib/server/metrics.ts renders the text). */
 export function metricsRoute(metrics: Metrics) {
-  return async function metricsText(_c: RequestContext): Promise<Response> {
+  return async function metricsText(_c?: RequestContext): Promise<Response> {
     return new Response(await metrics.render(), {
       status: 200,
       headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": metrics.contentType },

@@ -1,12 +1,14 @@
 /**
  * @module
- * `/metrics` with prom-client (Prometheus text format 0.0.4): requests by route family and
- * status, the index size and freshness of every store, what the origins report, the
- * build, and the process (prom-client's default metrics).
+ * `/metrics` with prom-client (Prometheus text format 0.0.4): requests by route family,
+ * method and status, latency and bytes sent by route family, the index size, age and
+ * freshness of every store, what the origins report (health, check latency, redirects),
+ * the build, and the process (prom-client's default metrics).
  *
- * Counting a request is two map lookups (a prom-client `inc()` with labels hashes a label
- * object on every call, and this runs on every request); the counts, like every other
- * figure, are handed to prom-client only when scraped, in its `collect()` callbacks.
+ * The request figures are kept in plain arrays on the request path
+ * (lib/server/request_figures.ts) and, like every other figure, handed to prom-client only
+ * when scraped, in its `collect()` callbacks; the latency histogram is rendered by
+ * {@link latencyHistogram}, as prom-client has no way to load a histogram's buckets.
  *
  * Labels: without mounts the store metrics carry no `mount` label; with mounts every
  * store's carry `mount="<prefix>"`, the root store's being `mount=""` — which Prometheus
@@ -21,44 +23,11 @@ import {
 } from "prom-client";
 import type { Registry } from "../index/registry.ts";
 import { BUILD } from "../version.ts";
-import type { Middleware } from "./context.ts";
 import type { Mount } from "./deps.ts";
+import { LATENCY_BUCKETS, METHODS, type RequestFigures } from "./request_figures.ts";
 
 /** A store whose figures `/metrics` shows. */
 type Measured = Pick<Mount, "prefix" | "registry" | "origins">;
-
-/** Request counts by route family, then HTTP status. */
-export class RequestCounts {
-  readonly #counts = new Map<string, Map<number, number>>();
-
-  count(family: string, status: number): void {
-    let byStatus = this.#counts.get(family);
-    if (!byStatus) this.#counts.set(family, byStatus = new Map());
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-  }
-
-  *entries(): Iterable<[family: string, status: number, n: number]> {
-    for (const [family, byStatus] of this.#counts) {
-      for (const [status, n] of byStatus) yield [family, status, n];
-    }
-  }
-}
-
-/** The middleware that counts every response by `c.family` and status. */
-export function countRequests(counts: RequestCounts): Middleware {
-  return function countRequest(c, next) {
-    const res = next();
-    // No closure on the synchronous path (the 307): this runs on every request.
-    if (res instanceof Promise) {
-      return res.then((r) => {
-        counts.count(c.family, r.status);
-        return r;
-      });
-    }
-    counts.count(c.family, res.status);
-    return res;
-  };
-}
 
 // prom-client's default metrics start an event-loop monitor and a GC observer: once per
 // process, shared by every app (a config reload builds a new app).
@@ -79,7 +48,7 @@ export interface Metrics {
 
 /** Builds the registry of one app over `stores` (the root first, prefix `""`). */
 export function createMetrics(
-  counts: RequestCounts,
+  figures: RequestFigures,
   root: Omit<Measured, "prefix">,
   mounts: readonly Measured[],
   tlsCertExpiry?: () => number | undefined,
@@ -92,14 +61,29 @@ export function createMetrics(
 
   new Counter({
     name: "static_registry_requests_total",
-    help: "HTTP requests by route family and status.",
-    labelNames: ["route", "status"],
+    help: "HTTP requests by route family, method and status.",
+    labelNames: ["route", "method", "status"],
     registers: [register],
     collect() {
       this.reset();
-      for (const [route, status, n] of counts.entries()) this.inc({ route, status }, n);
+      for (const [route, f] of figures.families()) {
+        f.byMethod.forEach((byStatus, m) => {
+          for (const [status, n] of byStatus) this.inc({ route, method: METHODS[m], status }, n);
+        });
+      }
     },
   });
+  new Counter({
+    name: "static_registry_response_bytes_total",
+    help: "Response body bytes sent, by route family (blobs streamed by the server: as sent).",
+    labelNames: ["route"],
+    registers: [register],
+    collect() {
+      this.reset();
+      for (const [route, f] of figures.families()) this.inc({ route }, f.bytes);
+    },
+  });
+  register.registerMetric(latencyHistogram(figures) as never);
 
   const indexFigure = (
     Kind: typeof Gauge | typeof Counter,
@@ -140,6 +124,15 @@ export function createMetrics(
     "static_registry_index_last_refresh_timestamp_seconds",
     "Last successful load or refresh.",
     (r) => r.lastRefreshSeconds(),
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_age_seconds",
+    "Seconds since the last successful load or refresh (-1 before the first).",
+    (r) => {
+      const at = r.lastRefreshSeconds();
+      return at > 0 ? Math.max(0, Date.now() / 1000 - at) : -1;
+    },
   );
   // Documents the index could not use (lib/index/problems.ts), the detail in /readyz. No
   // repository label: one series per store, whatever a tenant names its repositories.
@@ -201,7 +194,8 @@ function originMetrics(
     Kind: typeof Gauge | typeof Counter,
     name: string,
     help: string,
-    value: (o: { healthy: boolean; redirects: number }) => number,
+    value: (o: { healthy: boolean; redirects: number; checkSeconds?: number | null }) => number,
+    skip?: (o: { checkSeconds?: number | null }) => boolean,
   ) =>
     new Kind({
       name,
@@ -212,6 +206,7 @@ function originMetrics(
         this.reset();
         for (const m of stores) {
           for (const o of m.origins!.stats!().origins) {
+            if (skip?.(o)) continue;
             set(this, { ...mount(m), origin: o.name }, value(o));
           }
         }
@@ -222,6 +217,13 @@ function originMetrics(
     "static_registry_origin_up",
     "Whether the origin passes its health checks (1) or not (0).",
     (o) => o.healthy ? 1 : 0,
+  );
+  perOrigin(
+    Gauge,
+    "static_registry_origin_check_duration_seconds",
+    "How long the origin's last health check took (absent before the first).",
+    (o) => o.checkSeconds ?? 0,
+    (o) => o.checkSeconds === undefined || o.checkSeconds === null,
   );
   perOrigin(
     Counter,
@@ -259,4 +261,34 @@ function originMetrics(
 function set(metric: Gauge | Counter, labels: Record<string, string>, value: number) {
   if (metric instanceof Gauge) metric.set(labels, value);
   else metric.inc(labels, value);
+}
+
+/**
+ * `static_registry_request_duration_seconds` as prom-client's registry renders a metric
+ * (`get()` → values with their series names): cumulative buckets, `_sum`, `_count`.
+ */
+function latencyHistogram(figures: RequestFigures) {
+  const name = "static_registry_request_duration_seconds";
+  return {
+    name,
+    help: "Time to answer a request (a streamed blob: to its last byte), by route family.",
+    type: "histogram",
+    aggregator: "sum",
+    reset() {},
+    get() {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
+        [];
+      for (const [route, f] of figures.families()) {
+        let cumulative = 0;
+        LATENCY_BUCKETS.forEach((le, i) => {
+          cumulative += f.buckets[i];
+          values.push({ labels: { route, le }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        values.push({ labels: { route, le: "+Inf" }, value: f.count, metricName: `${name}_bucket` });
+        values.push({ labels: { route }, value: f.seconds, metricName: `${name}_sum` });
+        values.push({ labels: { route }, value: f.count, metricName: `${name}_count` });
+      }
+      return { name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    },
+  };
 }

@@ -42,7 +42,8 @@ Deno.test("loadConfig() applies the defaults", async () => {
     assert.deepEqual(c.verifyBlobs, { cacheSize: 10_000, negativeTtlMs: 30_000 });
     assert.deepEqual(c.refresh, { intervalMs: 30_000 });
     assert.deepEqual(c.http, { idleTimeoutMs: 30_000 });
-    assert.deepEqual(c.log, { level: "info" });
+    assert.deepEqual(c.log, { level: "info", access: true });
+    assert.deepEqual(c.metrics, {});
     assert.deepEqual(c.v1, {});
     assert.deepEqual(c.origins, []);
     assert.deepEqual(c.s3, { region: "us-east-1", forcePathStyle: false });

@@ -7,18 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { runBinary } from "../helpers/binary.ts";
+import { requestCount } from "../helpers/metrics.ts";
 import type { Nginx } from "../helpers/nginx.ts";
 
-/** `static_registry_requests_total{route,status}` from the registry's /metrics (0 if absent). */
+/** `static_registry_requests_total{route,status}` (all methods) from the registry's /metrics (0 if absent). */
 export async function metric(url: string, route: string, status: number): Promise<number> {
   const res = await fetch(`${url}/metrics`);
   const text = await res.text();
   assert.equal(res.status, 200, `/metrics: ${text}`);
-  const re = new RegExp(
-    `^static_registry_requests_total\\{route="${route}",status="${status}"\\} (\\d+)$`,
-    "m",
-  );
-  return Number(re.exec(text)?.[1] ?? 0);
+  return requestCount(text, route, status);
 }
 
 /** One blob request in an nginx access log ("combined" format). */

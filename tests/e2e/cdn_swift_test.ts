@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { startNginx } from "../helpers/nginx.ts";
+import { statuses } from "../helpers/metrics.ts";
 import { startSwift } from "../helpers/swift.ts";
 import { makeFixture } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
@@ -29,10 +30,7 @@ type Started<T extends (...a: never[]) => unknown> = Awaited<ReturnType<T>>;
 /** Every `static_registry_requests_total{route="blobs",...}` line: status → count. */
 async function blobStatuses(url: string): Promise<Map<number, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const out = new Map<number, number>();
-  const re = /^static_registry_requests_total\{route="blobs",status="(\d+)"\} (\d+)$/gm;
-  for (const m of text.matchAll(re)) out.set(Number(m[1]), Number(m[2]));
-  return out;
+  return statuses(text, "blobs");
 }
 
 Deno.test({

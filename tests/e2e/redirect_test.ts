@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { startNginx } from "../helpers/nginx.ts";
+import { requestCount } from "../helpers/metrics.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeFixture, publish } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
@@ -19,11 +20,7 @@ import { pullSteps } from "./pull_steps.ts";
 /** Requests counted in /metrics for one route family and status. */
 async function metric(url: string, route: string, status: number): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const re = new RegExp(
-    `^static_registry_requests_total\\{route="${route}",status="${status}"\\} (\\d+)$`,
-    "m",
-  );
-  return Number(re.exec(text)?.[1] ?? 0);
+  return requestCount(text, route, status);
 }
 
 Deno.test({

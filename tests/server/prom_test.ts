@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { Registry } from "../../lib/index/registry.ts";
-import { createMetrics, RequestCounts } from "../../lib/server/metrics.ts";
+import { createMetrics } from "../../lib/server/metrics.ts";
+import { RequestFigures } from "../../lib/server/request_figures.ts";
 import type { Origins, OriginStats } from "../../lib/server/deps.ts";
 
 const registry = (repositories: number) =>
@@ -23,10 +24,10 @@ const origins = (stats: OriginStats): Origins => ({
 });
 
 Deno.test("createMetrics() adds the mount label to samples with and without labels", async () => {
-  const counts = new RequestCounts();
-  counts.count("blobs", 307);
+  const figures = new RequestFigures();
+  figures.record("blobs", "GET", 307, 0.0002, 0);
   const text = await createMetrics(
-    counts,
+    figures,
     {
       registry: registry(1),
       origins: origins({
@@ -39,7 +40,7 @@ Deno.test("createMetrics() adds the mount label to samples with and without labe
   assert.match(text, /^static_registry_redirects_total\{mount="",origin="a\\"b\\\\c\\nd"\} 3$/m);
   assert.match(text, /^static_registry_verify_cache_hits_total\{mount=""\} 1$/m);
   assert.match(text, /^static_registry_index_tags\{mount="x"\} 4$/m);
-  assert.match(text, /^static_registry_requests_total\{route="blobs",status="307"\} 1$/m);
+  assert.match(text, /^static_registry_requests_total\{route="blobs",method="GET",status="307"\} 1$/m);
   assert.match(text, /^static_registry_build_info\{version="[^"]+"\} 1$/m);
   assert.match(text, /^process_resident_memory_bytes \d+/m, "process metrics");
 });
@@ -50,7 +51,7 @@ Deno.test("createMetrics() describes each family once and keeps its samples toge
     verifyCache: { hits: n, misses: 0 },
   });
   const text = await createMetrics(
-    new RequestCounts(),
+    new RequestFigures(),
     { registry: registry(1), origins: origins(stats(1)) },
     [{ prefix: "b", registry: registry(2), origins: origins(stats(2)) }],
   ).render();
