@@ -154,7 +154,9 @@ export function resolveConfig(
           quote(u.metrics!.listen)
         }`,
       });
-    } else if (listen && at.port !== 0 && at.port === listen.port && at.hostname === listen.hostname) {
+    } else if (
+      listen && at.port !== 0 && at.port === listen.port && at.hostname === listen.hostname
+    ) {
       problems.push({
         path: "metrics.listen",
         problem: `must differ from listen (${quote(u.listen)}), got ${quote(u.metrics!.listen)}`,

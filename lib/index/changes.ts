@@ -64,8 +64,12 @@ export function logIndexChanges(log: Logger, store: string, changes: readonly Re
     const fields = {
       store,
       repo: c.repo,
-      ...(c.added.length ? { added: c.added.slice(0, MAX_LISTED), addedCount: c.added.length } : {}),
-      ...(c.moved.length ? { moved: c.moved.slice(0, MAX_LISTED), movedCount: c.moved.length } : {}),
+      ...(c.added.length
+        ? { added: c.added.slice(0, MAX_LISTED), addedCount: c.added.length }
+        : {}),
+      ...(c.moved.length
+        ? { moved: c.moved.slice(0, MAX_LISTED), movedCount: c.moved.length }
+        : {}),
       ...(c.removed.length
         ? { removed: c.removed.slice(0, MAX_LISTED), removedCount: c.removed.length }
         : {}),

@@ -17,7 +17,7 @@
  */
 import type { RequestContext } from "./context.ts";
 import type { Mount } from "./deps.ts";
-import { API_VERSION, API_VERSION_HEADER, json } from "./http.ts";
+import { json, text } from "./http.ts";
 import type { Metrics } from "./metrics.ts";
 
 type Checked = Pick<Mount, "registry" | "origins">;
@@ -49,9 +49,6 @@ export function readyzRoute(root: Checked, mounts: readonly Mount[]) {
 /** Builds the `/metrics` handler (lib/server/metrics.ts renders the text). */
 export function metricsRoute(metrics: Metrics) {
   return async function metricsText(_c?: RequestContext): Promise<Response> {
-    return new Response(await metrics.render(), {
-      status: 200,
-      headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": metrics.contentType },
-    });
+    return text(200, await metrics.render(), metrics.contentType);
   };
 }

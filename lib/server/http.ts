@@ -11,15 +11,36 @@ export const API_VERSION_HEADER = "Docker-Distribution-API-Version";
 export const API_VERSION = "registry/2.0";
 const JSON_TYPE = "application/json";
 
-/** A JSON response with the API version header. */
+const encoder = new TextEncoder();
+
+/**
+ * A JSON response with the API version header and its `Content-Length` (which the
+ * access log and the bytes metric read: lib/server/observe.ts).
+ */
 export function json(
   status: number,
   body: unknown,
   headers?: Readonly<Record<string, string>>,
 ): Response {
-  return new Response(JSON.stringify(body), {
+  return text(status, JSON.stringify(body), JSON_TYPE, headers);
+}
+
+/** A text response (`/metrics`, JSON) with the API version header and its `Content-Length`. */
+export function text(
+  status: number,
+  body: string,
+  contentType: string,
+  headers?: Readonly<Record<string, string>>,
+): Response {
+  const bytes = encoder.encode(body);
+  return new Response(bytes, {
     status,
-    headers: { [API_VERSION_HEADER]: API_VERSION, "Content-Type": JSON_TYPE, ...headers },
+    headers: {
+      [API_VERSION_HEADER]: API_VERSION,
+      "Content-Type": contentType,
+      "Content-Length": String(bytes.length),
+      ...headers,
+    },
   });
 }
 

@@ -276,15 +276,22 @@ function latencyHistogram(figures: RequestFigures) {
     aggregator: "sum",
     reset() {},
     get() {
-      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
-        [];
+      const values: {
+        labels: Record<string, string | number>;
+        value: number;
+        metricName: string;
+      }[] = [];
       for (const [route, f] of figures.families()) {
         let cumulative = 0;
         LATENCY_BUCKETS.forEach((le, i) => {
           cumulative += f.buckets[i];
           values.push({ labels: { route, le }, value: cumulative, metricName: `${name}_bucket` });
         });
-        values.push({ labels: { route, le: "+Inf" }, value: f.count, metricName: `${name}_bucket` });
+        values.push({
+          labels: { route, le: "+Inf" },
+          value: f.count,
+          metricName: `${name}_bucket`,
+        });
         values.push({ labels: { route }, value: f.seconds, metricName: `${name}_sum` });
         values.push({ labels: { route }, value: f.count, metricName: `${name}_count` });
       }

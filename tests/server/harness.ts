@@ -69,13 +69,19 @@ export class FakeOrigins implements Origins {
   fail?: Error;
   /** Answer locate() with a plain string instead of a promise. */
   sync = false;
-  locate(digest: string, size: number): string | Promise<string> {
+  locate(
+    digest: string,
+    size: number,
+    _order?: readonly number[],
+    into?: { origin?: string },
+  ): string | Promise<string> {
     this.calls.push([digest, size]);
     if (this.fail) {
       if (this.sync) throw this.fail;
       return Promise.reject(this.fail);
     }
     const url = `${this.base}/blobs/${digest.replace(":", "/")}`;
+    if (into) into.origin = this.name;
     return this.sync ? url : Promise.resolve(url);
   }
   readiness(): { ready: boolean; origins: unknown[] } {
