@@ -230,6 +230,21 @@ const BAD: [string, unknown, string][] = [
     `config "cfg.json": verifyBlobs.cacheSize: must be at least 1, got 0`,
   ],
   [
+    "metrics.listen not an address",
+    { store, metrics: { listen: "9090" } },
+    `config "cfg.json": metrics.listen: expected an address like "127.0.0.1:9090" or "[::1]:9090", got "9090"`,
+  ],
+  [
+    "metrics.listen the same address as listen",
+    { store, listen: "127.0.0.1:5000", metrics: { listen: "127.0.0.1:5000" } },
+    `config "cfg.json": metrics.listen: must differ from listen ("127.0.0.1:5000"), got "127.0.0.1:5000"`,
+  ],
+  [
+    "log.access not a boolean",
+    { store, log: { access: "yes" } },
+    `config "cfg.json": log.access:`,
+  ],
+  [
     "http.idleTimeout above what Bun.serve accepts",
     { store, http: { idleTimeout: "5m" } },
     `config "cfg.json": http.idleTimeout: must be at most 255s, got "5m"`,
