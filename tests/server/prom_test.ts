@@ -40,7 +40,10 @@ Deno.test("createMetrics() adds the mount label to samples with and without labe
   assert.match(text, /^static_registry_redirects_total\{mount="",origin="a\\"b\\\\c\\nd"\} 3$/m);
   assert.match(text, /^static_registry_verify_cache_hits_total\{mount=""\} 1$/m);
   assert.match(text, /^static_registry_index_tags\{mount="x"\} 4$/m);
-  assert.match(text, /^static_registry_requests_total\{route="blobs",method="GET",status="307"\} 1$/m);
+  assert.match(
+    text,
+    /^static_registry_requests_total\{route="blobs",method="GET",status="307"\} 1$/m,
+  );
   assert.match(text, /^static_registry_build_info\{version="[^"]+"\} 1$/m);
   assert.match(text, /^process_resident_memory_bytes \d+/m, "process metrics");
 });
