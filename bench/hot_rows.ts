@@ -1,7 +1,10 @@
 /**
  * @module
- * The two rows issue 8 holds the server to, and nothing else: blob GET → 307 against
- * nginx `return 307`, and manifest GET by tag against nginx serving the file. Every
+ * The rows issues 8 and 11 hold the server to, and nothing else: blob GET → 307 against
+ * nginx `return 307` and manifest GET by tag against nginx serving the file (both with
+ * the access log off on either side), and blob GET → 307 with the access log on, to a
+ * file, against nginx `return 307` with its access log on, to a file (the first binary
+ * only: binaries from before the access log have no `log.access`). Every
  * binary given (the built one, plus `--compare BIN,...`) is loaded in the same run, with
  * nginx loaded before and after each: a binary's ratios use the mean of the nginx runs on
  * either side of it, so a before/after comparison shares one machine state. Skips distribution, tags/list,
@@ -25,27 +28,47 @@ export async function hotRows(
   const nginxPair = async () => ({
     redirect: await loadTest(nginx.url + nginx.paths.redirect(fx.blobDigest), load),
     manifest: await loadTest(nginx.url + nginx.paths.manifest, load, [ACCEPT]),
+    logged: await loadTest(nginx.url + nginx.paths.redirectLogged(fx.blobDigest), load),
   });
   // nginx, A, nginx, B, nginx: each binary is compared with the nginx runs on either side
   // of it, so a neighbour's test load that comes and goes skews both sides alike.
   const nginxRuns = [await nginxPair()];
-  const runs: { bin: string; redirect: WrkResult; manifest: WrkResult }[] = [];
-  for (const bin of bins) {
-    const sr = await startRegistry(bin, fx.workDir, {
-      store: fx.storeDir,
-      origins: [{ name: "nginx", url: nginx.origin }],
-      health: { interval: "2s", timeout: "1s", rise: 1 },
-    });
+  const runs: { bin: string; redirect: WrkResult; manifest: WrkResult; logged?: WrkResult }[] = [];
+  const config = (log?: { access: boolean }) => ({
+    store: fx.storeDir,
+    origins: [{ name: "nginx", url: nginx.origin }],
+    health: { interval: "2s", timeout: "1s", rise: 1 },
+    ...(log ? { log } : {}),
+  });
+  for (const [n, bin] of bins.entries()) {
+    // The first binary is this build: its issue-8 rows run with the access log off (as
+    // nginx's), and its access-log row with the default (on; the log goes to a file).
+    const sr = await startRegistry(
+      bin,
+      fx.workDir,
+      config(n === 0 ? { access: false } : undefined),
+    );
+    let run: (typeof runs)[number];
     try {
       await waitReady(sr.url);
-      runs.push({
+      run = {
         bin,
         redirect: await loadTest(sr.url + blobPath, load),
         manifest: await loadTest(sr.url + manPath, load, [ACCEPT]),
-      });
+      };
     } finally {
       await sr.stop();
     }
+    if (n === 0) {
+      const logged = await startRegistry(bin, fx.workDir, config());
+      try {
+        await waitReady(logged.url);
+        run.logged = await loadTest(logged.url + blobPath, load);
+      } finally {
+        await logged.stop();
+      }
+    }
+    runs.push(run);
     nginxRuns.push(await nginxPair());
   }
   return runs.flatMap((r, i): Row[] => {
@@ -57,7 +80,22 @@ export async function hotRows(
     }; nginx static ${rps(before.manifest.requestsPerSec)} then ${
       rps(after.manifest.requestsPerSec)
     }`;
+    const nLogged = (before.logged.requestsPerSec + after.logged.requestsPerSec) / 2;
+    const logged: Row[] = r.logged
+      ? [{
+        name: `blob GET → 307, access log to a file (${r.bin})`,
+        value: `${rps(r.logged.requestsPerSec)} req/s`,
+        baselines: [`nginx return 307 + access_log ${rps(nLogged)} req/s`],
+        ratios: [ratio(r.logged.requestsPerSec, nLogged)],
+        target: "≥ 0.8× nginx with its access log",
+        pass: r.logged.requestsPerSec / nLogged >= 0.8,
+        note: `nginx logged 307 ${rps(before.logged.requestsPerSec)} then ${
+          rps(after.logged.requestsPerSec)
+        }`,
+      }]
+      : [];
     return [
+      ...logged,
       {
         name: `blob GET → 307 (${r.bin})`,
         value: `${rps(r.redirect.requestsPerSec)} req/s`,

@@ -35,6 +35,8 @@ export interface Nginx {
   /** URL paths of the baseline rows. */
   paths: {
     redirect: (digest: string) => string;
+    /** The same 307, with nginx's access log on (to a file). */
+    redirectLogged: (digest: string) => string;
     manifest: string;
     tags: string;
     blob: (digest: string) => string;
@@ -78,6 +80,13 @@ http {
     location ~ "^/redirect/v2/(.+)/blobs/sha256:([a-f0-9]{64})$" {
       ${api} return 307 http://127.0.0.1:${port}/base/blobs/sha256/$2;
     }
+    # Baseline "blob 307 with an access log": the same, each request logged to a file
+    # (nginx's default "combined" format, one write per request: nginx buffers only
+    # when told to with buffer=).
+    location ~ "^/logged/v2/(.+)/blobs/sha256:([a-f0-9]{64})$" {
+      access_log ${prefix}/access.log;
+      ${api} return 307 http://127.0.0.1:${port}/base/blobs/sha256/$2;
+    }
     # Baseline "manifest by tag": the stored manifest bytes with their media type.
     location = /static/v2/${fx.repo}/manifests/${fx.tag} {
       ${api} add_header Docker-Content-Digest ${fx.manifestDigest};
@@ -115,6 +124,7 @@ http {
     origin: `${url}/base`,
     paths: {
       redirect: (d) => `/redirect/v2/${fx.repo}/blobs/${d}`,
+      redirectLogged: (d) => `/logged/v2/${fx.repo}/blobs/${d}`,
       manifest: `/static/v2/${fx.repo}/manifests/${fx.tag}`,
       tags: `/static/v2/${fx.repo}/tags/list`,
       blob: (d) => `/static/v2/${fx.repo}/blobs/${d}`,

@@ -108,6 +108,8 @@ export async function serveRows(
     origins: [{ name: "nginx", url: nginx.origin }],
     // Ready within a second of start instead of rise × the default 10 s interval.
     health: { interval: "2s", timeout: "1s", rise: 1 },
+    // Like for like with nginx (access_log off here); `--only hot` has the logged row.
+    log: { access: false },
   });
   try {
     await waitReady(withOrigin.url);
@@ -119,7 +121,10 @@ export async function serveRows(
   } finally {
     await withOrigin.stop();
   }
-  const noOrigin = await startRegistry(fx.bin, fx.workDir, { store: fx.storeDir });
+  const noOrigin = await startRegistry(fx.bin, fx.workDir, {
+    store: fx.storeDir,
+    log: { access: false },
+  });
   let sBlob;
   try {
     sBlob = await measure(noOrigin.url + blobPath, load, blob);
