@@ -189,6 +189,26 @@ Deno.test({
             for (const secret of [ALICE.password, BOB.password, WRONG.password, tok.token]) {
               assert.ok(!logs.includes(secret), "a credential reached the log");
             }
+            // The access log names the caller (its lines are written in batches, at most
+            // 200 ms late: lib/log_sink.ts).
+            const accessLines = () =>
+              reg.daemon.logs().split("\n").filter((l) => l.includes('"msg":"request"')).map((
+                l,
+              ) => JSON.parse(l));
+            const deadline = Date.now() + 3000;
+            const named = (l: Record<string, string>) =>
+              l.path.startsWith("/token?") && l.user === "alice";
+            while (!accessLines().some(named) && Date.now() < deadline) {
+              await new Promise((r) => setTimeout(r, 50));
+            }
+            const access = accessLines();
+            assert.ok(access.some(named), "the /token line names alice");
+            assert.ok(
+              access.some((l) => l.path === "/v2/misc/hello/manifests/v1" && l.status === 401),
+            );
+            for (const secret of [ALICE.password, tok.token]) {
+              assert.ok(!reg.daemon.logs().includes(secret), "a credential reached the log");
+            }
           });
         } finally {
           await reg.stop();
