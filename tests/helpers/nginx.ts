@@ -5,7 +5,10 @@
  * - `cdn`: a caching edge (proxy_cache + 1 MiB slices) in front of an upstream base URL,
  *   client credentials stripped, `X-Cache-Status` HIT/MISS (the `cdn` recipe of the
  *   reference start-object-store.sh);
- * - `redirect`: `return 307 <location>$request_uri` for every request.
+ * - `redirect`: `return 307 <location>$request_uri` for every request;
+ * - `balancer`: a load balancer over several static-registry replicas (round robin; a
+ *   replica that refuses or drops a request is marked failed and the request is retried
+ *   on the next one — nginx's passive health checks, the open-source edition's only kind).
  *
  * The process runs in the foreground (`daemon off`) as a child of the test and is stopped by
  * its PID (SIGTERM to the master; the master takes its worker down). `stop()` then
@@ -17,7 +20,8 @@ import { freePort } from "./ports.ts";
 export type NginxMode =
   | { mode: "static"; root: string }
   | { mode: "cdn"; upstream: string }
-  | { mode: "redirect"; location: string };
+  | { mode: "redirect"; location: string }
+  | { mode: "balancer"; upstreams: string[] };
 
 /** A running (or stopped) nginx. */
 export interface Nginx {
@@ -46,6 +50,31 @@ function directives(m: NginxMode, dir: string): { http: string; server: string }
     location / {
       limit_except GET { deny all; }            # GET and HEAD only
       root ${m.root};
+    }`,
+      };
+    case "balancer":
+      return {
+        http: `  upstream replicas {
+${
+          m.upstreams.map((u) =>
+            `    server ${u.replace(/^https?:\/\//, "")} max_fails=1 fail_timeout=2s;`
+          ).join("\n")
+        }
+  }`,
+        server: `
+    location / {
+      proxy_pass http://replicas;
+      # Retry a GET/HEAD on the next replica when one refuses, drops or times out, or is
+      # unready (503): nothing was sent to the client yet, so the client never sees it.
+      proxy_next_upstream error timeout http_502 http_503;
+      proxy_next_upstream_tries 3;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 10s;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_redirect off;                       # a 307's Location names the origin: keep it
     }`,
       };
     case "redirect":
