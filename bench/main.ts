@@ -5,7 +5,7 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,hot,tls,scale,publish,auth] [--nginx-workers N]
+ *                             [--only serve,hot,tls,scale,publish,auth,pull] [--nginx-workers N]
  *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
@@ -23,13 +23,14 @@ import { publishRows } from "./publish_rows.ts";
 import { scaleRows } from "./scale_rows.ts";
 import { serveRows } from "./serve_rows.ts";
 import { hotRows } from "./hot_rows.ts";
+import { pullRows } from "./pull_rows.ts";
 import { tlsRows } from "./tls_rows.ts";
 import { authRows } from "./auth_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth"] as const;
+const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth", "pull"] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -137,6 +138,20 @@ async function main(argv: string[]) {
       rows.push(
         ...await scaleRows(bin, workDir, [10, 10_000, 100_000], opt.load, opt.quick ? 1 : 3),
       );
+    }
+    if (opt.only.includes("pull")) {
+      say("whole pulls (skopeo through nginx floor, static-registry, distribution)…");
+      try {
+        rows.push(
+          ...await pullRows(bin, workDir, {
+            rounds: opt.quick ? 1 : 3,
+            layers: 20,
+            layerSize: opt.quick ? 1 << 20 : 5 << 20,
+          }),
+        );
+      } catch (e) {
+        rows.push(errorRow("pull rows", "", e));
+      }
     }
     if (opt.only.includes("publish")) {
       say("publish into s3rver…");

@@ -1,0 +1,201 @@
+/**
+ * @module
+ * Whole pulls, what users feel (issue 13): the wall time of `skopeo copy docker://… oci:…`
+ * of one image (20 layers, about 100 MB) through
+ *   - static-registry, blobs by 307 from an nginx origin serving its store;
+ *   - nginx serving the same pull as static files (manifest and blobs under `/v2/…`): the
+ *     floor, nothing a registry could do is faster;
+ *   - distribution (Debian's docker-registry), blobs by 307 from the same nginx serving its
+ *     storage directory (its `redirect` middleware): the like-for-like registry.
+ * The three are alternated, round after round (floor, static-registry, distribution, …),
+ * and compared by their medians: one pull each, minutes apart, would measure the drift of
+ * a shared machine. Also `publish docker://` of that image from distribution into a
+ * directory store against `skopeo copy docker:// oci:` of the same image, alternated too.
+ *
+ * docker pull (a private dockerd) is not measured here yet: tests/helpers/clients.ts can
+ * start one, but a bench-owned dockerd with its own data root is still to be written.
+ */
+import { makeOciLayout } from "../tests/helpers/image.ts";
+import { startDistribution } from "./distribution.ts";
+import { freePort, runOk, start, waitFor } from "./proc.ts";
+import { startRegistry } from "./registry.ts";
+import { ratio, type Row } from "./table.ts";
+
+const REPO = "bench/pull";
+const TAG = "latest";
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** nginx: the static floor on `/v2/`, and both origins (`/base/` our store, `/docker/` distribution's). */
+async function startFloor(
+  workDir: string,
+  store: string,
+  distStorage: string,
+  manifest: { digest: string; mediaType: string },
+) {
+  const prefix = `${workDir}/nginx-pull`;
+  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
+  const port = freePort();
+  const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
+  const user = Deno.uid() === 0 ? "user root;" : "";
+  const hex = manifest.digest.slice("sha256:".length);
+  await Deno.writeTextFile(
+    `${prefix}/nginx.conf`,
+    `${user}
+worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${prefix}/tmp/body; proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fcgi; uwsgi_temp_path ${prefix}/tmp/uwsgi; scgi_temp_path ${prefix}/tmp/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /v2/ { ${api} default_type application/json; return 200 '{}'; }
+    location ~ "^/v2/${REPO}/manifests/(${TAG}|sha256:${hex})$" {
+      ${api} add_header Docker-Content-Digest ${manifest.digest};
+      types { } default_type ${manifest.mediaType};
+      alias ${store}/blobs/sha256/${hex};
+    }
+    location ~ "^/v2/${REPO}/blobs/sha256:([a-f0-9]{64})$" {
+      ${api} types { } default_type application/octet-stream;
+      alias ${store}/blobs/sha256/$1;
+    }
+    location /base/ { alias ${store}/; }
+    # distribution's redirect middleware keeps only the scheme and host of its baseurl.
+    location /docker/ { alias ${distStorage}/docker/; }
+  }
+}
+`,
+  );
+  const proc = start("nginx", "nginx", [
+    "-p",
+    prefix,
+    "-c",
+    `${prefix}/nginx.conf`,
+    "-e",
+    `${prefix}/error.log`,
+  ], `${prefix}/out.log`);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(proc, `${url}/v2/`, { timeoutMs: 10_000 });
+  return { url, stop: () => proc.stop() };
+}
+
+/** Wall time (ms) of one command, its output thrown away. */
+async function timed(cmd: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  await runOk(cmd, args);
+  return performance.now() - t0;
+}
+
+/** `skopeo copy` of the image from `host` into a fresh oci: dir. */
+async function skopeoPull(host: string, into: string): Promise<number> {
+  await Deno.remove(into, { recursive: true }).catch(() => {});
+  const ms = await timed("skopeo", [
+    "copy",
+    "--quiet",
+    "--src-tls-verify=false",
+    `docker://${host}/${REPO}:${TAG}`,
+    `oci:${into}:${TAG}`,
+  ]);
+  await Deno.remove(into, { recursive: true }).catch(() => {});
+  return ms;
+}
+
+export async function pullRows(
+  bin: string,
+  workDir: string,
+  opts: { rounds: number; layers: number; layerSize: number },
+): Promise<Row[]> {
+  const layout = `${workDir}/pull-image`;
+  const store = `${workDir}/pull-store`;
+  const image = await makeOciLayout(layout, {
+    tag: TAG,
+    layers: opts.layers,
+    layerSize: opts.layerSize,
+    seed: "bench-pull",
+  });
+  const mb = Object.values(image.sizes).reduce((a, b) => a + b, 0) / 1e6;
+  await runOk(bin, ["publish", `oci:${layout}:${TAG}`, `${REPO}:${TAG}`, "--to", store]);
+  const distDir = `${workDir}/pull-distribution`;
+  // The floor's nginx is also both registries' origin: distribution redirects to
+  // /docker/registry/v2/blobs/… of its storage directory.
+  let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
+  let dist: Awaited<ReturnType<typeof startDistribution>> | undefined;
+  let sr: Awaited<ReturnType<typeof startRegistry>> | undefined;
+  try {
+    floor = await startFloor(workDir, store, `${distDir}/storage`, {
+      digest: image.rootDigest,
+      mediaType: image.rootMediaType,
+    });
+    dist = await startDistribution(distDir, layout, TAG, REPO, floor.url);
+    sr = await startRegistry(bin, workDir, {
+      store,
+      origins: [{ name: "nginx", url: `${floor.url}/base` }],
+      health: { interval: "2s", timeout: "1s", rise: 1 },
+    });
+    await waitFor(sr.proc, `${sr.url}/readyz`, { timeoutMs: 10_000 });
+    const host = (u: string) => u.slice("http://".length);
+    const into = `${workDir}/pull-dest`;
+    const times = { floor: [] as number[], sr: [] as number[], dist: [] as number[] };
+    await skopeoPull(host(sr.url), into); // warm the page cache and the origin
+    for (let i = 0; i < opts.rounds; i++) {
+      times.floor.push(await skopeoPull(host(floor.url), into));
+      times.sr.push(await skopeoPull(host(sr.url), into));
+      times.dist.push(await skopeoPull(host(dist.url), into));
+    }
+    const [f, s, d] = [median(times.floor), median(times.sr), median(times.dist)];
+    const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+
+    // publish docker:// from distribution against skopeo copy docker:// oci:, alternated.
+    const pub = { sr: [] as number[], skopeo: [] as number[] };
+    const src = `docker://${host(dist.url)}/${REPO}:${TAG}`;
+    for (let i = 0; i < opts.rounds; i++) {
+      const dir = `${workDir}/pub-${i}`;
+      pub.skopeo.push(
+        await timed("skopeo", [
+          "copy",
+          "--quiet",
+          "--src-tls-verify=false",
+          src,
+          `oci:${dir}-oci:${TAG}`,
+        ]),
+      );
+      pub.sr.push(await timed(bin, ["publish", src, `${REPO}:${TAG}`, "--to", `${dir}-store`]));
+      await Deno.remove(`${dir}-oci`, { recursive: true }).catch(() => {});
+      await Deno.remove(`${dir}-store`, { recursive: true }).catch(() => {});
+    }
+    const [ps, pk] = [median(pub.sr), median(pub.skopeo)];
+    const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
+    return [
+      {
+        name: `whole pull, skopeo copy (${what})`,
+        value: secs(s),
+        baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
+        ratios: [ratio(s, f), ratio(s, d)],
+        target: "≤ 1.05× the floor, < distribution",
+        pass: s / f <= 1.05 && s < d,
+        note: `medians of ${opts.rounds} alternated pulls; static-registry ${all(times.sr)} s, ` +
+          `floor ${all(times.floor)} s, distribution ${all(times.dist)} s`,
+      },
+      {
+        name: `publish docker:// from distribution (${what})`,
+        value: secs(ps),
+        baselines: [`skopeo copy docker:// oci: ${secs(pk)}`],
+        ratios: [ratio(pk, ps)],
+        target: "≥ 1.0× skopeo (its time / ours)",
+        pass: pk / ps >= 1.0,
+        note: `medians of ${opts.rounds} alternated copies; static-registry ${all(pub.sr)} s, ` +
+          `skopeo ${all(pub.skopeo)} s`,
+      },
+    ];
+  } finally {
+    await sr?.stop();
+    await dist?.stop();
+    await floor?.stop();
+  }
+}
