@@ -134,7 +134,11 @@ export class DockerRegistrySource implements Source {
     }
     for (const d of info.manifests) this.#manifestDigests.add(d.digest);
     const base = new URL(path, this.ref.base).href;
-    return { kind: "api", manifests: info.manifests, next: nextLink(res.headers.get("link"), base) };
+    return {
+      kind: "api",
+      manifests: info.manifests,
+      next: nextLink(res.headers.get("link"), base),
+    };
   }
 
   async open(digest: string): Promise<SourceBlob> {
