@@ -121,7 +121,10 @@ export class DockerRegistrySource implements Source {
       await res.body?.cancel();
       return { kind: "none" };
     }
-    if (res.status !== 200) throw await responseError(res, what);
+    if (res.status !== 200) {
+      const e = await responseError(res, what);
+      throw new Error(`${e.message} (--no-signatures copies the image alone)`, { cause: e });
+    }
     const bytes = await readLimited(res, what);
     let info;
     try {
