@@ -44,13 +44,17 @@ async function getJson(url: string): Promise<{ manifests: Record<string, unknown
   return await res.json();
 }
 
-/** A referrers list as a comparable set: digest, mediaType, size, artifactType, sorted. */
+/**
+ * A referrers list as a comparable set (the fields a descriptor of the referrers API carries,
+ * distribution-spec §"Listing Referrers"), sorted by digest.
+ */
 function normal(list: Record<string, unknown>[]) {
   return list.map((d) => ({
     digest: d.digest,
     mediaType: d.mediaType,
     size: d.size,
     artifactType: d.artifactType,
+    annotations: d.annotations,
   })).sort((a, b) => String(a.digest).localeCompare(String(b.digest)));
 }
 
