@@ -19,6 +19,8 @@ import assert from "node:assert/strict";
 import { makeOciLayout } from "../helpers/image.ts";
 import { distributionAvailable, pushLayout, startDistribution } from "../helpers/distribution.ts";
 import { binaryExists, runBinary, type RunningRegistry, startRegistry } from "../helpers/binary.ts";
+import { runOk } from "../helpers/process.ts";
+import { digestOf } from "../../lib/oci/digest.ts";
 import { cosignPath, makeCosign } from "./cosign.ts";
 
 const COSIGN = cosignPath();
@@ -217,6 +219,12 @@ Deno.test({
         const entries = JSON.parse(await Deno.readTextFile(`${dir}/index.json`)).manifests;
         const unnamed = entries.filter((e: { annotations?: unknown }) => !e.annotations);
         assert.deepEqual(normal(unnamed), upstreamReferrers);
+        // skopeo still finds the image and a cosign tag by name beside the unnamed entries.
+        for (const [tag, want] of [["v1", index], [`sha256-${hex(index)}.sig`, undefined]]) {
+          const raw = await runOk("skopeo", ["inspect", "--raw", `oci:${dir}:${tag}`]);
+          const got = digestOf(new TextEncoder().encode(raw.stdout));
+          if (want) assert.equal(got, want, `skopeo reads oci:${dir}:${tag}`);
+        }
       });
 
       await t.step("publish docker:// from a registry WITH a referrers API", async () => {
