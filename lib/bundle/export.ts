@@ -9,6 +9,9 @@
  *    `oras` look up; skopeo's reference grammar allows no `/` or `:` there), and
  *  - `io.containerd.image.name` = `<repo>:<tag>` (what `ctr import` names the image, and
  *    what `static-registry import` reads to put it back under the same repository).
+ * Signatures and attestations go with the images (attached.ts): the referrers of every
+ * exported manifest as unnamed entries, cosign's `sha256-<hex>.sig|.att|.sbom` tags of the
+ * exported manifests as tags (added to a `repo:tag` selection).
  * Blobs are copied once however many repositories share them, each verified against its
  * digest while it is written. Into an existing layout directory, the entries are merged
  * (sinks.ts says how a name clash is handled).
@@ -22,6 +25,7 @@ import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
 import { REF_NAME } from "../sources/oci_layout.ts";
 import { ANNOTATION_IMAGE_NAME } from "./names.ts";
 import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts";
+import { referrerEntries, withCosignTags } from "./attached.ts";
 
 export interface ExportTarget {
   kind: "oci" | "oci-archive";
@@ -58,16 +62,18 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
   const images: ExportResult["images"] = [];
   const objects = new Map<string, number>(); // digest → size, manifests and blobs
   const entries: IndexEntry[] = [];
+  const referrers: IndexEntry[] = [];
+  const listed = new Set<string>(); // digests that have an entry (tagged roots, referrers)
   for (const [name, tags] of wanted) {
     const key = repoIndexKey(name);
     const idx = await readDocument(store, key, (v) => validateRepoIndex(v, name));
     if (!idx) throw new Error(`store ${store.location}: ${key} not found`);
-    const selected = tags ?? Object.keys(idx.tags).sort();
-    // Referrers are not exported: index.json names tagged images only (and import takes
-    // referrers from index.json entries), so their blobs would be dead weight.
-    for (const o of referencedObjects(idx, { tags: selected, referrers: false })) {
-      objects.set(o.digest, o.size);
-    }
+    const asked = tags ?? Object.keys(idx.tags).sort();
+    const selected = withCosignTags(idx, asked, referencedObjects(idx, { tags: asked }));
+    const reached = referencedObjects(idx, { tags: selected });
+    for (const o of reached) objects.set(o.digest, o.size);
+    for (const tag of selected) listed.add(idx.tags[tag]); // named: no unnamed entry too
+    referrers.push(...referrerEntries(idx, reached, listed));
     for (const tag of selected) {
       const digest = idx.tags[tag];
       const m = idx.manifests[digest];
@@ -92,7 +98,7 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
       opts.onBlob?.(digest, size);
     }
     // index.json last: an interrupted export is not a valid layout rather than a wrong one.
-    merged = await sink.finish(entries);
+    merged = await sink.finish([...entries, ...referrers]);
   } catch (e) {
     await sink.abort();
     throw e;

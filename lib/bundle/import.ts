@@ -165,6 +165,8 @@ async function tag(opts: ImportOptions, p: Planned): Promise<ImportedImage> {
     blobsSkipped: 0,
     bytesCopied: 0,
     bytesSkipped: 0,
+    referrers: p.image.manifests.filter((m) => m.info.subject).length,
+    attachedTags: [],
     ...changed,
   };
 }

@@ -10,7 +10,8 @@
  * others' kept. An existing entry is replaced when it names the same image as one of ours
  * (the same `io.containerd.image.name`; or, without one, the same
  * `org.opencontainers.image.ref.name`, which is what `skopeo copy oci:DIR:TAG` looks up, so
- * two would make it ambiguous). A directory that holds anything but a layout is refused
+ * two would make it ambiguous); an unnamed entry (a referrer, attached.ts) when ours lists
+ * the same digest unnamed, so a re-export does not list it twice. A directory that holds anything but a layout is refused
  * before anything is written, as is a layout whose `index.json` cannot be read: merging
  * into what we do not understand would lose its entries. A tar target is a new file
  * (replacing one, like `tar -cf`).
@@ -103,11 +104,15 @@ export function mergeIndex(
   const old = (existing?.manifests ?? []) as IndexEntry[];
   const names = new Set(ours.map((e) => e.annotations?.[ANNOTATION_IMAGE_NAME]));
   const refs = new Set(ours.map((e) => e.annotations?.[REF_NAME]));
+  const isUnnamed = (e: IndexEntry) =>
+    e.annotations?.[ANNOTATION_IMAGE_NAME] === undefined && e.annotations?.[REF_NAME] === undefined;
+  const unnamed = new Set(ours.filter(isUnnamed).map((e) => e.digest));
   const clashes = (e: IndexEntry) => {
     const name = e.annotations?.[ANNOTATION_IMAGE_NAME];
     if (name !== undefined) return names.has(name);
     const ref = e.annotations?.[REF_NAME];
-    return ref !== undefined && refs.has(ref);
+    if (ref !== undefined) return refs.has(ref);
+    return unnamed.has(e.digest);
   };
   const kept = old.filter((e) => !clashes(e));
   const index = {

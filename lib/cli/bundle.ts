@@ -22,6 +22,8 @@ export const EXPORT_USAGE =
 Writes repositories of a store (all of them when none is named) as an OCI image layout:
 index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
 (org.opencontainers.image.ref.name). Blobs shared by repositories are written once.
+Signatures travel along: referrers of the exported manifests as entries without a name,
+cosign's sha256-<hex>.sig/.att/.sbom tags of them as tags (also for a REPO:TAG).
 Into an existing layout directory, entries are merged: others are kept, one naming the
 same image (io.containerd.image.name, else the same ref.name) is replaced.
 
@@ -36,7 +38,8 @@ Publishes every named image of an OCI image layout into a store, all or nothing:
 blob of every image is copied and verified before any tag is written. Images are named
 by io.containerd.image.name (as written by export and containerd); entries with only a
 tag (org.opencontainers.image.ref.name) need --repo. A name pinned by digest
-(alpine@sha256:...) is imported untagged, pullable by digest: no tag moves.
+(alpine@sha256:...) is imported untagged, pullable by digest: no tag moves. Entries
+without a name whose subject is an imported manifest are imported as its referrers.
 
   --to STORE      a directory (created if missing) or s3://bucket/prefix
   --repo NAME     repository for entries that carry only a tag

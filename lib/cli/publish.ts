@@ -39,6 +39,10 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
              docker:// only: give up on a response that starts, or a body that sends
              nothing, for this long ("30s", "2m"; default 30s for headers, 60s for
              body bytes); failed GETs are retried with backoff, 5 attempts in all
+  --no-signatures
+             copy the image alone: without it, referrers found beside the image and,
+             from docker://, its referrers (API, else the sha256-<hex> tag schema) and
+             cosign's sha256-<hex>.sig/.att/.sbom tags are copied too
   --json     print the result as JSON instead of a summary line
 `;
 
@@ -49,6 +53,8 @@ interface Parsed {
   to: string;
   config?: string;
   json: boolean;
+  /** False with `--no-signatures`. */
+  signatures: boolean;
   /** `--timeout` in ms. */
   timeoutMs?: number;
 }
@@ -60,6 +66,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     config: { type: "string", short: "c" },
     json: { type: "boolean" },
     timeout: { type: "string" },
+    "no-signatures": { type: "boolean" },
   });
   if (values.help) return "help";
   if (positionals.length !== 2) {
@@ -102,6 +109,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: values.to,
     config: values.config,
     json: values.json,
+    signatures: !values["no-signatures"],
     timeoutMs,
   };
 }
@@ -113,7 +121,10 @@ function summary(r: PublishResult, source: string, to: string): string {
   return `published ${r.name}:${r.tag} (${r.digest}) from ${source} to ${to}: ` +
     `${r.blobsCopied} blob(s) copied (${formatBytes(r.bytesCopied)}), ` +
     `${r.blobsSkipped} already present (${formatBytes(r.bytesSkipped)}), ` +
-    `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
+    `${r.manifestsWritten}/${r.manifests} manifest(s) written` +
+    (r.referrers || r.attachedTags.length
+      ? `, with ${r.referrers} referrer(s) and ${r.attachedTags.length} cosign tag(s)`
+      : "");
 }
 
 /**
@@ -150,6 +161,7 @@ async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<nu
       tag: args.tag,
       progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
       signal: interrupt.signal,
+      signatures: args.signatures,
     });
     console.log(
       args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),

@@ -5,6 +5,11 @@
  * (referrers, distribution-spec §"Listing Referrers"). Each manifest's bytes are checked
  * against its descriptor (digest and size) and parsed with parseManifest, which refuses
  * Docker schema 1.
+ *
+ * From a source that can be asked (a registry: `Source.attached`), the referrers and
+ * cosign's `sha256-<hex>.sig|.att|.sbom` tags of the root and of every platform child are
+ * collected too (lib/sources/referrers.ts); the tags come back in `CollectedImage.tags`.
+ * `signatures: false` collects the image alone.
  */
 import type { Descriptor, ManifestInfo } from "../oci/mediatypes.ts";
 import { isManifestType, parseManifest } from "../oci/mediatypes.ts";
@@ -27,6 +32,16 @@ export interface CollectedImage {
   manifests: CollectedManifest[];
   /** Every config/layer blob, unique, by digest. */
   blobs: Map<string, Descriptor>;
+  /** Tags that go with the image (cosign's `sha256-<hex>.sig`, …) → the manifest digest. */
+  tags: Map<string, string>;
+}
+
+export interface CollectOptions {
+  /**
+   * Also collect what is attached to the image: referrers held by the source, and from a
+   * registry its referrers and cosign tags (default true).
+   */
+  signatures?: boolean;
 }
 
 /** Reads a whole manifest from the source and verifies it against `d`. */
@@ -73,7 +88,10 @@ function checkDigest(source: Source, m: CollectedManifest, field: string, digest
 }
 
 /** Walks the image from its root; see the module doc. */
-export async function collectImage(source: Source): Promise<CollectedImage> {
+export async function collectImage(
+  source: Source,
+  opts: CollectOptions = {},
+): Promise<CollectedImage> {
   const root = await source.resolve();
   const seen = new Map<string, CollectedManifest>();
   const ordered: CollectedManifest[] = [];
@@ -99,7 +117,8 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
   // referrer of a referrer is taken too, hence the loop until nothing new is found.
   // Unreadable candidates are skipped: they may be other images of the layout, not ours.
   const pending = new Map<string, CollectedManifest>();
-  for (const d of await source.related()) {
+  const signatures = opts.signatures !== false;
+  for (const d of signatures ? await source.related() : []) {
     if (seen.has(d.digest) || !isManifestType(d.mediaType)) continue;
     try {
       pending.set(d.digest, await readManifest(source, d));
@@ -116,6 +135,10 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
     }
   }
 
+  const tags = signatures && source.attached
+    ? await collectAttached(source, source.attached.bind(source), seen, visit)
+    : new Map<string, string>();
+
   const blobs = new Map<string, Descriptor>();
   for (const m of ordered) {
     for (const b of m.info.blobs) {
@@ -128,5 +151,32 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
       blobs.set(b.digest, b);
     }
   }
-  return { root: seen.get(root.digest)!.descriptor, manifests: ordered, blobs };
+  return { root: seen.get(root.digest)!.descriptor, manifests: ordered, blobs, tags };
+}
+
+/**
+ * Visits what the registry says is attached to the manifests seen so far (root and
+ * platform children): referrers (kept only when their `subject` is a manifest of the
+ * image or another referrer: a stale tag-schema index may list others) and cosign tags.
+ * Returns the tags. `visit` reads and verifies each like any manifest of the image.
+ */
+async function collectAttached(
+  source: Source,
+  attached: NonNullable<Source["attached"]>,
+  seen: Map<string, CollectedManifest>,
+  visit: (d: Descriptor, depth: number, path: string) => Promise<void>,
+): Promise<Map<string, string>> {
+  const found = await attached([...seen.keys()]);
+  for (const d of found.referrers) {
+    if (seen.has(d.digest) || !isManifestType(d.mediaType)) continue;
+    const m = await readManifest(source, d);
+    if (!m.info.subject || !seen.has(m.info.subject.digest)) continue;
+    await visit(m.descriptor, 0, `referrer ${d.digest}`);
+  }
+  const tags = new Map<string, string>();
+  for (const [tag, d] of found.tags) {
+    await visit(d, 0, `tag ${tag}`);
+    tags.set(tag, d.digest);
+  }
+  return tags;
 }

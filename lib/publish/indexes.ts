@@ -22,6 +22,8 @@ export interface IndexUpdate {
   manifests: Map<string, ManifestEntry>;
   /** digest → size of every config and layer. */
   blobs: Map<string, number>;
+  /** Tags set beside `tag` (cosign's `sha256-<hex>.sig`, …; collect.ts) → manifest digest. */
+  attachedTags?: Map<string, string>;
 }
 
 /**
@@ -42,7 +44,7 @@ export function indexUpdate(name: string, tag: string, image: CollectedImage): I
     }
   }
   const blobs = new Map([...image.blobs].map(([digest, d]) => [digest, d.size]));
-  return { tag, root: image.root.digest, manifests, blobs };
+  return { tag, root: image.root.digest, manifests, blobs, attachedTags: image.tags };
 }
 
 /** Takes a lock, resolving to its release function (`store.lock(name)`, or one taken early). */
@@ -73,6 +75,7 @@ async function mergedRepoIndex(store: WriteStore, name: string, update: IndexUpd
   for (const [digest, entry] of update.manifests) index.manifests[digest] = entry;
   for (const [digest, size] of update.blobs) index.blobs[digest] = size;
   index.tags[update.tag] = update.root;
+  for (const [t, digest] of update.attachedTags ?? []) index.tags[t] = digest;
   const changed = !before || !sameBytes(before, encodeDocument(index));
   return { index, changed };
 }

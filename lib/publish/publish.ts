@@ -72,6 +72,16 @@ export interface PublishOptions {
    * tagged repository the catalog does not list.
    */
   signal?: AbortSignal;
+  /**
+   * Copy what is attached to the image too (default true): referrers, and from a
+   * `docker://` source its referrers (API, else the tag schema) and cosign's
+   * `sha256-<hex>.sig|.att|.sbom` tags, for the root and every platform child
+   * (collect.ts). Referrers are stored untagged with their `subject`, so the server's
+   * referrers API lists them; cosign tags are set as tags. On by default because a mirror
+   * that drops signatures fails every verifying pull policy downstream, and costs are small
+   * (a few manifest GETs per image).
+   */
+  signatures?: boolean;
 }
 
 export interface PublishResult {
@@ -87,6 +97,10 @@ export interface PublishResult {
   blobsSkipped: number;
   bytesCopied: number;
   bytesSkipped: number;
+  /** Referrer manifests (with a `subject`) among `manifests`. */
+  referrers: number;
+  /** Tags published beside `tag` (cosign's `sha256-<hex>.sig`, …), sorted. */
+  attachedTags: string[];
   /** Whether the tag index / the catalog had to be rewritten. */
   indexChanged: boolean;
   catalogChanged: boolean;
@@ -163,7 +177,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const log = opts.log ?? silentLogger;
   checkDestination(name, tag);
 
-  const image = await collectImage(source);
+  const image = await collectImage(source, { signatures: opts.signatures });
   log.debug({ source: source.description, root: image.root.digest }, "resolved source");
   const result: PublishResult = {
     name,
@@ -176,6 +190,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     blobsSkipped: 0,
     bytesCopied: 0,
     bytesSkipped: 0,
+    referrers: image.manifests.filter((m) => m.info.subject).length,
+    attachedTags: [...image.tags.keys()].sort(),
     indexChanged: false,
     catalogChanged: false,
   };

@@ -14,9 +14,11 @@
  * - Hosts are read as skopeo reads them (docker_reference.ts). HTTPS always, except
  *   loopback hosts (127.0.0.0/8, localhost, [::1]), which are spoken to in plain HTTP: a
  *   test or port-forwarded registry, never the network.
- * - Referrers are not looked up (`related()` is empty).
+ * - `related()` is empty; `attached(digests)` finds the referrers and cosign tags of the
+ *   image's manifests (referrers.ts: the referrers API, else the referrers tag schema, and
+ *   `sha256-<hex>.sig|.att|.sbom`), each fetched and verified like any manifest.
  */
-import type { Descriptor } from "../oci/mediatypes.ts";
+import type { Descriptor, ManifestInfo } from "../oci/mediatypes.ts";
 import {
   DOCKER_LIST,
   DOCKER_MANIFEST,
@@ -32,6 +34,13 @@ import type { CredentialLookup } from "./registry_auth.ts";
 import { RegistryClient, responseError } from "./registry_client.ts";
 import type { RetryPolicy } from "./registry_retry.ts";
 import { MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
+import {
+  type Attached,
+  type AttachedLookup,
+  findAttached,
+  nextLink,
+  type ReferrersAnswer,
+} from "./referrers.ts";
 
 /** What we accept for manifests, best first (distribution-spec §"Pulling manifests"). */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(", ");
@@ -84,9 +93,55 @@ export class DockerRegistrySource implements Source {
   async resolve(): Promise<Descriptor> {
     if (this.#root) return this.#root;
     const reference = this.ref.digest ?? this.ref.tag!;
-    const m = await this.#fetchManifest(reference);
+    const m = (await this.#fetchManifest(reference))!.descriptor;
     this.#root = m;
     return m;
+  }
+
+  /** The referrers and cosign tags of `digests` (referrers.ts). */
+  attached(digests: readonly string[]): Promise<Attached> {
+    const lookup: AttachedLookup = {
+      referrers: (digest, next) => this.#referrers(digest, next),
+      taggedManifest: async (tag) => {
+        const m = await this.#fetchManifest(tag, true);
+        return m && { descriptor: m.descriptor, children: m.info.manifests };
+      },
+    };
+    return findAttached(digests, lookup);
+  }
+
+  /** One page of `GET /v2/<name>/referrers/<digest>` (distribution-spec §"Listing Referrers"). */
+  async #referrers(digest: string, next?: string): Promise<ReferrersAnswer> {
+    const path = next ?? `/v2/${this.ref.repository}/referrers/${digest}`;
+    const what = `source "${this.description}": referrers of ${digest} from ${this.#where}`;
+    const res = await this.#get(path, { accept: OCI_INDEX });
+    // 404: no referrers API (distribution 2.8 and older registries); the spec's registries
+    // answer an empty index for an unknown subject, never 404.
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return { kind: "none" };
+    }
+    if (res.status !== 200) {
+      const e = await responseError(res, what);
+      throw new Error(`${e.message} (--no-signatures copies the image alone)`, { cause: e });
+    }
+    const bytes = await readLimited(res, what);
+    let info;
+    try {
+      info = parseManifest(bytes, OCI_INDEX);
+    } catch (e) {
+      throw new Error(`${what}: not an image index: ${(e as Error).message}`, { cause: e });
+    }
+    if (info.mediaType !== OCI_INDEX) {
+      throw new Error(`${what}: answered ${info.mediaType}, not an OCI image index`);
+    }
+    for (const d of info.manifests) this.#manifestDigests.add(d.digest);
+    const base = new URL(path, this.ref.base).href;
+    return {
+      kind: "api",
+      manifests: info.manifests,
+      next: nextLink(res.headers.get("link"), base),
+    };
   }
 
   async open(digest: string): Promise<SourceBlob> {
@@ -149,12 +204,22 @@ export class DockerRegistrySource implements Source {
     }
   }
 
-  /** GETs, verifies, parses and remembers one manifest; returns its descriptor. */
-  async #fetchManifest(reference: string): Promise<Descriptor> {
+  /**
+   * GETs, verifies, parses and remembers one manifest; returns its descriptor and what it
+   * references. With `missingOk`, a 404 is null (an optional tag) instead of a UsageError.
+   */
+  async #fetchManifest(
+    reference: string,
+    missingOk = false,
+  ): Promise<{ descriptor: Descriptor; info: ManifestInfo } | null> {
     const what = `source "${this.description}": manifest "${reference}"`;
     const res = await this.#get(`/v2/${this.ref.repository}/manifests/${reference}`, {
       accept: MANIFEST_ACCEPT,
     });
+    if (res.status === 404 && missingOk) {
+      await res.body?.cancel();
+      return null;
+    }
     if (res.status === 404) {
       const e = await responseError(res, `${what} not found in ${this.#where}`);
       throw new UsageError(e.message);
@@ -186,7 +251,7 @@ export class DockerRegistrySource implements Source {
     this.#manifests.set(digest, bytes);
     for (const child of info.manifests) this.#manifestDigests.add(child.digest);
     for (const blob of info.blobs) this.#sizes.set(blob.digest, blob.size);
-    return { mediaType: info.mediaType, digest, size: bytes.byteLength };
+    return { descriptor: { mediaType: info.mediaType, digest, size: bytes.byteLength }, info };
   }
 }
 

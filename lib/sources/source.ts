@@ -6,6 +6,7 @@
  * skopeo's transport syntax by `openSource()` (open.ts); one file per transport.
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
+import type { Attached } from "./referrers.ts";
 
 /**
  * distribution caps manifests at 4 MiB; sources and the publisher refuse larger ones
@@ -34,6 +35,12 @@ export interface Source {
    * index.json). publish copies those whose `subject` is a published manifest (referrers).
    */
   related(): Promise<Descriptor[]>;
+  /**
+   * Sources that can be asked (registries): the referrers and cosign tags of `digests`
+   * (the image's manifests), found by lookups (referrers.ts). Absent for layouts, whose
+   * referrers are in `related()` and whose tags are entries of their own.
+   */
+  attached?(digests: readonly string[]): Promise<Attached>;
   /** Releases what the source holds (temporary directories). */
   close(): Promise<void>;
 }
