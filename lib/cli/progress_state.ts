@@ -26,6 +26,9 @@ interface Row {
   state: BlobState;
 }
 
+/** Narrowest width for blob lines: the short digest, the state and a size. */
+export const BLOB_LINE_MIN = 32;
+
 /** How far back the live rate looks: long enough to be steady, short enough to follow. */
 const RATE_WINDOW_MS = 5000;
 
@@ -165,13 +168,13 @@ export class ProgressState implements PublishProgress {
 
   /**
    * The terminal frame: per-blob lines and the total line, none wider than `width`, at
-   * most `height` lines. All blob lines when they fit; else only those copying now; else
-   * the total line alone.
+   * most `height - 1` lines (the cursor's row stays free, so the frame never scrolls). All blob lines when they fit; else only those copying now; else
+   * (or narrower than {@link BLOB_LINE_MIN}) the total line alone.
    */
   frame(width: number, height: number): string[] {
     const total = this.totalLine(width);
     const rows = this.rows();
-    const room = Math.max(0, height - 1);
+    const room = width >= BLOB_LINE_MIN ? Math.max(0, height - 1 - 1) : 0; // the total line
     const shown = rows.length <= room
       ? rows
       : rows.filter((r) => r.state === "Copying").length <= room
@@ -191,7 +194,7 @@ export class ProgressState implements PublishProgress {
       ? `ETA ${formatEta(left / rate)}`
       : "";
     const segments: Segment[] = [
-      { keep: 3, text: this.label },
+      { keep: 5, text: this.label },
       { keep: 1, bar: t.bytes ? t.done / t.bytes : 1 },
       { keep: 9, text: `${formatBytes(t.done)}/${formatBytes(t.bytes)}` },
       { keep: 4, text: `${t.blobsDone}/${t.blobs} blobs` },
