@@ -1,7 +1,7 @@
 /**
  * @module
  * The progress display of long commands (publish, export, import, sync, gc), behind the
- * {@link PublishProgress} interface.
+ * PublishProgress interface (lib/publish/progress.ts).
  *
  * On a terminal (stderr `isTTY`): a frame redrawn ten times a second, one line per blob as
  * docker and skopeo show them (`3f2a9c0d1e4b: Copying [===>  ] 1.2 MiB/4.5 MiB`, then
@@ -24,8 +24,7 @@
  * so a test cannot drive its clock.
  */
 import process from "node:process";
-import type { PublishProgress } from "../publish/progress.ts";
-import { ProgressState } from "./progress_state.ts";
+import { ProgressState, type StartTotal } from "./progress_state.ts";
 
 /** What the display writes to: process.stderr, or a test's fake terminal. */
 export interface ProgressStream {
@@ -52,8 +51,18 @@ export const PLAIN_EVERY_MS = 5000;
 const DEFAULT_COLUMNS = 80;
 const DEFAULT_ROWS = 24;
 
-/** A display: the PublishProgress calls, and tick() to redraw now. */
-export interface Reporter extends PublishProgress {
+/**
+ * A display: the PublishProgress calls (lib/publish/progress.ts documents them; that
+ * module imports this one, so the shape is repeated here rather than imported), and
+ * tick() to redraw now.
+ */
+export interface Reporter {
+  start(total: StartTotal): void;
+  advance(n: number): void;
+  blobStart(digest: string, size: number): void;
+  blobAdvance(digest: string, n: number): void;
+  blobDone(digest: string, copied: boolean): void;
+  stop(): void;
   tick(): void;
   readonly state: ProgressState;
 }

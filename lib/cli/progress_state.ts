@@ -1,12 +1,13 @@
 /**
  * @module
- * What a long command has done so far, fed by the {@link PublishProgress} calls, and the
+ * What a long command has done so far, fed by the PublishProgress calls
+ * (lib/publish/progress.ts, which imports this module: so the types here are structural
+ * and nothing is imported back), and the
  * lines that show it: per-blob lines as docker and skopeo print them (short digest, state,
  * bytes), a total line (bytes, blobs, throughput, ETA), each fitted to a width; and the
  * plain line written every few seconds when stderr is not a terminal. Pure: the clock is
  * passed in, nothing is written here.
  */
-import type { PublishProgress } from "../publish/progress.ts";
 import {
   fitLine,
   formatBytes,
@@ -32,8 +33,15 @@ export const BLOB_LINE_MIN = 32;
 /** How far back the live rate looks: long enough to be steady, short enough to follow. */
 const RATE_WINDOW_MS = 5000;
 
+/** What start() is told (PublishProgress.start). */
+export interface StartTotal {
+  blobs: number;
+  bytes: number;
+  items?: readonly { digest: string; size: number }[];
+}
+
 /** Progress of one command; `now` is the clock (ms) the caller passes to every call. */
-export class ProgressState implements PublishProgress {
+export class ProgressState {
   readonly label: string;
   #now: () => number;
   #started?: number;
@@ -54,7 +62,7 @@ export class ProgressState implements PublishProgress {
     this.#now = now;
   }
 
-  start(total: Parameters<PublishProgress["start"]>[0]): void {
+  start(total: StartTotal): void {
     this.#started ??= this.#now();
     this.#stopped = undefined;
     if (total.items) {

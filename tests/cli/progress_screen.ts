@@ -46,6 +46,7 @@ export class FakeTerminal {
     for (let i = 0; i < s.length; i++) {
       const c = s[i];
       if (c === "\x1b") {
+        // deno-lint-ignore no-control-regex -- ESC is what a terminal parses
         const m = /^\x1b\[(\d*)([A-Za-z])/.exec(s.slice(i));
         if (!m) throw new Error(`unknown escape at ${JSON.stringify(s.slice(i, i + 8))}`);
         i += m[0].length - 1;
