@@ -1,12 +1,17 @@
 /**
  * @module
- * What a long command has done so far, fed by the PublishProgress calls
- * (lib/publish/progress.ts, which imports this module: so the types here are structural
- * and nothing is imported back), and the
- * lines that show it: per-blob lines as docker and skopeo print them (short digest, state,
+ * What a long command has done so far, fed by the PublishProgress calls, and the lines
+ * that show it: per-blob lines as docker and skopeo print them (short digest, state,
  * bytes), a total line (bytes, blobs, throughput, ETA), each fitted to a width; and the
  * plain line written every few seconds when stderr is not a terminal. Pure: the clock is
- * passed in, nothing is written here.
+ * passed in, nothing is written here. The types are structural: lib/publish/progress.ts
+ * (the interface) imports the display, so nothing is imported back from it.
+ *
+ * Two ways to be fed: with `items` in start() (publish, export, import), the totals are
+ * the sum of the blob rows, so a blob reported twice (shared by two images of an import)
+ * counts once and the rate counts only bytes really moved (blobAdvance), not blobs found
+ * present; without them (a caller of the original four methods), the totals are what
+ * start() and advance() said, summed over repeated start() calls.
  */
 import {
   fitLine,
