@@ -26,6 +26,9 @@ import { REF_NAME } from "../sources/oci_layout.ts";
 import { ANNOTATION_IMAGE_NAME } from "./names.ts";
 import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts";
 import { referrerEntries, withCosignTags } from "./attached.ts";
+import { noProgress, type PublishProgress } from "../publish/progress.ts";
+
+const sum = (xs: { size: number }[]) => xs.reduce((n, x) => n + x.size, 0);
 
 export interface ExportTarget {
   kind: "oci" | "oci-archive";
@@ -38,6 +41,8 @@ export interface ExportOptions {
   /** Repositories to export, optionally `repo:tag`; all of the catalog when empty. */
   select?: string[];
   onBlob?: (digest: string, size: number) => void;
+  /** Told of every object written (the CLI's progress display). */
+  progress?: PublishProgress;
 }
 
 export interface ExportResult {
@@ -91,10 +96,19 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
     : tarSink(opts.target.path);
   let bytes = 0;
   let merged: IndexOutcome;
+  const progress = opts.progress ?? noProgress;
+  const items = [...objects].sort().map(([digest, size]) => ({ digest, size }));
+  progress.start({ blobs: items.length, bytes: sum(items), items });
   try {
-    for (const [digest, size] of [...objects].sort()) {
-      await sink.blob(digest, size, await openVerified(store, digest, size));
+    for (const { digest, size } of items) {
+      progress.blobStart?.(digest, size);
+      const body = await openVerified(store, digest, size, (n) => {
+        progress.advance(n);
+        progress.blobAdvance?.(digest, n);
+      });
+      await sink.blob(digest, size, body);
       bytes += size;
+      progress.blobDone(digest, true);
       opts.onBlob?.(digest, size);
     }
     // index.json last: an interrupted export is not a valid layout rather than a wrong one.
@@ -102,6 +116,8 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
   } catch (e) {
     await sink.abort();
     throw e;
+  } finally {
+    progress.stop();
   }
   return { images, blobs: objects.size, bytes, merged };
 }
@@ -125,11 +141,15 @@ async function selection(store: ReadStore, select: string[]) {
   return out;
 }
 
-/** The object's bytes as a stream that errors unless digest and size match. */
+/**
+ * The object's bytes as a stream that errors unless digest and size match; `onBytes` sees
+ * each chunk's length (progress).
+ */
 async function openVerified(
   store: ReadStore,
   digest: string,
   size: number,
+  onBytes: (n: number) => void = () => {},
 ): Promise<ReadableStream<Uint8Array>> {
   const key = blobKey(digest);
   let body: ReadableStream<Uint8Array>;
@@ -147,6 +167,7 @@ async function openVerified(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, c) {
         v.update(chunk);
+        onBytes(chunk.byteLength);
         c.enqueue(chunk);
       },
       flush() {

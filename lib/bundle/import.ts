@@ -36,6 +36,9 @@ import { type IndexUpdate, indexUpdate, planIndexes } from "../publish/indexes.t
 import { describeDestination, type Destination, destination } from "./names.ts";
 import { stageImage } from "./stage.ts";
 import { addUntagged } from "./untagged.ts";
+import { noProgress, type PublishProgress } from "../publish/progress.ts";
+
+const sum = (ds: Iterable<Descriptor>) => [...ds].reduce((n, d) => n + d.size, 0);
 
 export interface ImportOptions {
   /** `oci:DIR` or `oci-archive:FILE`. */
@@ -45,6 +48,8 @@ export interface ImportOptions {
   repo?: string;
   log?: Logger;
   onImage?: (r: ImportedImage) => void;
+  /** Told of the blobs copied in pass 2 (the CLI's progress display). */
+  progress?: PublishProgress;
   /** Told when each pass starts (the CLI says on Ctrl-C what was left). */
   onPass?: (pass: ImportPass) => void;
 }
@@ -89,8 +94,19 @@ export async function importLayout(opts: ImportOptions): Promise<ImportedImage[]
     const plans = await plan(opts, entries, sourceOf);
     opts.onPass?.("stage");
     const staged = [];
-    for (const p of plans) {
-      staged.push(await stageImage(p.source, opts.store, p.image, `import ${p.label}`));
+    const progress = opts.progress ?? noProgress;
+    const blobs = new Map(
+      plans.flatMap((p) => [...p.image.blobs.values()].map((d) => [d.digest, d])),
+    );
+    progress.start({ blobs: blobs.size, bytes: sum(blobs.values()), items: [...blobs.values()] });
+    try {
+      for (const p of plans) {
+        staged.push(
+          await stageImage(p.source, opts.store, p.image, `import ${p.label}`, 4, progress),
+        );
+      }
+    } finally {
+      progress.stop();
     }
     const results: ImportedImage[] = [];
     opts.onPass?.("tag");

@@ -11,6 +11,7 @@ import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 import type { CollectedImage } from "../publish/collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "../publish/copy.ts";
+import { noProgress, type PublishProgress } from "../publish/progress.ts";
 
 /** What staging one image did. */
 export interface Staged {
@@ -25,6 +26,7 @@ export interface Staged {
 /**
  * Copies the blobs of `image` the store lacks (`concurrency` at a time), then its
  * manifests, children before parents. Errors name the image (`what`) and the object.
+ * `progress` hears of each blob (a blob shared with an image staged before is "Exists").
  */
 export async function stageImage(
   source: Source,
@@ -32,6 +34,7 @@ export async function stageImage(
   image: CollectedImage,
   what: string,
   concurrency = 4,
+  progress: PublishProgress = noProgress,
 ): Promise<Staged> {
   const r: Staged = {
     blobsCopied: 0,
@@ -45,11 +48,18 @@ export async function stageImage(
       if (await present(store, d)) {
         r.blobsSkipped++;
         r.bytesSkipped += d.size;
+        progress.advance(d.size);
+        progress.blobDone(d.digest, false);
         return;
       }
-      await copyBlob(source, store, d);
+      progress.blobStart?.(d.digest, d.size);
+      await copyBlob(source, store, d, (n) => {
+        progress.advance(n);
+        progress.blobAdvance?.(d.digest, n);
+      });
       r.blobsCopied++;
       r.bytesCopied += d.size;
+      progress.blobDone(d.digest, true);
     });
     r.manifestsWritten += await writeManifests(store, image.manifests);
   } catch (e) {

@@ -12,7 +12,8 @@ import { exportLayout, parseExportTarget } from "../bundle/export.ts";
 import { type ImportedImage, importLayout, type ImportPass } from "../bundle/import.ts";
 import { removeUnpackedNow } from "../sources/tar.ts";
 import { exit } from "../runtime/runtime.ts";
-import { formatBytes } from "../publish/progress.ts";
+import { defaultProgress, formatBytes } from "../publish/progress.ts";
+import { describeTiming, stopwatch } from "./progress_summary.ts";
 import { parseFlags } from "./flags.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
 
@@ -29,6 +30,7 @@ same image (io.containerd.image.name, else the same ref.name) is replaced.
 
   --from STORE    a directory, s3://bucket/prefix or http(s):// URL
   --config FILE   S3 settings (the "s3" key) and, without --from, the store
+  --json          print the result as JSON (with duration_ms and mb_per_s)
 `;
 
 export const IMPORT_USAGE =
@@ -44,6 +46,7 @@ without a name whose subject is an imported manifest are imported as its referre
   --to STORE      a directory (created if missing) or s3://bucket/prefix
   --repo NAME     repository for entries that carry only a tag
   --config FILE   S3 settings (the "s3" key) and, without --to, the store
+  --json          print the result as JSON (with duration_ms and mb_per_s)
 `;
 
 /** export and import share their flags, so each can say which flag belongs to the other. */
@@ -53,6 +56,7 @@ function parse(argv: string[]) {
     to: { type: "string" },
     repo: { type: "string" },
     config: { type: "string" },
+    json: { type: "boolean" },
   });
   return { values: flags, positionals };
 }
@@ -71,12 +75,20 @@ export async function exportCommand(argv: string[]): Promise<number> {
     throw new UsageError(`export: ${(e as Error).message}`);
   }
   const from = values.from;
+  const clock = stopwatch();
   const { store } = await readStoreArg({
     store: from,
     config: values.config,
     flag: "--from",
   });
-  const r = await exportLayout({ store, target: parsed, select: positionals.slice(0, -1) });
+  const r = await exportLayout({
+    store,
+    target: parsed,
+    select: positionals.slice(0, -1),
+    progress: values.json ? undefined : defaultProgress("export"),
+  });
+  const t = clock.stop(r.bytes);
+  if (values.json) return json({ ...r, ...t });
   const { kept, replaced } = r.merged;
   console.log(
     `exported ${r.images.length} image(s), ${r.blobs} object(s) (${formatBytes(r.bytes)}) ` +
@@ -84,7 +96,8 @@ export async function exportCommand(argv: string[]): Promise<number> {
       (kept || replaced
         ? `, merged into its index.json (${kept} other entr${kept === 1 ? "y" : "ies"} kept, ` +
           `${replaced} replaced)`
-        : ""),
+        : "") +
+      `, ${describeTiming(t)}`,
   );
   return 0;
 }
@@ -101,13 +114,18 @@ export async function importCommand(argv: string[]): Promise<number> {
       `import: expected one source (oci:DIR or oci-archive:FILE), got ${positionals.length}`,
     );
   }
+  const clock = stopwatch();
   const { store } = await writeStoreArg({
     store: values.to,
     config: values.config,
     flag: "--to",
   });
   const progress = { pass: undefined as ImportPass | undefined, tagged: [] as string[] };
-  const stop = onInterrupt((signal) => interrupted(signal, progress));
+  const display = values.json ? undefined : defaultProgress("import");
+  const stop = onInterrupt((signal) => {
+    display?.stop(); // ends the frame's line before the message below
+    interrupted(signal, progress);
+  });
   let results: ImportedImage[];
   try {
     results = await importLayout({
@@ -115,11 +133,13 @@ export async function importCommand(argv: string[]): Promise<number> {
       store,
       repo: values.repo,
       onPass: (p) => (progress.pass = p),
+      progress: display,
       onImage: (r) => {
         const what = r.tag === undefined
           ? `${r.name}@${r.digest} (untagged)`
           : `${r.name}:${r.tag} (${r.digest})`;
         progress.tagged.push(what);
+        if (values.json) return;
         console.log(
           `imported ${what}: ${r.blobsCopied} blob(s) copied, ${r.blobsSkipped} already present`,
         );
@@ -128,7 +148,9 @@ export async function importCommand(argv: string[]): Promise<number> {
   } finally {
     stop();
   }
-  console.log(`imported ${results.length} image(s) into ${store.location}`);
+  const t = clock.stop(results.reduce((n, r) => n + r.bytesCopied, 0));
+  if (values.json) return json({ images: results, ...t });
+  console.log(`imported ${results.length} image(s) into ${store.location}, ${describeTiming(t)}`);
   return 0;
 }
 
@@ -162,6 +184,11 @@ function onInterrupt(fn: (signal: "SIGINT" | "SIGTERM") => void): () => void {
     process.off("SIGINT", int);
     process.off("SIGTERM", term);
   };
+}
+
+function json(v: unknown): number {
+  console.log(JSON.stringify(v));
+  return 0;
 }
 
 function print(text: string): number {

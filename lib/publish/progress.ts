@@ -1,20 +1,40 @@
 /**
  * @module
- * Progress of a publish. On a terminal, a cli-progress bar on stderr (bytes to copy,
- * blobs done); elsewhere nothing while it runs, and the CLI prints one summary line.
+ * What long commands (publish, export, import, sync, gc) report while they run: the
+ * {@link PublishProgress} interface. The display is lib/cli/progress.ts: per-blob lines
+ * and a total line on a terminal, a plain line every few seconds elsewhere.
+ *
+ * The four required methods are the original interface; the optional ones feed the
+ * per-blob lines, so a caller written against either version compiles and works (without
+ * them, only the total line is shown).
  */
-import cliProgress from "cli-progress";
 import process from "node:process";
+import { createProgress } from "../cli/progress.ts";
+
+export { formatBytes } from "../cli/progress_format.ts";
 
 /** What publish reports while it runs. */
 export interface PublishProgress {
-  /** Called once the work is known: blobs to look at and their total size. */
-  start(total: { blobs: number; bytes: number }): void;
-  /** `n` more bytes copied or found present. */
+  /**
+   * Called once the work is known: blobs to look at and their total size. With `items`
+   * (the blobs themselves), each gets a "Waiting" line and the totals come from them, so
+   * a second start() naming the same blobs counts them once. Without `items`, repeated
+   * calls add up (one call per image of a sync).
+   */
+  start(total: {
+    blobs: number;
+    bytes: number;
+    items?: readonly { digest: string; size: number }[];
+  }): void;
+  /** `n` more bytes copied or found present (the total; also call it with blobAdvance). */
   advance(n: number): void;
   /** One blob done (`copied` false: it was already in the store). */
   blobDone(digest: string, copied: boolean): void;
   stop(): void;
+  /** A blob's copy begins (its line says "Copying"). */
+  blobStart?(digest: string, size: number): void;
+  /** `n` more bytes of that blob copied; as well as, not instead of, advance(n). */
+  blobAdvance?(digest: string, n: number): void;
 }
 
 /** Reports nothing. */
@@ -25,60 +45,15 @@ export const noProgress: PublishProgress = {
   stop() {},
 };
 
-/** Human bytes: 1536 → "1.5 KiB". */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
-}
-
-/** A progress bar on `stream` (default stderr) labelled with `label`. */
+/** The terminal display on `stream` (default stderr) labelled with `label`. */
 export function barProgress(
   label: string,
   stream: NodeJS.WriteStream = process.stderr,
 ): PublishProgress {
-  const bar = new cliProgress.SingleBar({
-    stream,
-    format: `${label} [{bar}] {percentage}% | {done}/{size} | blobs {blobs}/{totalBlobs}`,
-    hideCursor: true,
-    clearOnComplete: false,
-    etaBuffer: 20,
-  }, cliProgress.Presets.shades_classic);
-  let blobs = 0;
-  let totalBlobs = 0;
-  let total = 0;
-  let value = 0;
-  const payload = () => ({
-    done: formatBytes(value),
-    size: formatBytes(total),
-    blobs,
-    totalBlobs,
-  });
-  return {
-    start(t) {
-      total = t.bytes;
-      totalBlobs = t.blobs;
-      bar.start(Math.max(total, 1), 0, payload());
-    },
-    advance(n) {
-      value += n;
-      bar.update(value, payload());
-    },
-    blobDone() {
-      blobs++;
-      bar.update(value, payload());
-    },
-    stop() {
-      bar.stop();
-    },
-  };
+  return createProgress(label, { stream });
 }
 
-/** A bar when stderr is a terminal, nothing otherwise. */
+/** On a terminal per-blob lines and a total line; elsewhere a line every few seconds. */
 export function defaultProgress(label: string): PublishProgress {
-  return process.stderr.isTTY ? barProgress(label) : noProgress;
+  return createProgress(label);
 }

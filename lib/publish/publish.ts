@@ -149,7 +149,7 @@ async function copyBlobs(
     const elapsed = performance.now() - t0;
     locks.startIfDue(done >= total ? 0 : done > 0 ? (total - done) * elapsed / done : Infinity);
   };
-  progress.start({ blobs: blobs.length, bytes: total });
+  progress.start({ blobs: blobs.length, bytes: total, items: blobs });
   try {
     await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
       opts.signal?.throwIfAborted();
@@ -160,7 +160,12 @@ async function copyBlobs(
         progress.blobDone(d.digest, false);
         return;
       }
-      await copyBlob(source, store, d, advance, opts.signal);
+      progress.blobStart?.(d.digest, d.size);
+      const onBytes = (n: number) => {
+        advance(n);
+        progress.blobAdvance?.(d.digest, n);
+      };
+      await copyBlob(source, store, d, onBytes, opts.signal);
       result.blobsCopied++;
       result.bytesCopied += d.size;
       progress.blobDone(d.digest, true);
