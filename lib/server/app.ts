@@ -34,7 +34,7 @@ import { renderError } from "./http.ts";
 import { manifestsRoute } from "./manifests.ts";
 import { compose, onResponse } from "./middleware.ts";
 import { countRequests, createMetrics, RequestCounts } from "./metrics.ts";
-import { innerName, mountPicker, servedStore } from "./mounts.ts";
+import { innerName, mirrorName, mountPicker, servedStore } from "./mounts.ts";
 import { referrers } from "./referrers.ts";
 import { requestTarget } from "./path.ts";
 import { dispatcher, matchPath, routeTable } from "./routes.ts";
@@ -112,7 +112,10 @@ export function createApp(deps: AppDeps): App {
   function fetch(req: Request, client?: ClientAddress): Reply {
     const { path, query } = requestTarget(req.url);
     const m = matchPath(path);
-    const name = "name" in m ? m.name : "";
+    let name = "name" in m ? m.name : "";
+    // containerd mirror mode (lib/server/mounts.ts mirrorName); `_catalog` and `/v2/`
+    // name nothing, so they ignore it. No parse unless the query mentions `ns=`.
+    if (name !== "" && query !== "" && query.includes("ns=")) name = mirrorName(name, query);
     const mount = name === "" ? root : pick(name);
     const c = new RequestContext(
       req,
