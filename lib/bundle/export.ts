@@ -22,6 +22,7 @@ import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
 import { REF_NAME } from "../sources/oci_layout.ts";
 import { ANNOTATION_IMAGE_NAME } from "./names.ts";
 import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts";
+import { assertNewTarget, encodeRecord, heldAfter, omitHeld } from "./incremental.ts";
 
 export interface ExportTarget {
   kind: "oci" | "oci-archive";
@@ -34,6 +35,8 @@ export interface ExportOptions {
   /** Repositories to export, optionally `repo:tag`; all of the catalog when empty. */
   select?: string[];
   onBlob?: (digest: string, size: number) => void;
+  /** A bundle the far side imported: objects it holds are left out (lib/bundle/incremental.ts). */
+  since?: string;
 }
 
 export interface ExportResult {
@@ -42,6 +45,8 @@ export interface ExportResult {
   bytes: number;
   /** Entries of an existing layout directory kept beside ours, and replaced by ours. */
   merged: IndexOutcome;
+  /** With `since`: the objects left out because the far side holds them. */
+  omitted?: { objects: number; bytes: number };
 }
 
 /** Parses `oci:DIR` or `oci-archive:FILE` (skopeo's transport names). */
@@ -80,24 +85,36 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
       images.push({ repository: name, tag, digest });
     }
   }
+  // Incremental (lib/bundle/incremental.ts): leave out what the far side holds, record it.
+  if (opts.since) await assertNewTarget(opts.target.kind, opts.target.path);
+  const split = opts.since ? omitHeld(objects, await heldAfter(opts.since)) : undefined;
+  const record = split && encodeRecord(opts.since!, split.omit, split.write);
   const sink = opts.target.kind === "oci"
     ? await dirSink(opts.target.path)
     : tarSink(opts.target.path);
   let bytes = 0;
   let merged: IndexOutcome;
   try {
-    for (const [digest, size] of [...objects].sort()) {
+    for (const [digest, size] of [...(split?.write ?? objects)].sort()) {
       await sink.blob(digest, size, await openVerified(store, digest, size));
       bytes += size;
       opts.onBlob?.(digest, size);
     }
+    if (record) {
+      const body = new Blob([record.bytes as BlobPart]).stream();
+      await sink.blob(record.digest, record.bytes.byteLength, body);
+    }
     // index.json last: an interrupted export is not a valid layout rather than a wrong one.
-    merged = await sink.finish(entries);
+    merged = await sink.finish(entries, record?.annotations);
   } catch (e) {
     await sink.abort();
     throw e;
   }
-  return { images, blobs: objects.size, bytes, merged };
+  const omitted = split && {
+    objects: split.omit.size,
+    bytes: [...split.omit.values()].reduce((a, b) => a + b, 0),
+  };
+  return { images, blobs: split?.write.size ?? objects.size, bytes, merged, omitted };
 }
 
 /** Repository → selected tags (undefined = all tags). */

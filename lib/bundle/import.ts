@@ -36,6 +36,7 @@ import { type IndexUpdate, indexUpdate, planIndexes } from "../publish/indexes.t
 import { describeDestination, type Destination, destination } from "./names.ts";
 import { stageImage } from "./stage.ts";
 import { addUntagged } from "./untagged.ts";
+import { checkBase, openWithBase, readRecord } from "./incremental.ts";
 
 export interface ImportOptions {
   /** `oci:DIR` or `oci-archive:FILE`. */
@@ -78,10 +79,15 @@ export async function importLayout(opts: ImportOptions): Promise<ImportedImage[]
   const layout = await openLayout(spec);
   try {
     const entries = await layout.entries();
+    // An incremental bundle (lib/bundle/incremental.ts): its base must be in the store
+    // before anything is written; omitted objects are then read from the store.
+    const record = await readRecord(layout, `import source "${opts.source}"`);
+    if (record) await checkBase(opts.store, record, opts.source);
+    const open = openWithBase(layout, opts.store, record);
     const sourceOf = (d: Descriptor, label: string): Source => ({
       description: `${opts.source} (${label})`,
       resolve: () => Promise.resolve(d),
-      open: (digest) => layout.open(digest),
+      open,
       related: () => Promise.resolve(entries.filter((e) => e.digest !== d.digest)),
       close: () => Promise.resolve(),
     });
