@@ -155,7 +155,7 @@ export async function check(opts: {
   }));
   const found: CheckProblem[][] = testers.map(() => []);
   const down = await Promise.all(testers.map((t) => t.probe().catch((e) => String(e?.message))));
-  const jobs = testers.flatMap((t, i) =>
+  const jobs = testers.flatMap((_t, i) =>
     down[i] === null ? opts.objects.map((o) => ({ i, o })) : []
   );
   await pMap(jobs, async ({ i, o }) => {

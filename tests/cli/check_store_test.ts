@@ -2,7 +2,7 @@
  * @module
  * `static-registry check` for a store without origins, through the compiled binary: an
  * air-gapped directory store is checked itself — every referenced object present with
- * its size, with `--deep` its digest — and an origin that cannot be reached is one
+ * its size, with `--deep` its digest (a directory and an S3 bucket on s3rver) — and an origin that cannot be reached is one
  * finding, not one row per object (and costs one timeout, not one per object).
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,10 @@ import * as path from "node:path";
 import { blobKey } from "../../lib/layout/layout.ts";
 import { runBinary } from "../helpers/binary.ts";
 import { REPO, TAG, withTempDir, writeStore } from "./fixture.ts";
+import { startS3rver } from "../helpers/s3rver.ts";
+import { makeOciLayout } from "../helpers/image.ts";
+import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { clientConfig } from "../../lib/store/s3.ts";
 
 interface Report {
   ok: boolean;
@@ -135,5 +139,53 @@ Deno.test({
         env: { STATIC_REGISTRY_LOG: "warn" },
       });
       assert.match(r.stdout, /dead-cdn\s+unreachable\s+-\s+-\s+HEAD static-registry\.json failed/);
+    }),
+});
+
+Deno.test({
+  name: "check (no origins): an S3 store (s3rver) is checked itself too, --deep by digest",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const s3 = await startS3rver("check-store");
+      try {
+        const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true };
+        const file = path.join(dir, "cfg.json");
+        await fs.writeFile(
+          file,
+          JSON.stringify({
+            store: `s3://${s3.bucket}/reg`,
+            s3: { endpoint: s3.endpoint, ...creds },
+          }),
+        );
+        const img = await makeOciLayout(path.join(dir, "src"), { tag: "v1", seed: "check-s3" });
+        const pub = await runBinary([
+          ...["publish", `oci:${path.join(dir, "src")}:v1`, "s3/app:v1"],
+          ...["--to", `s3://${s3.bucket}/reg`, "--config", file],
+        ]);
+        assert.equal(pub.code, 0, pub.stderr);
+        const objects = Object.keys(img.sizes).length;
+        let c = await checkJson(file, "--deep");
+        assert.equal(c.code, 0, JSON.stringify(c.report));
+        assert.equal(c.report.objects, objects);
+        assert.deepEqual(c.report.stores?.map((s) => [s.name, s.location, s.checked]), [
+          ["store", `s3://${s3.bucket}/reg`, objects],
+        ]);
+
+        const layer = img.manifests[0].layers[0].digest;
+        const client = new S3Client(clientConfig(s3.options));
+        await client.send(
+          new DeleteObjectCommand({ Bucket: s3.bucket, Key: `reg/${blobKey(layer)}` }),
+        );
+        client.destroy();
+        c = await checkJson(file);
+        assert.equal(c.code, 1);
+        assert.deepEqual(c.report.problems.map((p) => [p.origin, p.kind, p.digest, p.ref]), [
+          ["store", "missing", layer, "s3/app:v1"],
+        ]);
+      } finally {
+        await s3.stop();
+      }
     }),
 });
