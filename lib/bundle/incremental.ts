@@ -93,10 +93,9 @@ export async function heldAfter(text: string): Promise<Objects> {
   try {
     const record = await readRecord(layout, `--since "${text}"`);
     if (record) return new Map([...record.buildsOn, ...record.holds]);
-    const entries = await layout.entries();
     const held: Objects = new Map();
-    for (const d of entries) {
-      const image = await collectImage(entrySource(layout, d, entries));
+    for (const d of await layout.entries()) {
+      const image = await collectImage(entrySource(layout, d));
       for (const m of image.manifests) held.set(m.descriptor.digest, m.descriptor.size);
       for (const b of image.blobs.values()) held.set(b.digest, b.size);
     }
@@ -106,13 +105,17 @@ export async function heldAfter(text: string): Promise<Objects> {
   }
 }
 
-/** One index.json entry of `layout` as a publish Source (its referrers are the others). */
-function entrySource(layout: OciLayoutSource, d: Descriptor, all: Descriptor[]): Source {
+/**
+ * One index.json entry of `layout` as a publish Source. No related manifests: every entry
+ * (referrers included) is walked on its own, so asking each for the others would read
+ * every manifest once per entry.
+ */
+function entrySource(layout: OciLayoutSource, d: Descriptor): Source {
   return {
     description: `${layout.description} (${d.digest})`,
     resolve: () => Promise.resolve(d),
     open: (digest) => layout.open(digest),
-    related: () => Promise.resolve(all.filter((e) => e.digest !== d.digest)),
+    related: () => Promise.resolve([]),
     close: () => Promise.resolve(),
   };
 }

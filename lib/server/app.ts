@@ -7,8 +7,9 @@
  * const res = await app.request("/v2/library/alpine/manifests/3.20");
  * ```
  *
- * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → its store resolved once into
- * a {@link RequestContext} → the middleware (request counter first, then
+ * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → the
+ * name (`HOST/name` under containerd's `?ns=HOST`, lib/server/mounts.ts `mirrorName`) →
+ * its store resolved once into a {@link RequestContext} → the middleware (request counter first, then
  * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
  * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
  *
