@@ -307,7 +307,7 @@ Deno.test("ns: auth rules decide on the prefixed name", async (t) => {
   const f = await mirrorFixture();
   try {
     const state: AuthState = {
-      scheme: "basic",
+      scheme: "bearer",
       users: new Users(new Map()),
       rules: new AccessRules([
         { prefix: "", pull: "anyone" },
@@ -327,6 +327,10 @@ Deno.test("ns: auth rules decide on the prefixed name", async (t) => {
         url: "/v2/library/alpine/manifests/latest?ns=docker.io",
         status: 401,
         wantCode: "UNAUTHORIZED",
+        // The token a client fetches is scoped to the name the rules and the route use.
+        wantHeaders: {
+          "www-authenticate": /scope="repository:docker\.io\/library\/alpine:pull"/,
+        },
       },
     ]);
   } finally {
