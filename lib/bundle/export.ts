@@ -27,6 +27,7 @@ import { ANNOTATION_IMAGE_NAME } from "./names.ts";
 import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts";
 import { referrerEntries, withCosignTags } from "./attached.ts";
 import { noProgress, type PublishProgress } from "../publish/progress.ts";
+import { assertNewTarget, encodeRecord, heldAfter, omitHeld } from "./incremental.ts";
 
 const sum = (xs: { size: number }[]) => xs.reduce((n, x) => n + x.size, 0);
 
@@ -43,6 +44,8 @@ export interface ExportOptions {
   onBlob?: (digest: string, size: number) => void;
   /** Told of every object written (the CLI's progress display). */
   progress?: PublishProgress;
+  /** A bundle the far side imported: objects it holds are left out (lib/bundle/incremental.ts). */
+  since?: string;
 }
 
 export interface ExportResult {
@@ -51,6 +54,8 @@ export interface ExportResult {
   bytes: number;
   /** Entries of an existing layout directory kept beside ours, and replaced by ours. */
   merged: IndexOutcome;
+  /** With `since`: the objects left out because the far side holds them. */
+  omitted?: { objects: number; bytes: number };
 }
 
 /** Parses `oci:DIR` or `oci-archive:FILE` (skopeo's transport names). */
@@ -91,13 +96,17 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
       images.push({ repository: name, tag, digest });
     }
   }
+  // Incremental (lib/bundle/incremental.ts): leave out what the far side holds, record it.
+  if (opts.since) await assertNewTarget(opts.target.kind, opts.target.path);
+  const split = opts.since ? omitHeld(objects, await heldAfter(opts.since)) : undefined;
+  const record = split && encodeRecord(opts.since!, split.omit, split.write);
   const sink = opts.target.kind === "oci"
     ? await dirSink(opts.target.path)
     : tarSink(opts.target.path);
   let bytes = 0;
   let merged: IndexOutcome;
   const progress = opts.progress ?? noProgress;
-  const items = [...objects].sort().map(([digest, size]) => ({ digest, size }));
+  const items = [...(split?.write ?? objects)].sort().map(([digest, size]) => ({ digest, size }));
   progress.start({ blobs: items.length, bytes: sum(items), items });
   try {
     for (const { digest, size } of items) {
@@ -111,15 +120,23 @@ export async function exportLayout(opts: ExportOptions): Promise<ExportResult> {
       progress.blobDone(digest, true);
       opts.onBlob?.(digest, size);
     }
+    if (record) {
+      const body = new Blob([record.bytes as BlobPart]).stream();
+      await sink.blob(record.digest, record.bytes.byteLength, body);
+    }
     // index.json last: an interrupted export is not a valid layout rather than a wrong one.
-    merged = await sink.finish([...entries, ...referrers]);
+    merged = await sink.finish([...entries, ...referrers], record?.annotations);
   } catch (e) {
     await sink.abort();
     throw e;
   } finally {
     progress.stop();
   }
-  return { images, blobs: objects.size, bytes, merged };
+  const omitted = split && {
+    objects: split.omit.size,
+    bytes: [...split.omit.values()].reduce((a, b) => a + b, 0),
+  };
+  return { images, blobs: split?.write.size ?? objects.size, bytes, merged, omitted };
 }
 
 /** Repository → selected tags (undefined = all tags). */

@@ -37,6 +37,7 @@ import { describeDestination, type Destination, destination } from "./names.ts";
 import { stageImage } from "./stage.ts";
 import { addUntagged } from "./untagged.ts";
 import { noProgress, type PublishProgress } from "../publish/progress.ts";
+import { checkBase, openWithBase, readRecord } from "./incremental.ts";
 
 const sum = (ds: Iterable<Descriptor>) => [...ds].reduce((n, d) => n + d.size, 0);
 
@@ -83,10 +84,15 @@ export async function importLayout(opts: ImportOptions): Promise<ImportedImage[]
   const layout = await openLayout(spec);
   try {
     const entries = await layout.entries();
+    // An incremental bundle (lib/bundle/incremental.ts): its base must be in the store
+    // before anything is written; omitted objects are then read from the store.
+    const record = await readRecord(layout, `import source "${opts.source}"`);
+    if (record) await checkBase(opts.store, record, opts.source);
+    const open = openWithBase(layout, opts.store, record);
     const sourceOf = (d: Descriptor, label: string): Source => ({
       description: `${opts.source} (${label})`,
       resolve: () => Promise.resolve(d),
-      open: (digest) => layout.open(digest),
+      open,
       related: () => Promise.resolve(entries.filter((e) => e.digest !== d.digest)),
       close: () => Promise.resolve(),
     });

@@ -40,8 +40,11 @@ export interface IndexOutcome {
 
 export interface Sink {
   blob(digest: string, size: number, body: ReadableStream<Uint8Array>): Promise<void>;
-  /** Writes `oci-layout` and `index.json` (merged for a directory), then finishes. */
-  finish(entries: IndexEntry[]): Promise<IndexOutcome>;
+  /**
+   * Writes `oci-layout` and `index.json` (merged for a directory), then finishes;
+   * `annotations` go on index.json itself (an incremental bundle's record).
+   */
+  finish(entries: IndexEntry[], annotations?: Record<string, string>): Promise<IndexOutcome>;
   /** Removes what an unfinished export wrote that is not a whole blob. */
   abort(): Promise<void>;
 }
@@ -100,6 +103,7 @@ async function existingIndex(dir: string): Promise<Record<string, unknown> | nul
 export function mergeIndex(
   existing: Record<string, unknown> | null,
   ours: IndexEntry[],
+  annotations?: Record<string, string>,
 ): { index: Record<string, unknown>; outcome: IndexOutcome } {
   const old = (existing?.manifests ?? []) as IndexEntry[];
   const names = new Set(ours.map((e) => e.annotations?.[ANNOTATION_IMAGE_NAME]));
@@ -119,6 +123,7 @@ export function mergeIndex(
     schemaVersion: 2,
     mediaType: OCI_INDEX,
     ...existing,
+    ...(annotations ? { annotations } : {}),
     manifests: [...kept, ...ours],
   };
   return { index, outcome: { kept: kept.length, replaced: old.length - kept.length } };
@@ -139,12 +144,12 @@ export async function dirSink(dir: string): Promise<Sink> {
       await pipeline(Readable.fromWeb(body as never), createWriteStream(tmp));
       await fs.rename(tmp, file);
     },
-    async finish(entries) {
+    async finish(entries, annotations) {
       const marker = path.join(dir, "oci-layout");
       if (!existing || !(await fs.stat(marker).catch(() => null))) {
         await writeAtomic(marker, layoutMarker());
       }
-      const { index, outcome } = mergeIndex(existing, entries);
+      const { index, outcome } = mergeIndex(existing, entries, annotations);
       await writeAtomic(path.join(dir, "index.json"), encode(index));
       return outcome;
     },
@@ -177,9 +182,9 @@ export function tarSink(file: string): Sink {
       const sink = pack.entry({ name: `blobs/${algorithm}/${hex}`, size, mode: 0o644 });
       await pipeline(Readable.fromWeb(body as never), sink);
     },
-    async finish(entries) {
+    async finish(entries, annotations) {
       await started;
-      await text("index.json", encode(mergeIndex(null, entries).index));
+      await text("index.json", encode(mergeIndex(null, entries, annotations).index));
       pack.finalize();
       await done;
       await fs.rename(tmp, file);

@@ -18,7 +18,7 @@ import { parseFlags } from "./flags.ts";
 import { readStoreArg, writeStoreArg } from "./store_arg.ts";
 
 export const EXPORT_USAGE =
-  `Usage: static-registry export --from <store> [REPO[:TAG] ...] <oci:DIR | oci-archive:FILE>
+  `Usage: static-registry export --from <store> [--since BUNDLE] [REPO[:TAG] ...] <oci:DIR | oci-archive:FILE>
 
 Writes repositories of a store (all of them when none is named) as an OCI image layout:
 index.json names each image "REPO:TAG" (io.containerd.image.name) and "TAG"
@@ -29,6 +29,10 @@ Into an existing layout directory, entries are merged: others are kept, one nami
 same image (io.containerd.image.name, else the same ref.name) is replaced.
 
   --from STORE    a directory, s3://bucket/prefix or http(s):// URL
+  --since BUNDLE  incremental: leave out every object the far side holds once it has
+                  imported BUNDLE (an earlier export, oci:DIR or oci-archive:FILE); the
+                  bundle records what it builds on, and import refuses it unless the
+                  store holds all of that. The target must be new.
   --config FILE   S3 settings (the "s3" key) and, without --from, the store
   --json          print the result as JSON (with duration_ms and mb_per_s)
 `;
@@ -42,6 +46,9 @@ by io.containerd.image.name (as written by export and containerd); entries with 
 tag (org.opencontainers.image.ref.name) need --repo. A name pinned by digest
 (alpine@sha256:...) is imported untagged, pullable by digest: no tag moves. Entries
 without a name whose subject is an imported manifest are imported as its referrers.
+An incremental bundle (export --since) is imported only when the store already holds
+every object it builds on; otherwise nothing is written and the first missing object
+is named.
 
   --to STORE      a directory (created if missing) or s3://bucket/prefix
   --repo NAME     repository for entries that carry only a tag
@@ -55,6 +62,7 @@ function parse(argv: string[]) {
     from: { type: "string" },
     to: { type: "string" },
     repo: { type: "string" },
+    since: { type: "string" },
     config: { type: "string" },
     json: { type: "boolean" },
   });
@@ -86,6 +94,7 @@ export async function exportCommand(argv: string[]): Promise<number> {
     target: parsed,
     select: positionals.slice(0, -1),
     progress: values.json ? undefined : defaultProgress("export"),
+    since: values.since,
   });
   const t = clock.stop(r.bytes);
   if (values.json) return json({ ...r, ...t });
@@ -93,6 +102,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
   console.log(
     `exported ${r.images.length} image(s), ${r.blobs} object(s) (${formatBytes(r.bytes)}) ` +
       `from ${store.location} to ${target}` +
+      (r.omitted
+        ? `, ${r.omitted.objects} object(s) (${formatBytes(r.omitted.bytes)}) left out: ` +
+          `held since ${values.since}`
+        : "") +
       (kept || replaced
         ? `, merged into its index.json (${kept} other entr${kept === 1 ? "y" : "ies"} kept, ` +
           `${replaced} replaced)`
@@ -105,8 +118,10 @@ export async function exportCommand(argv: string[]): Promise<number> {
 /** `import` with the arguments after the word. */
 export async function importCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
-  if (values.from) {
-    throw new UsageError("import: --from belongs to export; the source is positional");
+  if (values.from || values.since) {
+    throw new UsageError(
+      `import: ${values.from ? "--from" : "--since"} belongs to export; the source is positional`,
+    );
   }
   if (values.help) return print(IMPORT_USAGE);
   if (positionals.length !== 1) {

@@ -120,19 +120,57 @@ async function blobProblem(
   size: number,
   opts: VerifyOptions,
 ): Promise<string | null> {
-  const meta = await store.stat(blobKey(digest));
-  if (!meta) return `blob ${digest}: missing from the store`;
-  if (meta.size !== size) return `blob ${digest}: stored size ${meta.size}, index says ${size}`;
-  if (opts.deep && isStreamStore(store)) {
-    const opened = await store.open(blobKey(digest));
-    if (!opened) return `blob ${digest}: missing from the store`;
-    const v = new DigestVerifier(digest, size);
+  const p = await objectProblem(store, digest, size, { deep: opts.deep, streamOnly: true });
+  return p && `blob ${digest}: ${p.reason}`;
+}
+
+/** What is wrong with one stored object (`check` without origins): a kind and a reason. */
+export interface ObjectProblem {
+  kind: "missing" | "size" | "digest";
+  reason: string;
+}
+
+/**
+ * Whether `store` holds object `digest` (a blob or a manifest: both live at
+ * `blobs/<alg>/<hex>`) with `size` bytes, and with `deep` whether its bytes hash to
+ * `digest` (read as a stream where the store can, else whole; `streamOnly` skips the hash
+ * for a store that cannot stream). Null when all is well; store failures throw.
+ *
+ * @example
+ * ```ts
+ * const p = await objectProblem(store, "sha256:…", 1234, { deep: true });
+ * if (p) console.log(p.kind, p.reason); // "digest", "content digest is sha256:…"
+ * ```
+ */
+export async function objectProblem(
+  store: ReadStore,
+  digest: string,
+  size: number,
+  opts: { deep?: boolean; streamOnly?: boolean } = {},
+): Promise<ObjectProblem | null> {
+  const key = blobKey(digest);
+  const meta = await store.stat(key);
+  const missing = { kind: "missing", reason: "missing from the store" } as const;
+  if (!meta) return missing;
+  if (meta.size !== size) {
+    return { kind: "size", reason: `stored size ${meta.size}, index says ${size}` };
+  }
+  if (!opts.deep || (opts.streamOnly && !isStreamStore(store))) return null;
+  const v = new DigestVerifier(digest, size);
+  if (isStreamStore(store)) {
+    const opened = await store.open(key);
+    if (!opened) return missing;
     for await (const chunk of bodyStream(opened.body)) v.update(chunk);
-    try {
-      v.check("blob");
-    } catch (e) {
-      return (e as Error).message;
-    }
+  } else {
+    const r = await store.read(key);
+    if (r.status !== "ok") return missing;
+    v.update(r.bytes);
+  }
+  try {
+    v.check("blob");
+  } catch (e) {
+    const why = (e as Error).message.replace(`blob ${digest}: `, "");
+    return { kind: /size/.test(why) ? "size" : "digest", reason: why };
   }
   return null;
 }

@@ -7,8 +7,9 @@
  * const res = await app.request("/v2/library/alpine/manifests/3.20");
  * ```
  *
- * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → its store resolved once into
- * a {@link RequestContext} → the middleware (request counter first, then
+ * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → the
+ * name (`HOST/name` under containerd's `?ns=HOST`, lib/server/mounts.ts `mirrorName`) →
+ * its store resolved once into a {@link RequestContext} → the middleware (request counter first, then
  * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
  * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
  *
@@ -37,7 +38,7 @@ import { createMetrics } from "./metrics.ts";
 import { observe } from "./observe.ts";
 import { RequestFigures } from "./request_figures.ts";
 import type { AccessLog } from "./access_log.ts";
-import { innerName, mountPicker, servedStore } from "./mounts.ts";
+import { innerName, mirrorName, mountPicker, servedStore } from "./mounts.ts";
 import { referrers } from "./referrers.ts";
 import { requestTarget } from "./path.ts";
 import { dispatcher, matchPath, routeTable } from "./routes.ts";
@@ -125,7 +126,10 @@ export function createApp(deps: AppDeps): App {
   function fetch(req: Request, client?: ClientAddress): Reply {
     const { path, query } = requestTarget(req.url);
     const m = matchPath(path);
-    const name = "name" in m ? m.name : "";
+    let name = "name" in m ? m.name : "";
+    // containerd mirror mode (lib/server/mounts.ts mirrorName); `_catalog` and `/v2/`
+    // name nothing, so they ignore it. No parse unless the query mentions `ns=`.
+    if (name !== "" && query !== "" && query.includes("ns=")) name = mirrorName(name, query);
     const mount = name === "" ? root : pick(name);
     const c = new RequestContext(
       req,

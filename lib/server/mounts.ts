@@ -54,6 +54,38 @@ export function mountPicker(
   };
 }
 
+/**
+ * The repository a request means under containerd's mirror mode: with `?ns=HOST` (what
+ * containerd appends when a hosts.toml sends it to a mirror; HOST is the upstream it
+ * would otherwise pull from) `name` is `HOST/name`, so `library/alpine` with
+ * `ns=docker.io` is `docker.io/library/alpine` and lands in the mount at `docker.io`.
+ * Without `ns` (or with an empty one) the name is unchanged.
+ *
+ * The prefixed name is then looked up like any other name, and everything downstream
+ * (auth rules, errors, the access log) sees it, so a mirror request can reach exactly
+ * what the same client could pull as `HOST/name` without mirror mode, never more. An
+ * upstream no mount serves is therefore NOT served from the root as the bare name: that
+ * would hand a client asking for `ghcr.io/x/y` whatever image the root calls `x/y` (the
+ * collision mirror mode exists to avoid); it is 404 NAME_UNKNOWN unless the root holds
+ * `HOST/name` itself, and a 404 lets containerd go on to the next host in hosts.toml.
+ * A HOST that is no repository-name component (`registry:5000`, uppercase) gives a name
+ * the grammar refuses: 400 NAME_INVALID quoting it.
+ *
+ * Called only when the raw query contains `ns=`, so the common request (a blob 307 with
+ * no query) never parses one. The value is percent-decoded (containerd sends
+ * `url.Values.Encode()`: `:` as `%3A`); the first `ns` wins.
+ *
+ * @example
+ * ```ts
+ * mirrorName("library/alpine", "ns=docker.io"); // "docker.io/library/alpine"
+ * mirrorName("library/alpine", "dns=x&n=1");    // "library/alpine"
+ * ```
+ */
+export function mirrorName(name: string, query: string): string {
+  const ns = new URLSearchParams(query).get("ns");
+  return ns ? `${ns}/${name}` : name;
+}
+
 /** `name` within the store of `m` (the name itself for the root). */
 export function innerName(m: ServedStore, name: string): string {
   return m.prefix === "" ? name : name.slice(m.prefix.length + 1);

@@ -30,6 +30,7 @@ export class OciLayoutSource implements Source {
   readonly description: string;
   readonly #release: () => Promise<void>;
   #entries?: Descriptor[];
+  #annotations: Record<string, unknown> = {};
   #root?: Descriptor;
 
   /**
@@ -105,7 +106,9 @@ export class OciLayoutSource implements Source {
     const indexFile = this.#where("index.json");
     const indexText = await this.#text("index.json");
     if (indexText === null) throw new Error(`source "${this.description}": ${indexFile} not found`);
-    const index = parseJson(indexText) as { manifests?: unknown } | undefined;
+    const index = parseJson(indexText) as
+      | { manifests?: unknown; annotations?: unknown }
+      | undefined;
     if (index instanceof Error) {
       throw new Error(`source "${this.description}": ${indexFile}: ${index.message}`);
     }
@@ -115,7 +118,15 @@ export class OciLayoutSource implements Source {
     this.#entries = index.manifests.map((d, i) =>
       checkDescriptor(d, `${indexFile} manifests[${i}]`)
     );
+    const a = index.annotations;
+    if (a && typeof a === "object" && !Array.isArray(a)) this.#annotations = { ...a };
     return this.#entries;
+  }
+
+  /** The annotations of index.json itself (lib/bundle/incremental.ts reads its record there). */
+  async annotations(): Promise<Readonly<Record<string, unknown>>> {
+    await this.entries();
+    return this.#annotations;
   }
 
   async resolve(): Promise<Descriptor> {

@@ -1,7 +1,7 @@
 /**
  * `static-registry check` with mounts, through main.ts in a subprocess: each mount's
  * store is checked against its own origins (stand-in CDNs over copies of the store), the
- * root without origins is skipped, and a problem names the repository as clients see it
+ * root without origins is checked itself, and a problem names the repository as clients see it
  * (`team-a/demo/hello:latest`).
  */
 import assert from "node:assert/strict";
@@ -64,8 +64,10 @@ Deno.test("check command: checks every mount's store against its own origins", a
       let r = await run();
       assert.equal(r.code, 0, r.stderr);
       let report = JSON.parse(r.stdout);
-      assert.equal(report.objects, 6, "3 objects (manifest, config, layer) per mount");
+      // The root has no origins: its store is checked itself (3 objects of its own).
+      assert.equal(report.objects, 9, "3 objects (manifest, config, layer) per store");
       assert.deepEqual(report.origins.map((o: { name: string }) => o.name), ["edge-a", "edge-b"]);
+      assert.deepEqual(report.stores.map((o: { name: string }) => o.name), ["store"]);
 
       await fs.rm(path.join(dir, "a-edge", blobKey(a.layer)));
       r = await run();

@@ -86,7 +86,8 @@ Deno.test("check() reports a deleted blob and a truncated blob per origin, again
     assert.equal(clean.ok, true);
     assert.match(formatReport(clean), /\nOK\n$/);
 
-    // A stopped origin is an error per object, not a crash.
+    // A stopped origin is one finding (its marker probe gets no answer), not a crash and
+    // not one row per object; its objects are not tried.
     await c.stop();
     const down = await check({
       objects,
@@ -94,7 +95,15 @@ Deno.test("check() reports a deleted blob and a truncated blob per origin, again
       concurrency: 2,
       timeout: 2000,
     });
-    assert.equal(down.origins[0].error, fx.objects.size);
+    assert.equal(down.ok, false);
+    assert.equal(down.origins[0].checked, 0);
+    assert.equal(down.origins[0].unreachable, true);
+    assert.equal(down.problems.length, 1);
+    assert.equal(down.problems[0].kind, "unreachable");
+    assert.match(
+      down.problems[0].reason,
+      new RegExp(`${fx.objects.size} object\\(s\\) not checked`),
+    );
   } finally {
     await a.close();
     await b.close();
