@@ -24,7 +24,7 @@ import { defaultProgress, formatBytes } from "../publish/progress.ts";
 import { Interrupted, type InterruptHandle, onInterrupt } from "../publish/interrupt.ts";
 
 export const PUBLISH_USAGE =
-  `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--json]
+  `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--no-clobber] [--json]
 
 Copies an image (all platforms, and referrers found beside it) into a static layout.
 
@@ -39,7 +39,15 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
              docker:// only: give up on a response that starts, or a body that sends
              nothing, for this long ("30s", "2m"; default 30s for headers, 60s for
              body bytes); failed GETs are retried with backoff, 5 attempts in all
+  --no-clobber
+             refuse to move an existing tag to another manifest (exit 1; publishing
+             the digest the tag already has is fine)
   --json     print the result as JSON instead of a summary line
+
+A tag that pointed at another manifest is moved, and publish says so:
+  moved tag REPO:TAG sha256:OLD → sha256:NEW
+The old manifest then leaves the tag index (unless another tag, index or referrer still
+needs it), so "static-registry gc" can reclaim it.
 `;
 
 interface Parsed {
@@ -49,6 +57,7 @@ interface Parsed {
   to: string;
   config?: string;
   json: boolean;
+  noClobber: boolean;
   /** `--timeout` in ms. */
   timeoutMs?: number;
 }
@@ -60,6 +69,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     config: { type: "string", short: "c" },
     json: { type: "boolean" },
     timeout: { type: "string" },
+    "no-clobber": { type: "boolean" },
   });
   if (values.help) return "help";
   if (positionals.length !== 2) {
@@ -102,6 +112,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     to: values.to,
     config: values.config,
     json: values.json,
+    noClobber: values["no-clobber"],
     timeoutMs,
   };
 }
@@ -114,6 +125,11 @@ function summary(r: PublishResult, source: string, to: string): string {
     `${r.blobsCopied} blob(s) copied (${formatBytes(r.bytesCopied)}), ` +
     `${r.blobsSkipped} already present (${formatBytes(r.bytesSkipped)}), ` +
     `${r.manifestsWritten}/${r.manifests} manifest(s) written`;
+}
+
+/** `moved tag app:1.0 sha256:old → sha256:new` (the JSON result has `moved` instead). */
+export function movedLine(r: PublishResult): string {
+  return `moved tag ${r.name}:${r.tag} ${r.moved!.from} → ${r.moved!.to}`;
 }
 
 /**
@@ -150,7 +166,9 @@ async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<nu
       tag: args.tag,
       progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
       signal: interrupt.signal,
+      noClobber: args.noClobber,
     });
+    if (result.moved && !args.json) console.log(movedLine(result));
     console.log(
       args.json ? JSON.stringify(result) : summary(result, args.source.text, store.location),
     );
