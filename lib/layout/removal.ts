@@ -38,17 +38,17 @@ export class StillReferenced extends Error {
     readonly repo: string,
     readonly digest: string,
     readonly parent: string,
-    /** The tag whose walk reached the parent; undefined for an untagged parent. */
-    readonly tag: string | undefined,
+    /** The staying tags that reach the manifest, sorted; empty for an untagged parent. */
+    readonly tags: readonly string[],
   ) {
-    const by = tag === undefined
-      ? `untagged manifest ${parent}`
-      : parent === tag
-      ? `tag ${repo}:${tag}`
-      : `${parent}, which tag ${repo}:${tag} references`;
+    const refs = tags.map((t) => `${repo}:${t}`);
     super(
-      `${repo}@${digest} is still referenced: it is a child of ${by}; ` +
-        (tag === undefined ? `delete ${repo}@${parent} too` : `delete ${repo}:${tag} too`),
+      tags.length === 0
+        ? `${repo}@${digest} is still referenced: it is a child of untagged manifest ` +
+          `${parent}; delete ${repo}@${parent} too`
+        : `${repo}@${digest} is still referenced: it is a child of ${parent}, and ` +
+          `${refs.length === 1 ? "tag" : "tags"} ${refs.join(", ")} reach it; ` +
+          `delete ${refs.join(" and ")} too`,
     );
   }
 }
@@ -107,7 +107,6 @@ export function unreachable(
       .map((d): [string, undefined] => [d, undefined]),
   ];
   for (const [seed, tag] of seeds) {
-    if (forced.has(seed)) throw new StillReferenced(index.name, seed, tag ?? seed, tag);
     const walk = [seed];
     while (walk.length) {
       const d = walk.pop()!;
@@ -115,7 +114,12 @@ export function unreachable(
       kept.set(d, tag);
       const m = index.manifests[d];
       for (const child of m.children ?? []) {
-        if (forced.has(child)) throw new StillReferenced(index.name, child, d, tag);
+        if (forced.has(child)) {
+          const tags = tag === undefined
+            ? []
+            : staying.filter((t) => reaches(index.tags[t], child, edges));
+          throw new StillReferenced(index.name, child, d, tags);
+        }
         walk.push(child);
       }
       // A referrer named for deletion goes even though its subject stays.
@@ -123,6 +127,20 @@ export function unreachable(
     }
   }
   return [...candidates].filter((d) => !kept.has(d)).sort();
+}
+
+/** Whether `digest` is `root` or reached from it along `edges` (for a message only). */
+function reaches(root: string, digest: string, edges: (d: string) => string[]): boolean {
+  const seen = new Set<string>();
+  const stack = [root];
+  while (stack.length) {
+    const d = stack.pop()!;
+    if (d === digest) return true;
+    if (seen.has(d)) continue;
+    seen.add(d);
+    stack.push(...edges(d));
+  }
+  return false;
 }
 
 /** Blob entries listed by `gone` manifests and by no other manifest of `index`, sorted. */
