@@ -178,7 +178,10 @@ Deno.test("tag index: a document without times loads in the server; an older sch
     // new document (the shapes are open), or old servers would reject new stores.
     const { tagged: _, ...oldProperties } = RepoIndexSchema.properties;
     const older = TypeCompiler.Compile(Type.Object(oldProperties));
-    assert.ok(older.Check(structuredClone(doc)), [...older.Errors(doc)].map((e) => e.message).join("; "));
+    assert.ok(
+      older.Check(structuredClone(doc)),
+      [...older.Errors(doc)].map((e) => e.message).join("; "),
+    );
 
     // What an older publish wrote: no times. It loads and serves, and retention counts
     // its tags as the oldest.
