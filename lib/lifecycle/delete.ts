@@ -105,7 +105,13 @@ export async function deleteImages(opts: DeleteOptions): Promise<RepoDeletion[]>
       return r;
     });
     // 3. The catalog, after the tag index.
-    if (result.emptied) result.catalogChanged = await removeFromCatalog(store, name);
+    if (result.emptied) {
+      result.catalogChanged = await removeFromCatalog(store, name);
+      // A publish may have refilled it between the two locks: then it stays listed.
+      if (!result.catalogChanged) {
+        result.emptied = Object.keys((await readIndex(store, name)).manifests).length === 0;
+      }
+    }
     log.info(
       {
         name,
