@@ -25,7 +25,7 @@ import { describeTiming, stopwatch, type Timing } from "./progress_summary.ts";
 import { Interrupted, type InterruptHandle, onInterrupt } from "../publish/interrupt.ts";
 
 export const PUBLISH_USAGE =
-  `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--json]
+  `Usage: static-registry publish <source> <repo>[:<tag>] --to <dir> [--no-clobber] [--json]
 
 Copies an image (all platforms, and referrers found beside it) into a static layout.
 
@@ -44,11 +44,19 @@ Copies an image (all platforms, and referrers found beside it) into a static lay
              copy the image alone: without it, referrers found beside the image and,
              from docker://, its referrers (API, else the sha256-<hex> tag schema) and
              cosign's sha256-<hex>.sig/.att/.sbom tags are copied too
+  --no-clobber
+             refuse to move an existing tag to another manifest (exit 1; publishing
+             the digest the tag already has is fine)
   --json     print the result as JSON instead of a summary line (with duration_ms,
              and mb_per_s: MB of blobs copied per second)
 
 On a terminal, stderr shows a line per blob (Waiting, Copying, Exists, Done) while they
 fit, and a total line: bytes, blobs, MB/s, ETA. Elsewhere, a line every 5 s.
+
+A tag that pointed at another manifest is moved, and publish says so:
+  moved tag REPO:TAG sha256:OLD → sha256:NEW
+The old manifest then leaves the tag index (unless another tag, index or referrer still
+needs it), so "static-registry gc" can reclaim it.
 `;
 
 interface Parsed {
@@ -60,6 +68,7 @@ interface Parsed {
   json: boolean;
   /** False with `--no-signatures`. */
   signatures: boolean;
+  noClobber: boolean;
   /** `--timeout` in ms. */
   timeoutMs?: number;
 }
@@ -72,6 +81,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     json: { type: "boolean" },
     timeout: { type: "string" },
     "no-signatures": { type: "boolean" },
+    "no-clobber": { type: "boolean" },
   });
   if (values.help) return "help";
   if (positionals.length !== 2) {
@@ -115,6 +125,7 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
     config: values.config,
     json: values.json,
     signatures: !values["no-signatures"],
+    noClobber: values["no-clobber"],
     timeoutMs,
   };
 }
@@ -131,6 +142,11 @@ function summary(r: PublishResult, t: Timing, source: string, to: string): strin
       ? `, with ${r.referrers} referrer(s) and ${r.attachedTags.length} cosign tag(s)`
       : "") +
     `, ${describeTiming(t)}`;
+}
+
+/** `moved tag app:1.0 sha256:old → sha256:new` (the JSON result has `moved` instead). */
+export function movedLine(r: PublishResult): string {
+  return `moved tag ${r.name}:${r.tag} ${r.moved!.from} → ${r.moved!.to}`;
 }
 
 /**
@@ -169,8 +185,10 @@ async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<nu
       progress: args.json ? undefined : defaultProgress(`${args.name}:${args.tag}`),
       signal: interrupt.signal,
       signatures: args.signatures,
+      noClobber: args.noClobber,
     });
     const t = clock.stop(result.bytesCopied);
+    if (result.moved && !args.json) console.log(movedLine(result));
     console.log(
       args.json
         ? JSON.stringify({ ...result, ...t })

@@ -66,6 +66,14 @@ export const RepoIndexSchema = Type.Object({
   name: Type.String(),
   /** tag → manifest digest (a key of `manifests`). */
   tags: Type.Record(Type.String(), Type.String()),
+  /**
+   * tag → when the tag was last set or moved (RFC 3339 UTC), for retention (lib/lifecycle/
+   * retention.ts). A separate, optional record beside `tags` rather than richer `tags`
+   * values: servers before it read `tags` as tag → digest and ignore unknown fields (the
+   * shapes are open), so they keep reading new documents, and documents written before it
+   * (no times) keep validating. A tag without a time is older than every timed one.
+   */
+  tagged: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Every manifest the repository holds: tagged ones, index children, referrers. */
   manifests: Type.Record(Type.String(), ManifestEntrySchema),
   /** digest → size of every blob (config, layer) any of the manifests references. */

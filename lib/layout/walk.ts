@@ -64,8 +64,8 @@ export function referencedObjects(index: RepoIndex, opts: WalkOptions = {}): Ref
   return [...out.values()];
 }
 
-/** subject digest → digests of the manifests that name it, sorted. */
-function referrersOf(index: RepoIndex): Map<string, string[]> {
+/** subject digest → digests of the manifests that name it, sorted (lib/layout/removal.ts too). */
+export function referrersOf(index: RepoIndex): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const digest of Object.keys(index.manifests).sort()) {
     const subject = index.manifests[digest].subject;

@@ -10,7 +10,9 @@ import { CATALOG_KEY, LAYOUT_VERSION, repoIndexKey } from "../layout/keys.ts";
 import { encodeDocument, readDocument, writeDocument } from "../layout/documents.ts";
 import { manifestEntry } from "../layout/entry.ts";
 import { FieldError, validateCatalog, validateRepoIndex } from "../layout/rules.ts";
-import { type Catalog, emptyRepoIndex, type ManifestEntry } from "../layout/schema.ts";
+import { type Catalog, emptyRepoIndex, type ManifestEntry, record } from "../layout/schema.ts";
+import { applyRemoval, orphanBlobs, unreachable } from "../layout/removal.ts";
+import { nowTime, withTagTimes } from "../layout/tag_times.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { CollectedImage } from "./collect.ts";
 
@@ -24,6 +26,8 @@ export interface IndexUpdate {
   blobs: Map<string, number>;
   /** Tags set beside `tag` (cosign's `sha256-<hex>.sig`, …; collect.ts) → manifest digest. */
   attachedTags?: Map<string, string>;
+  /** Refuse to move the tag when it points at another manifest (publish --no-clobber). */
+  noClobber?: boolean;
 }
 
 /**
@@ -66,18 +70,75 @@ export async function withLock<T>(acquire: Acquire, fn: () => Promise<T>): Promi
 
 const tagIndexRules = (name: string) => (v: unknown) => validateRepoIndex(v, name);
 
-/** The tag index with `update` merged in, and whether that changes the stored document. */
+/** A tag that publish pointed at another manifest. */
+export interface TagMove {
+  tag: string;
+  /** The digest the tag pointed at before. */
+  from: string;
+  /** The digest it points at now (the published root). */
+  to: string;
+  /**
+   * Manifests that left the tag index with the move: the old root and what only it
+   * reached (children, referrers; lib/layout/removal.ts). Their objects stay in the store
+   * until gc collects them.
+   */
+  dropped: string[];
+}
+
+/** `publish --no-clobber` met a tag that points at another manifest. Exit status 1. */
+export class TagMoveRefused extends Error {
+  override name = "TagMoveRefused";
+  constructor(name: string, readonly tag: string, readonly from: string, readonly to: string) {
+    super(
+      `publish ${name}:${tag}: tag "${tag}" already points at ${from}; ` +
+        `--no-clobber refuses to move it to ${to}`,
+    );
+  }
+}
+
+/**
+ * The tag index with `update` merged in, and whether that changes the stored document.
+ * A tag set or moved gets its time (`tagged`, lib/layout/tag_times.ts); an unchanged tag
+ * keeps its time, so an unchanged re-publish still changes nothing. A moved tag's old
+ * manifest leaves the index with whatever only it reached, so nothing keeps it from gc
+ * (issue 12 §4); `created` says the index held no manifest before (none, or emptied by
+ * `delete`, which then takes the repository out of the catalog: the caller lists it again).
+ */
 async function mergedRepoIndex(store: WriteStore, name: string, update: IndexUpdate) {
   const key = repoIndexKey(name);
   const old = await readDocument(store, key, tagIndexRules(name));
-  const index = old ?? emptyRepoIndex(name);
+  let index = old ?? emptyRepoIndex(name);
   const before = old && encodeDocument(old);
+  const created = !old || Object.keys(old.manifests).length === 0;
+  const { tag, root } = update;
+  const from = Object.hasOwn(index.tags, tag) ? index.tags[tag] : undefined;
+  if (from !== undefined && from !== root && update.noClobber) {
+    throw new TagMoveRefused(name, tag, from, root);
+  }
   for (const [digest, entry] of update.manifests) index.manifests[digest] = entry;
   for (const [digest, size] of update.blobs) index.blobs[digest] = size;
-  index.tags[update.tag] = update.root;
-  for (const [t, digest] of update.attachedTags ?? []) index.tags[t] = digest;
+  index.tags[tag] = root;
+  let moved: TagMove | undefined;
+  const set = record<string>();
+  if (from !== root) set[tag] = nowTime();
+  // Attached tags (cosign's) are tags too: set before a move's removal below, so what
+  // they reach stays; timed like any tag that is set or moved.
+  for (const [t, digest] of update.attachedTags ?? []) {
+    if (index.tags[t] !== digest) set[t] = nowTime();
+    index.tags[t] = digest;
+  }
+  if (Object.keys(set).length) index.tagged = withTagTimes(index, set);
+  if (from !== undefined && from !== root) {
+    const dropped = unreachable(index, [from], Object.keys(index.tags));
+    index = applyRemoval(index, {
+      tags: [],
+      manifests: dropped,
+      blobs: orphanBlobs(index, dropped),
+    });
+    moved = { tag, from, to: root, dropped };
+  }
   const changed = !before || !sameBytes(before, encodeDocument(index));
-  return { index, changed };
+  return { index, changed, created, moved };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -102,29 +163,43 @@ export async function planIndexes(
   store: WriteStore,
   name: string,
   update: IndexUpdate,
-): Promise<{ repo: boolean; catalog: boolean }> {
+): Promise<{ repo: boolean; catalog: boolean; moved?: TagMove }> {
   const [repo, catalog] = await Promise.all([
     mergedRepoIndex(store, name, update),
     mergedCatalog(store, name),
   ]);
-  return { repo: repo.changed, catalog: catalog !== null };
+  return { repo: repo.changed, catalog: catalog !== null, moved: repo.moved };
+}
+
+/** What {@link updateRepoIndex} did. */
+export interface IndexWrite {
+  /** Whether the document changed (and was written). */
+  changed: boolean;
+  /**
+   * The index held no manifest before (new, or emptied by `delete`): the repository must
+   * be (re)listed in the catalog even when the plan, read earlier, saw it listed — a
+   * delete may have taken it out since.
+   */
+  created: boolean;
+  /** Set when the tag pointed at another manifest before. */
+  moved?: TagMove;
 }
 
 /**
  * Adds every manifest and blob of `update` to repository `name` and points its tag at the
- * root, under lock `repo:<name>`. Returns whether the document changed.
+ * root, under lock `repo:<name>` (a moved tag's old manifests leave: see mergedRepoIndex).
+ * Throws {@link TagMoveRefused} for a move with `noClobber`.
  */
 export function updateRepoIndex(
   store: WriteStore,
   name: string,
   update: IndexUpdate,
   acquire: Acquire = () => store.lock(repoLockName(name)),
-): Promise<boolean> {
+): Promise<IndexWrite> {
   return withLock(acquire, async () => {
-    const { index, changed } = await mergedRepoIndex(store, name, update);
-    if (!changed) return false;
-    await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
-    return true;
+    const { index, changed, created, moved } = await mergedRepoIndex(store, name, update);
+    if (changed) await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
+    return { changed, created, moved };
   });
 }
 
@@ -143,4 +218,29 @@ export function addToCatalog(
     await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
     return true;
   });
+}
+
+/**
+ * Takes `name` out of catalog.json if its tag index holds no manifest (a `delete` emptied
+ * it). Locks `catalog`, then `repo:<name>`, and decides holding both: a publish that
+ * refills the repository either wrote first (the repository stays listed) or finds it
+ * empty and lists it again ({@link IndexWrite.created}). That order cannot deadlock with
+ * publish, which may wait for a repository lock while holding the catalog lock but never
+ * waits for the catalog lock while holding a repository lock (lock_ahead.ts). Returns
+ * whether the catalog changed.
+ */
+export function removeFromCatalog(store: WriteStore, name: string): Promise<boolean> {
+  return withLock(
+    () => store.lock(CATALOG_LOCK),
+    () =>
+      withLock(() => store.lock(repoLockName(name)), async () => {
+        const index = await readDocument(store, repoIndexKey(name), tagIndexRules(name));
+        if (index && Object.keys(index.manifests).length > 0) return false;
+        const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
+        if (!catalog || !catalog.repositories.includes(name)) return false;
+        const repositories = catalog.repositories.filter((r) => r !== name);
+        await writeDocument(store, CATALOG_KEY, { ...catalog, repositories }, validateCatalog);
+        return true;
+      }),
+  );
 }

@@ -46,6 +46,7 @@ import {
   indexUpdate,
   planIndexes,
   repoLockName,
+  type TagMove,
   updateRepoIndex,
 } from "./indexes.ts";
 import { LocksAhead } from "./lock_ahead.ts";
@@ -82,6 +83,8 @@ export interface PublishOptions {
    * (a few manifest GETs per image).
    */
   signatures?: boolean;
+  /** Refuse to move the tag if it points at another manifest (`--no-clobber`). */
+  noClobber?: boolean;
 }
 
 export interface PublishResult {
@@ -104,6 +107,8 @@ export interface PublishResult {
   /** Whether the tag index / the catalog had to be rewritten. */
   indexChanged: boolean;
   catalogChanged: boolean;
+  /** Set when the tag pointed at another manifest before (indexes.ts TagMove). */
+  moved?: TagMove;
 }
 
 /** Throws UsageError unless `name` and `tag` are a valid repository name and tag. */
@@ -203,7 +208,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 
   // Everything the server would refuse is refused here, before the first write: the
   // image's tag-index entries (lib/layout rules), then the existing documents.
-  const update = indexUpdate(name, tag, image);
+  const update = { ...indexUpdate(name, tag, image), noClobber: opts.noClobber };
   const plan = await planIndexes(store, name, update);
   const signal = opts.signal;
   signal?.throwIfAborted();
@@ -223,11 +228,17 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 
     signal?.throwIfAborted();
     tagging = true; // from here on the publish completes (see PublishOptions.signal)
+    let relist = false;
     if (plan.repo) {
-      result.indexChanged = await updateRepoIndex(store, name, update, locks.take(repoLock));
+      const w = await updateRepoIndex(store, name, update, locks.take(repoLock));
+      result.indexChanged = w.changed;
+      if (w.moved) result.moved = w.moved;
+      relist = w.created; // a delete may have emptied it and taken it out of the catalog
     }
     if (plan.catalog) {
       result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));
+    } else if (relist) {
+      result.catalogChanged = await addToCatalog(store, name);
     }
   } catch (e) {
     if (!tagging && signal?.aborted && signal.reason instanceof Interrupted) {
@@ -242,6 +253,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw e;
   } finally {
     await locks.abandon();
+  }
+  if (result.moved) {
+    const { from, to } = result.moved;
+    log.info({ name, tag, from, to }, `moved tag ${name}:${tag} ${from} → ${to}`);
   }
   log.info({ ...result, source: source.description }, "published");
   return result;
