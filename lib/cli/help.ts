@@ -17,6 +17,8 @@ Usage:
                                             write repositories as an OCI layout (air gap out)
   static-registry import oci-archive:FILE --to STORE
                                             publish every image of an OCI layout (air gap in)
+  static-registry sync FILE --to STORE [--dry-run] [--json]
+                                            mirror images from other registries (docker://)
   static-registry hosts --config FILE [--json]
                                             every host:port clients may be redirected to
   static-registry --help | -h               this text; "<command> --help" for one command

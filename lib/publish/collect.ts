@@ -72,8 +72,21 @@ function checkDigest(source: Source, m: CollectedManifest, field: string, digest
   );
 }
 
+export interface CollectOptions {
+  /**
+   * Which children of an index to copy (default: all), e.g. the platforms sync was asked
+   * for (lib/sync/platforms.ts). The index itself is kept byte for byte (its digest, and
+   * signatures made over it, stay valid); its tag-index entry lists only the children kept,
+   * so the store is consistent and a pull of another platform gets MANIFEST_UNKNOWN.
+   */
+  selectChildren?: (children: Descriptor[], index: Descriptor) => Descriptor[];
+}
+
 /** Walks the image from its root; see the module doc. */
-export async function collectImage(source: Source): Promise<CollectedImage> {
+export async function collectImage(
+  source: Source,
+  opts: CollectOptions = {},
+): Promise<CollectedImage> {
   const root = await source.resolve();
   const seen = new Map<string, CollectedManifest>();
   const ordered: CollectedManifest[] = [];
@@ -82,7 +95,12 @@ export async function collectImage(source: Source): Promise<CollectedImage> {
     if (seen.has(d.digest)) return;
     if (depth > MAX_DEPTH) throw new Error(`${path}: indexes nested deeper than ${MAX_DEPTH}`);
     // No media-type pre-check: parseManifest gives the precise refusal (schema 1, …).
-    const m = await readManifest(source, d);
+    let m = await readManifest(source, d);
+    if (opts.selectChildren && m.info.manifests.length) {
+      const kept = opts.selectChildren(m.info.manifests, m.descriptor);
+      if (!kept.length) throw new Error(`${path}: index ${d.digest}: no child selected`);
+      m = { ...m, info: { ...m.info, manifests: kept } };
+    }
     seen.set(d.digest, m);
     for (const [i, child] of m.info.manifests.entries()) {
       checkDigest(source, m, `manifests[${i}]`, child.digest);

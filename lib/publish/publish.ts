@@ -38,7 +38,7 @@ import { isTag, nameProblem } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
-import { collectImage } from "./collect.ts";
+import { collectImage, type CollectOptions } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import {
   addToCatalog,
@@ -72,6 +72,8 @@ export interface PublishOptions {
    * tagged repository the catalog does not list.
    */
   signal?: AbortSignal;
+  /** Which children of an index to copy (collect.ts; default all): sync's `platforms`. */
+  selectChildren?: CollectOptions["selectChildren"];
 }
 
 export interface PublishResult {
@@ -163,7 +165,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const log = opts.log ?? silentLogger;
   checkDestination(name, tag);
 
-  const image = await collectImage(source);
+  const image = await collectImage(source, { selectChildren: opts.selectChildren });
   log.debug({ source: source.description, root: image.root.digest }, "resolved source");
   const result: PublishResult = {
     name,
