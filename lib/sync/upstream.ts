@@ -24,6 +24,8 @@ export interface UpstreamOptions {
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   fetch?: typeof fetch;
+  /** Tags asked for per tags/list page (default {@link PAGE}). */
+  pageSize?: number;
 }
 
 /** An upstream manifest as sync needs it. */
@@ -43,8 +45,10 @@ const MAX_PAGES = 1000;
 export class Upstream {
   readonly #client: RegistryClient;
   readonly #where: string;
+  readonly #page: number;
 
   constructor(readonly ref: DockerReference, opts: UpstreamOptions = {}) {
+    this.#page = opts.pageSize ?? PAGE;
     this.#where = `${ref.host}/${ref.repository}`;
     this.#client = new RegistryClient({
       base: ref.base,
@@ -61,7 +65,7 @@ export class Upstream {
   /** Every tag the upstream lists, in its order. */
   async tags(): Promise<string[]> {
     const out: string[] = [];
-    let path: string | undefined = `/v2/${this.ref.repository}/tags/list?n=${PAGE}`;
+    let path: string | undefined = `/v2/${this.ref.repository}/tags/list?n=${this.#page}`;
     for (let page = 0; path; page++) {
       if (page >= MAX_PAGES) {
         throw new Error(`tags of ${this.#where}: more than ${MAX_PAGES} pages`);

@@ -4,7 +4,8 @@
  * tests: it records every request (method, path, status, Range) so a test can count what
  * sync asked the upstream, and misbehaves on purpose when `fault` says so — a status
  * (429 with Retry-After, 503), a body that stops after N bytes and never sends more
- * (stall), or one that breaks the connection after N bytes (drop). Headers are passed
+ * (stall), or one that breaks the connection after N bytes (drop), or an answer of the
+ * test's own (`respond`: e.g. tags/list pages, which distribution 2.8 does not page). Headers are passed
  * through both ways (Authorization, Range, Accept; Link, WWW-Authenticate, Location are
  * relative or point elsewhere, so nothing is rewritten). `close()` releases stalled bodies
  * and stops the server.
@@ -21,7 +22,9 @@ export interface ProxyRequest {
 export type ProxyFault =
   | { status: number; headers?: Record<string, string> }
   | { stallAfter: number }
-  | { dropAfter: number };
+  | { dropAfter: number }
+  /** Answers in place of the upstream. */
+  | { respond: () => Response };
 
 export interface UpstreamProxy {
   /** `127.0.0.1:PORT` */
@@ -60,6 +63,11 @@ export function startProxy(target: string): UpstreamProxy {
       range: req.headers.get("range"),
     };
     proxy.requests.push(rec);
+    if (fault && "respond" in fault) {
+      const res = fault.respond();
+      rec.status = res.status;
+      return res;
+    }
     if (fault && "status" in fault) {
       rec.status = fault.status;
       return new Response(`proxy fault ${fault.status}\n`, {
