@@ -113,6 +113,25 @@ images:
         assert.equal((await readIndex(store, "src/app"))!.tags["v1.2.0"], moved.rootDigest);
       });
 
+      await t.step("a digest-pinned image is stored untagged; then skipped", async () => {
+        const img = up.images["src/single:v1"];
+        const lines = `${tmp}/pinned.txt`;
+        await Deno.writeTextFile(
+          lines,
+          `docker://${H}/src/single@${img.rootDigest} pinned/single\n`,
+        );
+        const r = await runSync([lines, "--to", store]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, new RegExp(`copied .*-> pinned/single@${img.rootDigest}`));
+        const idx = (await readIndex(store, "pinned/single"))!;
+        assert.deepEqual(Object.keys(idx.tags), []);
+        assert.ok(idx.manifests[img.rootDigest]);
+        for (const b of img.blobs) assert.ok(idx.blobs[b] !== undefined, b);
+        const again = await runSync([lines, "--to", store]);
+        assert.match(again.stdout, /: 0 copied, 1 skipped, 0 failed/);
+        assert.deepEqual(await verifyStore(new DirStore(store)), []);
+      });
+
       await t.step("--dry-run lists what would be copied and writes nothing", async () => {
         const lines = `${tmp}/dry.txt`;
         await Deno.writeTextFile(lines, `docker://${H}/src/app:v2.0.0 dry/app\n`);
