@@ -35,6 +35,9 @@ export class HostFetches {
     if (!f) {
       f = this.perSecond === undefined ? this.base : pThrottle({
         limit: 1,
+        // Strict: each request waits for 1/rate after the previous one really went out;
+        // the windowed default lets a late one be followed early (two within 1/rate).
+        strict: true,
         interval: Math.max(1, Math.round(1000 / this.perSecond)),
       })(this.base) as typeof fetch;
       this.#byHost.set(host, f);
