@@ -101,6 +101,17 @@ images:
         assert.equal(up.proxy.requests.length, 9, up.proxy.requests.map((q) => q.path).join("\n"));
       });
 
+      await t.step("--rate spaces the requests to the upstream host", async () => {
+        up.proxy.requests.length = 0;
+        const t0 = performance.now();
+        const r = await runSync([file, "--to", store, "--rate", "5/s", "--dry-run"]);
+        const took = performance.now() - t0;
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.equal(up.proxy.requests.length, 9);
+        // 9 requests at 5 a second: the last no sooner than 8 × 200 ms after the first.
+        assert.ok(took >= 1600, `9 requests at 5/s took ${took} ms`);
+      });
+
       await t.step("a moved tag is copied again and says from what", async () => {
         const dir = `${tmp}/moved`;
         const moved = await makeOciLayout(dir, { tag: "v1.2.0", seed: "moved", layers: 1 });
