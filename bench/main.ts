@@ -5,7 +5,7 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,hot,tls,scale,publish,auth,pull] [--nginx-workers N]
+ *                             [--only serve,hot,tls,scale,publish,auth,pull,sync] [--nginx-workers N]
  *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
@@ -26,11 +26,12 @@ import { hotRows } from "./hot_rows.ts";
 import { pullRows } from "./pull_rows.ts";
 import { tlsRows } from "./tls_rows.ts";
 import { authRows } from "./auth_rows.ts";
+import { syncRows } from "./sync_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth", "pull"] as const;
+const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth", "pull", "sync"] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -169,6 +170,23 @@ async function main(argv: string[]) {
         );
       } catch (e) {
         rows.push(errorRow("publish rows", "", e));
+      }
+    }
+    if (opt.only.includes("sync")) {
+      say("sync vs skopeo sync from distribution…");
+      try {
+        rows.push(
+          ...await syncRows({
+            bin,
+            workDir,
+            images: 4,
+            layers: 2,
+            layerSize: (opt.quick ? 2 : 8) << 20,
+            runs: opt.quick ? 1 : 2,
+          }),
+        );
+      } catch (e) {
+        rows.push(errorRow("sync rows", "", e));
       }
     }
   } finally {

@@ -19,6 +19,8 @@ Usage:
                                             publish every image of an OCI layout (air gap in)
   static-registry delete REPO:TAG|REPO@DIGEST... --from STORE [--dry-run]
                                             untag / remove manifests (retention: --keep-*)
+  static-registry sync FILE --to STORE [--dry-run] [--json]
+                                            mirror images from other registries (docker://)
   static-registry hosts --config FILE [--json]
                                             every host:port clients may be redirected to
   static-registry --help | -h               this text; "<command> --help" for one command

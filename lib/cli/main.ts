@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   import: async () => (await import("./bundle.ts")).importCommand,
   hosts: async () => (await import("./hosts.ts")).hostsCommand,
   delete: async () => (await import("./delete.ts")).deleteCommand,
+  sync: async () => (await import("./sync.ts")).syncCommand,
 };
 
 /**

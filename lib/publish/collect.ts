@@ -42,6 +42,13 @@ export interface CollectOptions {
    * registry its referrers and cosign tags (default true).
    */
   signatures?: boolean;
+  /**
+   * Which children of an index to copy (default: all), e.g. the platforms sync was asked
+   * for (lib/sync/platforms.ts). The index itself is kept byte for byte (its digest, and
+   * signatures made over it, stay valid); its tag-index entry lists only the children kept,
+   * so the store is consistent and a pull of another platform gets MANIFEST_UNKNOWN.
+   */
+  selectChildren?: (children: Descriptor[], index: Descriptor) => Descriptor[];
 }
 
 /** Reads a whole manifest from the source and verifies it against `d`. */
@@ -100,7 +107,12 @@ export async function collectImage(
     if (seen.has(d.digest)) return;
     if (depth > MAX_DEPTH) throw new Error(`${path}: indexes nested deeper than ${MAX_DEPTH}`);
     // No media-type pre-check: parseManifest gives the precise refusal (schema 1, …).
-    const m = await readManifest(source, d);
+    let m = await readManifest(source, d);
+    if (opts.selectChildren && m.info.manifests.length) {
+      const kept = opts.selectChildren(m.info.manifests, m.descriptor);
+      if (!kept.length) throw new Error(`${path}: index ${d.digest}: no child selected`);
+      m = { ...m, info: { ...m.info, manifests: kept } };
+    }
     seen.set(d.digest, m);
     for (const [i, child] of m.info.manifests.entries()) {
       checkDigest(source, m, `manifests[${i}]`, child.digest);

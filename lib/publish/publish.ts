@@ -38,7 +38,7 @@ import { isTag, nameProblem } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
-import { collectImage } from "./collect.ts";
+import { collectImage, type CollectOptions } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import {
   addToCatalog,
@@ -85,6 +85,8 @@ export interface PublishOptions {
   signatures?: boolean;
   /** Refuse to move the tag if it points at another manifest (`--no-clobber`). */
   noClobber?: boolean;
+  /** Which children of an index to copy (collect.ts; default all): sync's `platforms`. */
+  selectChildren?: CollectOptions["selectChildren"];
 }
 
 export interface PublishResult {
@@ -187,7 +189,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const log = opts.log ?? silentLogger;
   checkDestination(name, tag);
 
-  const image = await collectImage(source, { signatures: opts.signatures });
+  const image = await collectImage(source, {
+    signatures: opts.signatures,
+    selectChildren: opts.selectChildren,
+  });
   log.debug({ source: source.description, root: image.root.digest }, "resolved source");
   const result: PublishResult = {
     name,

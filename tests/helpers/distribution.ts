@@ -27,8 +27,13 @@ export function distributionAvailable(): boolean {
   }
 }
 
-/** Starts `docker-registry serve` on a free port with filesystem storage in a temp dir. */
-export async function startDistribution(): Promise<Distribution> {
+/**
+ * Starts `docker-registry serve` on a free port with filesystem storage in a temp dir;
+ * `auth` is distribution's `auth:` config section (htpasswd, token), as given.
+ */
+export async function startDistribution(
+  opts: { auth?: Record<string, unknown> } = {},
+): Promise<Distribution> {
   const dir = await Deno.makeTempDir({ prefix: "sr-distribution-" });
   const port = freePort();
   const addr = `127.0.0.1:${port}`;
@@ -38,6 +43,7 @@ export async function startDistribution(): Promise<Distribution> {
     log: { level: "warn", accesslog: { disabled: false } },
     storage: { filesystem: { rootdirectory: `${dir}/data` }, delete: { enabled: false } },
     http: { addr },
+    ...(opts.auth ? { auth: opts.auth } : {}),
   };
   await Deno.writeTextFile(`${dir}/config.yml`, JSON.stringify(config));
   let daemon: Daemon;
@@ -49,7 +55,8 @@ export async function startDistribution(): Promise<Distribution> {
       ready: async () => {
         const res = await fetch(`http://${addr}/v2/`, { signal: AbortSignal.timeout(1000) });
         await res.body?.cancel();
-        return res.status === 200;
+        // With auth, /v2/ answers 401 to the anonymous probe: up all the same.
+        return res.status === 200 || (opts.auth !== undefined && res.status === 401);
       },
     });
   } catch (e) {
@@ -109,10 +116,20 @@ async function layoutRoot(dir: string, tag: string): Promise<Desc> {
  * Pushes with the distribution-spec push API (POST then PUT blob uploads, PUT manifests):
  * blobs first, then child manifests by digest, then the root by tag — the exact bytes.
  */
-export async function pushLayoutHttp(dir: string, tag: string, addr: string, ref: string) {
+export async function pushLayoutHttp(
+  dir: string,
+  tag: string,
+  addr: string,
+  ref: string,
+  /** An `Authorization` value for a registry with auth (Basic, or a push-scoped Bearer). */
+  authorization?: string,
+) {
   const [name, pushTag] = ref.split(":");
   const base = `http://${addr}/v2/${name}`;
   const read = (d: string) => Deno.readFile(`${dir}/blobs/sha256/${d.slice(7)}`);
+  const auth: Record<string, string> = authorization ? { authorization } : {};
+  const fetch = (url: string | URL, init: RequestInit = {}) =>
+    globalThis.fetch(url, { ...init, headers: { ...auth, ...init.headers as object } });
   const putBlob = async (digest: string) => {
     const start = await fetch(`${base}/blobs/uploads/`, { method: "POST" });
     await start.body?.cancel();
