@@ -35,22 +35,49 @@ const OCTETS = "application/octet-stream";
  */
 /**
  * `body` passed through, erroring when it does not carry exactly `length` bytes: an
- * upstream cut short must abort the response, not end it as if complete.
+ * upstream cut short must abort the response, not end it as if complete. The bytes sent
+ * are tallied in `c.piped` until the body ends, fails or is cancelled (the client went
+ * away), for the access log and the bytes metric (lib/server/observe.ts).
  */
-function exactly(body: ReadableStream<Uint8Array>, length: number): ReadableStream<Uint8Array> {
-  let seen = 0;
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        seen += chunk.byteLength;
-        if (seen > length) throw new Error(`the store sent more than ${length} bytes`);
-        c.enqueue(chunk);
-      },
-      flush() {
-        if (seen !== length) throw new Error(`the store sent ${seen} of ${length} bytes`);
-      },
-    }),
-  );
+function exactly(
+  c: RequestContext,
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const ended = Promise.withResolvers<void>();
+  const tally = { bytes: 0, ended: ended.promise };
+  c.piped = tally;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (e) {
+        ended.resolve();
+        throw e;
+      }
+      if (chunk.done) {
+        ended.resolve();
+        if (tally.bytes !== length) {
+          throw new Error(`the store sent ${tally.bytes} of ${length} bytes`);
+        }
+        controller.close();
+        return;
+      }
+      if (tally.bytes + chunk.value.byteLength > length) {
+        ended.resolve();
+        await reader.cancel();
+        throw new Error(`the store sent more than ${length} bytes`);
+      }
+      tally.bytes += chunk.value.byteLength;
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      ended.resolve();
+      return reader.cancel(reason);
+    },
+  });
 }
 
 function wholeBody(
@@ -114,7 +141,7 @@ export function blobsRoute(log: Logger) {
     };
     const length = range ? range.end - range.start + 1 : size;
     // A file Blob has its size from the stat; a piped stream is counted on the way.
-    const body = opened.body instanceof Blob ? opened.body : exactly(opened.body, length);
+    const body = opened.body instanceof Blob ? opened.body : exactly(c, opened.body, length);
     headers["Content-Length"] = String(length);
     if (!range) return new Response(wholeBody(req, body), { status: 200, headers });
     headers["Content-Range"] = `bytes ${range.start}-${range.end}/${size}`;

@@ -80,6 +80,13 @@ export class RequestContext {
   /** The origin a blob 307 sent the client to (lib/origins/routing.ts), for the access log. */
   origin: string | undefined = undefined;
 
+  /**
+   * A blob piped from a store (S3, HTTP) while it is sent: the bytes so far, and when the
+   * body ended (done, failed or the client went away). The access log waits for it
+   * (lib/server/observe.ts); file bodies (directory stores) are sent whole by the runtime.
+   */
+  piped: { bytes: number; readonly ended: Promise<void> } | undefined = undefined;
+
   /** With `auth`: which names the caller may pull (`_catalog` lists only those). */
   mayPull: ((name: string) => boolean) | undefined = undefined;
 }

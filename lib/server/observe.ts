@@ -5,12 +5,13 @@
  * writes its access line (lib/server/access_log.ts). Being outermost, it sees the status
  * that is sent, whatever an inner layer (auth, rate limit) or the route answered or threw.
  *
- * `bytes` is the length of the body sent. A blob the server streams itself (no origins,
- * a `stream` routing rule, the fallback: lib/server/blobs.ts) is counted as it goes and
- * recorded when its body ends — or fails, or the client goes away, with the bytes sent so
- * far — so its `ms` is the whole transfer. Every other response is recorded when it is
- * handed to the runtime (its body is in memory: `bytes` is its `Content-Length`, 0 for
- * HEAD, 304 and redirects; `ms` is the time to the headers).
+ * `bytes` is the length of the body sent. A blob piped from an S3 or HTTP store
+ * (lib/server/blobs.ts sets `c.piped`) is recorded when its body ends — or fails, or the
+ * client goes away, with the bytes sent so far — so its `ms` is the whole transfer. Every
+ * other response is recorded when it is handed to the runtime: `bytes` is its
+ * `Content-Length` (0 for HEAD, 304 and redirects), `ms` the time to the headers. That
+ * includes blobs from a directory store: a file body is sent by the runtime itself
+ * (sendfile, with its length), and wrapping it to count would cost that.
  */
 import { type AccessLog, logRequest } from "./access_log.ts";
 import type { Middleware, RequestContext } from "./context.ts";
@@ -29,8 +30,10 @@ export function observe(figures: RequestFigures, access?: AccessLog): Middleware
       done(c, res.status, 0, start);
       return res;
     }
-    if (c.family === "blobs" && res.status < 300) {
-      return new Response(counted(res.body, (n) => done(c, res.status, n, start)), res);
+    const piped = c.piped;
+    if (piped !== undefined) {
+      void piped.ended.then(() => done(c, res.status, piped.bytes, start));
+      return res;
     }
     const length = res.headers.get("content-length");
     done(c, res.status, length === null ? 0 : Number(length), start);
@@ -43,41 +46,4 @@ export function observe(figures: RequestFigures, access?: AccessLog): Middleware
     if (res instanceof Promise) return res.then((r) => finish(c, r, start));
     return finish(c, res, start);
   };
-}
-
-/** `body`, calling `end(bytes)` once: at its end, on an error, or when the reader cancels. */
-function counted(
-  body: ReadableStream<Uint8Array>,
-  end: (bytes: number) => void,
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let bytes = 0;
-  let ended = false;
-  const once = () => {
-    if (!ended) {
-      ended = true;
-      end(bytes);
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          once();
-          controller.close();
-          return;
-        }
-        bytes += value.byteLength;
-        controller.enqueue(value);
-      } catch (e) {
-        once();
-        controller.error(e);
-      }
-    },
-    cancel(reason) {
-      once();
-      return reader.cancel(reason);
-    },
-  });
 }

@@ -9,6 +9,7 @@
  * fetched from it through 307s, the root's (no origins) are streamed by the server.
  */
 import assert from "node:assert/strict";
+import { requestCount } from "../helpers/metrics.ts";
 import { runBinary, startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { makeOciLayout } from "../helpers/image.ts";
@@ -119,14 +120,7 @@ Deno.test({
         "the mount's blobs came from its origin, the root's from the server",
         async () => {
           const metrics = await (await fetch(`${url}/metrics`)).text();
-          const count = (status: number) =>
-            Number(
-              new RegExp(
-                `^static_registry_requests_total\\{route="blobs",status="${status}"\\} (\\d+)$`,
-                "m",
-              )
-                .exec(metrics)?.[1] ?? 0,
-            );
+          const count = (status: number) => requestCount(metrics, "blobs", status);
           assert.equal(count(200), rootImage.blobs.length, "root blobs streamed by the server");
           assert.equal(count(307), teamImage.blobs.length, "team blobs redirected");
           const fromCdn = cdn!.served.filter((l) => l.startsWith("GET /blobs/"));

@@ -12,14 +12,14 @@ import { startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { makeFixture, publish } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
+import { requestCount } from "../helpers/metrics.ts";
 
-/** `static_registry_requests_total{route="blobs",status="200"}` from /metrics (0 before the first). */
+/** `static_registry_requests_total{route="blobs",status="200"}` (all methods) from /metrics. */
 async function blobGets(url: string): Promise<number> {
   const res = await fetch(`${url}/metrics`);
   const text = await res.text();
   assert.equal(res.status, 200, `/metrics: ${text}`);
-  const m = /^static_registry_requests_total\{route="blobs",status="200"\} (\d+)$/m.exec(text);
-  return m ? Number(m[1]) : 0;
+  return requestCount(text, "blobs", 200);
 }
 
 Deno.test({
