@@ -11,7 +11,8 @@
  *   2. every blob (configs, layers), verified while streaming, skipped when present;
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
  *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
- *      and the tag;
+ *      and the tag; first, when it skipped objects as present, the publish passes the gc
+ *      barrier and re-checks them (copy.ts `guardCommit`: safe beside a running gc);
  *   5. under lock "catalog": `catalog.json` gains the name.
  *
  * Steps 4 and 5 are skipped, lock and all, when a read before the copy shows they would
@@ -39,7 +40,15 @@ import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { collectImage } from "./collect.ts";
-import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
+import {
+  copyBlob,
+  eachLimit,
+  guardCommit,
+  present,
+  PresenceLedger,
+  restorer,
+  writeManifests,
+} from "./copy.ts";
 import {
   addToCatalog,
   CATALOG_LOCK,
@@ -121,6 +130,7 @@ async function copyBlobs(
   image: Map<string, Descriptor>,
   result: PublishResult,
   locks: LocksAhead,
+  ledger: PresenceLedger,
 ): Promise<void> {
   const { store, source } = opts;
   const log = opts.log ?? silentLogger;
@@ -140,6 +150,7 @@ async function copyBlobs(
     await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
       opts.signal?.throwIfAborted();
       if (await present(store, d)) {
+        ledger.skipped(d);
         result.blobsSkipped++;
         result.bytesSkipped += d.size;
         advance(d.size);
@@ -147,6 +158,7 @@ async function copyBlobs(
         return;
       }
       await copyBlob(source, store, d, advance, opts.signal);
+      ledger.wrote(d);
       result.blobsCopied++;
       result.bytesCopied += d.size;
       progress.blobDone(d.digest, true);
@@ -194,16 +206,25 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     ...(plan.catalog ? [CATALOG_LOCK] : []),
   ]);
   let tagging = false;
+  const ledger = new PresenceLedger();
   try {
-    await copyBlobs(opts, image.blobs, result, locks);
+    await copyBlobs(opts, image.blobs, result, locks, ledger);
 
     // Children before parents: a parent is never stored before what it references.
-    result.manifestsWritten += await writeManifests(store, image.manifests, signal);
+    result.manifestsWritten += await writeManifests(store, image.manifests, signal, ledger);
 
     signal?.throwIfAborted();
     tagging = true; // from here on the publish completes (see PublishOptions.signal)
     if (plan.repo) {
-      result.indexChanged = await updateRepoIndex(store, name, update, locks.take(repoLock));
+      const guard = guardCommit({
+        store,
+        ledger,
+        restore: restorer(source, store, image.manifests),
+        log,
+        what: `publish ${name}:${tag}`,
+      }, locks.take(repoLock));
+      result.indexChanged = await updateRepoIndex(store, name, update, guard.acquire);
+      await guard.after();
     }
     if (plan.catalog) {
       result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));
