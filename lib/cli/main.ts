@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import("./bundle.ts")).exportCommand,
   import: async () => (await import("./bundle.ts")).importCommand,
   hosts: async () => (await import("./hosts.ts")).hostsCommand,
+  gc: async () => (await import("./gc.ts")).gcCommand,
 };
 
 /**

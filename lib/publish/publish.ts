@@ -44,8 +44,8 @@ import {
   copyBlob,
   eachLimit,
   guardCommit,
-  present,
   PresenceLedger,
+  present,
   restorer,
   writeManifests,
 } from "./copy.ts";

@@ -202,7 +202,11 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
       if (!/^\.[0-9a-f-]{36}\.tmp$/.test(o.key.slice(LOCK_DIR.length + 1))) continue;
       const line = await fs.readFile(this.pathOf(o.key), "utf8").catch(() => null);
       if (line === null) continue; // its writer removed it meanwhile
-      const writer = isDead(line) ? "gone" : line.split(" ")[0] === hostname() ? "alive" : "unknown";
+      const writer = isDead(line)
+        ? "gone"
+        : line.split(" ")[0] === hostname()
+        ? "alive"
+        : "unknown";
       yield { ...o, writer };
     }
   }
