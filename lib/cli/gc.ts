@@ -104,6 +104,7 @@ export function formatReport(r: GcReport): string {
         `than the grace period (${formatAge(r.graceMs)})`,
     );
   }
+  for (const n of r.notes) lines.push(`note: ${n}`);
   if (r.dryRun) {
     for (const i of r.items) {
       lines.push(

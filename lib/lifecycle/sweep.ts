@@ -14,7 +14,7 @@
 import { parseDigest } from "../oci/digest.ts";
 import { blobKey } from "../layout/keys.ts";
 import { eachLimit } from "../publish/copy.ts";
-import type { PendingUpload, SweepStore } from "../store/store.ts";
+import { type PendingUpload, type SweepStore, Unsupported } from "../store/store.ts";
 
 /** One thing gc removes (or, dry, would remove). */
 export interface SweepItem {
@@ -33,6 +33,8 @@ export interface SweepPlan {
   young: { count: number; bytes: number };
   /** Objects under `blobs/` seen, referenced or not. */
   objects: number;
+  /** What the store could not list (multipart uploads on s3rver). */
+  notes: string[];
 }
 
 /**
@@ -45,7 +47,7 @@ export async function planSweep(
   now: number,
   graceMs: number,
 ): Promise<SweepPlan> {
-  const plan: SweepPlan = { items: [], young: { count: 0, bytes: 0 }, objects: 0 };
+  const plan: SweepPlan = { items: [], young: { count: 0, bytes: 0 }, objects: 0, notes: [] };
   for await (const o of store.list("blobs/")) {
     if (!isContentAddress(o.key)) continue;
     plan.objects++;
@@ -63,11 +65,16 @@ export async function planSweep(
       plan.items.push({ kind: "temp", key: t.key, size: t.size, ageMs });
     }
   }
-  for await (const u of store.uploads?.() ?? []) {
-    const ageMs = now - u.initiated;
-    if (ageMs >= graceMs) {
-      plan.items.push({ kind: "upload", key: u.key, size: 0, ageMs, uploadId: u.uploadId });
+  try {
+    for await (const u of store.uploads?.() ?? []) {
+      const ageMs = now - u.initiated;
+      if (ageMs >= graceMs) {
+        plan.items.push({ kind: "upload", key: u.key, size: 0, ageMs, uploadId: u.uploadId });
+      }
     }
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    plan.notes.push(e.message);
   }
   plan.items.sort((a, b) => a.kind.localeCompare(b.kind) || a.key.localeCompare(b.key));
   return plan;

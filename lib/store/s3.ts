@@ -33,17 +33,18 @@ import { contentRangeTotal } from "./content_range.ts";
 import { userAgent } from "../version.ts";
 import { checkKey } from "./dir.ts";
 import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
-import type {
-  ByteRange,
-  ListedObject,
-  LockOptions,
-  ObjectMeta,
-  PendingUpload,
-  ReadResult,
-  StreamStore,
-  SweepStore,
-  WriteMeta,
-  WriteStore,
+import {
+  type ByteRange,
+  type ListedObject,
+  type LockOptions,
+  type ObjectMeta,
+  type PendingUpload,
+  type ReadResult,
+  type StreamStore,
+  type SweepStore,
+  Unsupported,
+  type WriteMeta,
+  type WriteStore,
 } from "./store.ts";
 
 /** Multipart part size: 8 MiB (S3's minimum is 5 MiB; 8 MiB matches the AWS CLI). */
@@ -328,6 +329,13 @@ export class S3Store implements WriteStore, StreamStore, SweepStore {
           }),
         );
       } catch (e) {
+        if ((e as Error)?.name === "NotImplemented" || httpStatus(e) === 501) {
+          throw new Unsupported(
+            `${this.location}: the server does not list multipart uploads (ListMultipartUploads ` +
+              "is not implemented): leftover uploads were not looked for",
+            { cause: e },
+          );
+        }
         throw this.#fail("LIST uploads", "", e);
       }
       for (const u of res.Uploads ?? []) {

@@ -136,6 +136,11 @@ export interface SweepStore extends WriteStore {
   abortUpload?(upload: PendingUpload): Promise<void>;
 }
 
+/** An operation this store's server does not implement (HTTP 501, S3 `NotImplemented`). */
+export class Unsupported extends Error {
+  override name = "Unsupported";
+}
+
 export function isSweepStore(s: ReadStore): s is SweepStore {
   return isWriteStore(s) && typeof (s as SweepStore).list === "function" &&
     typeof (s as SweepStore).remove === "function";
