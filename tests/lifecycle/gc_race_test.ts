@@ -97,7 +97,10 @@ Deno.test({
       // The race was run, not avoided: the gcs removed objects, and publishes that had
       // found some of them present copied them again.
       assert.ok(removed > 0, "the gcs removed something");
-      assert.ok(copiedAgain > 0, `some publish copied again what a gc removed (${removed} removed)`);
+      assert.ok(
+        copiedAgain > 0,
+        `some publish copied again what a gc removed (${removed} removed)`,
+      );
 
       if (!binaryExists()) throw new Error("dist/static-registry is missing: run scripts/build");
       const reg = await startRegistry({ config: { store: root } });

@@ -36,9 +36,12 @@ export async function gcOnS3(t: Deno.TestContext, store: MakeStore, server: Serv
     await t.step("a dry run lists what would go and removes nothing", async () => {
       const before = await blobKeys(s);
       const r = await gc({ store: s, graceMs: 0, dryRun: true, unsafeGrace: true });
-      assert.deepEqual(r.items.filter((i) => i.kind === "blob").map((i) => i.key), [
-        ...g.garbage,
-      ].sort());
+      assert.deepEqual(
+        r.items.filter((i) => i.kind === "blob").map((i) => i.key),
+        [
+          ...g.garbage,
+        ].sort(),
+      );
       assert.deepEqual(await blobKeys(s), before);
     });
 
@@ -51,9 +54,12 @@ export async function gcOnS3(t: Deno.TestContext, store: MakeStore, server: Serv
       });
       const r = await gc({ store: s, graceMs: 0, ...unsafe });
       assert.deepEqual(await blobKeys(s), [...g.keep].sort());
-      assert.deepEqual(r.items.filter((i) => i.kind === "blob").map((i) => i.key), [
-        ...g.garbage,
-      ].sort());
+      assert.deepEqual(
+        r.items.filter((i) => i.kind === "blob").map((i) => i.key),
+        [
+          ...g.garbage,
+        ].sort(),
+      );
       assert.equal(r.removed.blobs.count, 3);
       assert.ok(r.removed.blobs.bytes > 0);
       assert.deepEqual(await verifyStore(s), []);
