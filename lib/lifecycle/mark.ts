@@ -11,13 +11,16 @@
  * The layout walker (lib/layout/walk.ts) runs over each index too: it throws on an index
  * whose tags reach a manifest or blob it does not list, and such an index aborts the gc.
  *
+ * Only in a store: without the layout's marker (an OCI image layout also has `blobs/`, and
+ * no tag index) nothing is marked and everything would look like garbage, so gc refuses.
+ *
  * Never on partial knowledge: a tag index that cannot be read, is missing while the
  * catalog lists it, or breaks the layout's rules throws {@link MarkError} naming the
  * repository and key, and nothing is swept (a missing document is not a deletion).
  */
-import { blobKey, CATALOG_KEY, repoIndexKey } from "../layout/keys.ts";
+import { blobKey, CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
 import { readDocument } from "../layout/documents.ts";
-import { validateCatalog, validateRepoIndex } from "../layout/rules.ts";
+import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
 import { referencedObjects } from "../layout/walk.ts";
 import { nameProblem } from "../oci/reference.ts";
 import { eachLimit } from "../publish/copy.ts";
@@ -45,6 +48,16 @@ export async function markReferenced(
   log: Logger,
   concurrency = 8,
 ): Promise<Marked> {
+  const marker = await guarded(
+    `the marker "${MARKER_KEY}"`,
+    () => readDocument(store, MARKER_KEY, validateMarker),
+  );
+  if (marker === null) {
+    throw new MarkError(
+      `gc aborted, nothing removed: ${store.location} has no "${MARKER_KEY}": not a ` +
+        "static-registry store (an OCI image layout is not one)",
+    );
+  }
   const catalog = await guarded(
     `the catalog "${CATALOG_KEY}"`,
     () => readDocument(store, CATALOG_KEY, validateCatalog),

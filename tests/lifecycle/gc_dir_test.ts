@@ -17,6 +17,7 @@ import { verifyStore } from "../../lib/publish/verify.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import { snapshot, withTemp } from "../publish/helpers.ts";
 import { age, blobKeys, makeGarbage } from "./gc_fixture.ts";
+import { makeOciLayout } from "../helpers/image.ts";
 
 const DAY = 24 * 3_600_000;
 /** No publisher runs in these tests: no need to wait out a publish's commit window. */
@@ -142,6 +143,19 @@ Deno.test("gc() keeps what a tag index references even when the catalog does not
     );
     await gc({ store, graceMs: DAY, ...quick });
     assert.deepEqual(await blobKeys(store), [...g.keep].sort());
+  }));
+
+Deno.test("gc() refuses a directory that is not a store (an OCI image layout)", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/layout`);
+    const store = new DirStore(`${tmp}/layout`);
+    await age(store.root, 2 * DAY);
+    const before = await blobKeys(store);
+    await assert.rejects(
+      gc({ store, graceMs: DAY, ...quick }),
+      /has no "static-registry.json": not a static-registry store/,
+    );
+    assert.deepEqual(await blobKeys(store), before);
   }));
 
 Deno.test("gc() refuses a grace below the floor unless told it is unsafe", async () => {

@@ -11,7 +11,8 @@ import { blobKey } from "../../lib/layout/keys.ts";
 import { GC_LOCK } from "../../lib/lifecycle/gc.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import type { LockOptions } from "../../lib/store/store.ts";
+import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
+import { COMMIT_WINDOW_MS } from "../../lib/publish/copy.ts";
 import { publishFrom, withTemp } from "../publish/helpers.ts";
 import { blobKeys, makeGarbage, missingReferenced } from "./gc_fixture.ts";
 
@@ -67,4 +68,30 @@ Deno.test("publish waits for a gc holding its lock before writing the tag index"
     await p;
     assert.deepEqual(await missingReferenced(store), []);
     assert.deepEqual(await blobKeys(store), [...new Set([...g.keep, ...g.garbage])].sort());
+  }));
+
+/** A store whose tag-index writes take longer than the commit window, removing `victims` meanwhile. */
+class SlowCommit extends DirStore {
+  victims: string[] = [];
+  override async write(
+    key: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    meta: WriteMeta,
+  ): Promise<void> {
+    if (key.endsWith("/_index.json") && this.victims.length) {
+      await sleep(COMMIT_WINDOW_MS + 200);
+      for (const k of this.victims.splice(0)) await this.remove(k);
+    }
+    await super.write(key, body, meta);
+  }
+}
+
+Deno.test("a tag index written after the commit window is followed by a repair pass", () =>
+  withTemp(async (tmp) => {
+    const store = new SlowCommit(`${tmp}/store`);
+    const g = await makeGarbage(tmp, store);
+    store.victims = [...g.garbage];
+    await publishFrom(g.specs.b, store, "demo/app", "v2");
+    assert.deepEqual(store.victims, [], "the victims were removed during the slow write");
+    assert.deepEqual(await missingReferenced(store), []);
   }));
