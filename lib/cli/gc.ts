@@ -22,8 +22,15 @@ Removes what no repository of the store references: blobs and manifests under bl
 last written at least the grace period ago, temp files of dead publishers, and multipart
 uploads (S3) never completed. Safe while publishers run: objects of a publish in progress
 are younger than the grace period, and a publish re-checks the objects it found already
-present before it writes its tag index. A tag index that cannot be read aborts the gc
-before anything is removed.
+present before it writes its tag index (gc holds the store lock "gc" for its run and
+waits 2s after taking it). A tag index that cannot be read aborts the gc before anything
+is removed; so does a directory without static-registry.json (not a store).
+
+Marked: every manifest and blob any tag index lists (tagged, untagged, referrers), for
+every repository of the catalog and every repositories/*/_index.json. The grace period
+is measured on the store's clock (file mtime, S3 LastModified / Initiated).
+
+Exit status: 0 done, 1 failed or aborted (nothing removed on abort), 2 usage error.
 
 Options:
       --store STORE       a directory or s3://bucket/prefix (HTTP stores are read-only)
@@ -33,7 +40,8 @@ Options:
       --grace-unsafe      allow a grace below ${
     MIN_GRACE_MS / 60_000
   }m: only when nothing publishes meanwhile
-      --dry-run           list what would be removed; remove nothing
+      --dry-run           list what would be removed; remove nothing (no lock, no wait;
+                          only a clock probe, .gc/clock, is written and removed again)
       --json              print the report as JSON
   -h, --help              this text
 `;
