@@ -1,8 +1,9 @@
 /**
  * @module
  * gc() on an S3 store, as steps run against every S3-compatible server the tests start
- * (gc_s3rver_test.ts, gc_swift_test.ts). LastModified cannot be set back, so the grace
- * is 0 (`unsafeGrace`: no publisher runs) where garbage must go, and 1 h where it must stay.
+ * (tests/store/s3_s3rver_test.ts and tests/store/swift_test.ts run them on their server).
+ * LastModified cannot be set back, so the grace is 0 (`unsafeGrace`: no publisher runs)
+ * where garbage must go, and 1 h where it must stay.
  */
 import assert from "node:assert/strict";
 import {
