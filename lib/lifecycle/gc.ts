@@ -12,7 +12,7 @@
  *   4. sweep (sweep.ts): unreferenced objects, stale temp files and multipart uploads
  *      at least `graceMs` old; dry, only report them.
  *
- * Why that is safe beside publishers (lib/publish/copy.ts has the whole argument): a
+ * Why that is safe beside publishers (lib/publish/gc_guard.ts has the whole argument): a
  * publish references objects it wrote itself, which are younger than any allowed grace,
  * and objects it found present, which it re-checks after passing the barrier of lock
  * GC_LOCK, writing its tag index within COMMIT_WINDOW_MS after. Step 1 holds the lock
@@ -29,7 +29,7 @@
  * ```
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { COMMIT_WINDOW_MS, GC_LOCK, MIN_GRACE_MS } from "../publish/copy.ts";
+import { COMMIT_WINDOW_MS, GC_LOCK, MIN_GRACE_MS } from "../publish/gc_guard.ts";
 import type { SweepStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { UsageError } from "../cli/usage.ts";

@@ -12,7 +12,7 @@
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
  *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
  *      and the tag; first, when it skipped objects as present, the publish passes the gc
- *      barrier and re-checks them (copy.ts `guardCommit`: safe beside a running gc);
+ *      barrier and re-checks them (gc_guard.ts: safe beside a running gc);
  *   5. under lock "catalog": `catalog.json` gains the name.
  *
  * Steps 4 and 5 are skipped, lock and all, when a read before the copy shows they would
@@ -40,15 +40,8 @@ import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { collectImage } from "./collect.ts";
-import {
-  copyBlob,
-  eachLimit,
-  guardCommit,
-  PresenceLedger,
-  present,
-  restorer,
-  writeManifests,
-} from "./copy.ts";
+import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
+import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
   addToCatalog,
   CATALOG_LOCK,

@@ -1,6 +1,6 @@
 /**
  * @module
- * The publisher's half of running beside gc (lib/publish/copy.ts guardCommit): objects a
+ * The publisher's half of running beside gc (lib/publish/gc_guard.ts): objects a
  * publish found present and skipped, then removed by a gc before its tag index was
  * written, are found gone when it re-checks them after the gc barrier, and copied again.
  * And a publish waits for a gc holding the lock before it writes its tag index.
@@ -12,7 +12,7 @@ import { GC_LOCK } from "../../lib/lifecycle/gc.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
-import { COMMIT_WINDOW_MS } from "../../lib/publish/copy.ts";
+import { COMMIT_WINDOW_MS } from "../../lib/publish/gc_guard.ts";
 import { publishFrom, withTemp } from "../publish/helpers.ts";
 import { blobKeys, makeGarbage, missingReferenced } from "./gc_fixture.ts";
 

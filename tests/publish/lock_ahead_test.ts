@@ -37,7 +37,7 @@ Deno.test("a new tag of a listed repository takes the repository lock only, and 
     store.events = [];
     await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
     // Every object was found present: the commit re-checks them after the gc barrier
-    // (lib/publish/copy.ts guardCommit), under the repository lock.
+    // (lib/publish/gc_guard.ts), under the repository lock.
     assert.deepEqual(store.events, [
       `lock ${REPO_LOCK}`,
       "lock gc",
