@@ -23,6 +23,8 @@ Usage:
                                             mirror images from other registries (docker://)
   static-registry hosts --config FILE [--json]
                                             every host:port clients may be redirected to
+  static-registry gc --store STORE [--grace 24h] [--dry-run] [--json]
+                                            remove what no repository references
   static-registry --help | -h               this text; "<command> --help" for one command
   static-registry --version                 print the version
 

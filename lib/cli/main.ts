@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   hosts: async () => (await import("./hosts.ts")).hostsCommand,
   delete: async () => (await import("./delete.ts")).deleteCommand,
   sync: async () => (await import("./sync.ts")).syncCommand,
+  gc: async () => (await import("./gc.ts")).gcCommand,
 };
 
 /**

@@ -4,6 +4,8 @@
  * is a TransformStream between source and store that errors the stream BEFORE it ends when
  * the size or digest differs from the descriptor (image-spec §"Descriptors": a consumer
  * MUST verify content against the digest), so an atomic store write never commits it.
+ *
+ * The publisher's half of running beside a garbage collector is in gc_guard.ts.
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { DigestVerifier } from "../oci/digest.ts";
@@ -105,26 +107,50 @@ export async function present(store: WriteStore, d: Descriptor): Promise<boolean
   return meta !== null && meta.size === d.size;
 }
 
+/** Told which objects were found present and which written (gc_guard.ts PresenceLedger). */
+export interface PresenceRecorder {
+  skipped(d: Descriptor): void;
+  wrote(d: Descriptor): void;
+}
+
+/** A manifest as publish holds it: its descriptor, exact bytes and media type. */
+export type ManifestToWrite = {
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+  info: { mediaType: string };
+};
+
 /**
  * Stores the manifests of an image the store lacks, in the order given (children before
  * parents, as collect() lists them: a parent is never stored before what it references).
- * Returns how many were written. `signal` stops it between two writes.
+ * Returns how many were written. `signal` stops it between two writes. `ledger` records
+ * which were skipped as present and which written (for {@link guardCommit}).
  */
 export async function writeManifests(
   store: WriteStore,
-  manifests: readonly { descriptor: Descriptor; bytes: Uint8Array; info: { mediaType: string } }[],
+  manifests: readonly ManifestToWrite[],
   signal?: AbortSignal,
+  ledger?: PresenceRecorder,
 ): Promise<number> {
   let written = 0;
   for (const m of manifests) {
     signal?.throwIfAborted();
-    if (await present(store, m.descriptor)) continue;
-    await store.write(blobKey(m.descriptor.digest), m.bytes, {
-      contentType: m.info.mediaType,
-      cacheControl: CACHE_IMMUTABLE,
-      size: m.bytes.byteLength,
-    });
+    if (await present(store, m.descriptor)) {
+      ledger?.skipped(m.descriptor);
+      continue;
+    }
+    await writeManifest(store, m);
+    ledger?.wrote(m.descriptor);
     written++;
   }
   return written;
+}
+
+/** Writes one manifest at its content address (also gc_guard.ts, to restore one). */
+export function writeManifest(store: WriteStore, m: ManifestToWrite): Promise<void> {
+  return store.write(blobKey(m.descriptor.digest), m.bytes, {
+    contentType: m.info.mediaType,
+    cacheControl: CACHE_IMMUTABLE,
+    size: m.bytes.byteLength,
+  });
 }

@@ -11,7 +11,8 @@
  *   2. every blob (configs, layers), verified while streaming, skipped when present;
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
  *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
- *      and the tag;
+ *      and the tag; first, when it skipped objects as present, the publish passes the gc
+ *      barrier and re-checks them (gc_guard.ts: safe beside a running gc);
  *   5. under lock "catalog": `catalog.json` gains the name.
  *
  * Steps 4 and 5 are skipped, lock and all, when a read before the copy shows they would
@@ -40,6 +41,7 @@ import { type Logger, silentLogger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { collectImage, type CollectOptions } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
+import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
   addToCatalog,
   CATALOG_LOCK,
@@ -142,6 +144,7 @@ async function copyBlobs(
   image: Map<string, Descriptor>,
   result: PublishResult,
   locks: LocksAhead,
+  ledger: PresenceLedger,
 ): Promise<void> {
   const { store, source } = opts;
   const log = opts.log ?? silentLogger;
@@ -161,6 +164,7 @@ async function copyBlobs(
     await eachLimit(blobs, opts.concurrency ?? 4, async (d) => {
       opts.signal?.throwIfAborted();
       if (await present(store, d)) {
+        ledger.skipped(d);
         result.blobsSkipped++;
         result.bytesSkipped += d.size;
         advance(d.size);
@@ -173,6 +177,7 @@ async function copyBlobs(
         progress.blobAdvance?.(d.digest, n);
       };
       await copyBlob(source, store, d, onBytes, opts.signal);
+      ledger.wrote(d);
       result.blobsCopied++;
       result.bytesCopied += d.size;
       progress.blobDone(d.digest, true);
@@ -225,17 +230,28 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     ...(plan.catalog ? [CATALOG_LOCK] : []),
   ]);
   let tagging = false;
+  const ledger = new PresenceLedger();
   try {
-    await copyBlobs(opts, image.blobs, result, locks);
+    await copyBlobs(opts, image.blobs, result, locks, ledger);
 
     // Children before parents: a parent is never stored before what it references.
-    result.manifestsWritten += await writeManifests(store, image.manifests, signal);
+    result.manifestsWritten += await writeManifests(store, image.manifests, signal, ledger);
 
     signal?.throwIfAborted();
     tagging = true; // from here on the publish completes (see PublishOptions.signal)
     let relist = false;
     if (plan.repo) {
-      const w = await updateRepoIndex(store, name, update, locks.take(repoLock));
+      // gc runs beside publishers (lib/publish/gc_guard.ts): under the repository lock,
+      // what was skipped as present is re-checked before the tag index names it.
+      const guard = guardCommit({
+        store,
+        ledger,
+        restore: restorer(source, store, image.manifests),
+        log,
+        what: `publish ${name}:${tag}`,
+      }, locks.take(repoLock));
+      const w = await updateRepoIndex(store, name, update, guard.acquire);
+      await guard.after();
       result.indexChanged = w.changed;
       if (w.moved) result.moved = w.moved;
       relist = w.created; // a delete may have emptied it and taken it out of the catalog

@@ -18,13 +18,16 @@ import { hostname } from "node:os";
 import process from "node:process";
 import { randomUUID } from "node:crypto";
 import { fileBody } from "../runtime/runtime.ts";
-import { acquireDirLock, isDeadPid } from "./dir_lock.ts";
+import { acquireDirLock, isDead, isDeadPid } from "./dir_lock.ts";
 import type {
   ByteRange,
+  ListedObject,
   LockOptions,
   ObjectMeta,
   ReadResult,
   StreamStore,
+  SweepStore,
+  TempObject,
   WriteMeta,
   WriteStore,
 } from "./store.ts";
@@ -53,7 +56,7 @@ export interface DirStoreOptions {
   lockTimeoutMs?: number;
 }
 
-export class DirStore implements StreamStore, WriteStore {
+export class DirStore implements StreamStore, WriteStore, SweepStore {
   readonly location: string;
   readonly root: string;
   readonly #lockTimeoutMs: number;
@@ -159,6 +162,55 @@ export class DirStore implements StreamStore, WriteStore {
     return removed;
   }
 
+  /**
+   * Every file whose key starts with `prefix`, walked from the deepest directory the
+   * prefix names. The store's own `.tmp` and `.locks` are listed only when asked for.
+   */
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    const cut = prefix.lastIndexOf("/");
+    const base = cut < 0 ? "" : prefix.slice(0, cut);
+    const start = base ? this.pathOf(base) : this.root;
+    for await (const file of walkFiles(start)) {
+      const key = path.relative(this.root, file).split(path.sep).join("/");
+      if (!key.startsWith(prefix)) continue;
+      if (!prefix && (key.startsWith(`${TMP_DIR}/`) || key.startsWith(`${LOCK_DIR}/`))) continue;
+      const st = await fs.stat(file).catch(() => null);
+      if (st?.isFile()) yield { key, size: st.size, mtime: st.mtimeMs };
+    }
+  }
+
+  /** Removes an object (no error when it is already gone). */
+  async remove(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  /**
+   * The temp files of writers: `.tmp/<pid>-<host>-<uuid>.part` (write()) and the lock's
+   * `.locks/.<uuid>.tmp` (dir_lock.ts; it holds `host pid token`), each with what is
+   * known of its writer (see the module doc for how a dead one is told).
+   */
+  async *temporaries(): AsyncIterable<TempObject> {
+    for await (const o of this.list(`${TMP_DIR}/`)) {
+      const m = TEMP_NAME.exec(o.key.slice(TMP_DIR.length + 1));
+      let writer: TempObject["writer"] = "unknown";
+      if (m && m[2] === HOST_TAG) {
+        writer = Number(m[1]) !== process.pid && isDeadPid(Number(m[1])) ? "gone" : "alive";
+      }
+      yield { ...o, writer };
+    }
+    for await (const o of this.list(`${LOCK_DIR}/.`)) {
+      if (!/^\.[0-9a-f-]{36}\.tmp$/.test(o.key.slice(LOCK_DIR.length + 1))) continue;
+      const line = await fs.readFile(this.pathOf(o.key), "utf8").catch(() => null);
+      if (line === null) continue; // its writer removed it meanwhile
+      const writer = isDead(line)
+        ? "gone"
+        : line.split(" ")[0] === hostname()
+        ? "alive"
+        : "unknown";
+      yield { ...o, writer };
+    }
+  }
+
   /** A lock file is taken in one syscall: nothing to start early. */
   readonly lockLeadMs: number = 0;
 
@@ -173,6 +225,22 @@ export class DirStore implements StreamStore, WriteStore {
       signal: opts.signal,
       location: this.root,
     });
+  }
+}
+
+/** Every regular file under `dir`, depth first (nothing when `dir` does not exist). */
+async function* walkFiles(dir: string): AsyncIterable<string> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) yield* walkFiles(p);
+    else if (e.isFile()) yield p;
   }
 }
 

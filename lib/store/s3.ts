@@ -17,9 +17,12 @@
  * at the key either way.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -30,14 +33,18 @@ import { contentRangeTotal } from "./content_range.ts";
 import { userAgent } from "../version.ts";
 import { checkKey } from "./dir.ts";
 import { acquireLease, DEFAULT_SETTLE_MS, type LeaseIO, type LeaseOptions } from "./s3_lock.ts";
-import type {
-  ByteRange,
-  LockOptions,
-  ObjectMeta,
-  ReadResult,
-  StreamStore,
-  WriteMeta,
-  WriteStore,
+import {
+  type ByteRange,
+  type ListedObject,
+  type LockOptions,
+  type ObjectMeta,
+  type PendingUpload,
+  type ReadResult,
+  type StreamStore,
+  type SweepStore,
+  Unsupported,
+  type WriteMeta,
+  type WriteStore,
 } from "./store.ts";
 
 /** Multipart part size: 8 MiB (S3's minimum is 5 MiB; 8 MiB matches the AWS CLI). */
@@ -84,7 +91,7 @@ export interface S3StoreOptions extends S3ClientOptions {
  * await store.write("catalog.json", bytes, { contentType: "application/json", cacheControl });
  * ```
  */
-export class S3Store implements WriteStore, StreamStore {
+export class S3Store implements WriteStore, StreamStore, SweepStore {
   readonly location: string;
   readonly bucket: string;
   readonly prefix: string;
@@ -258,6 +265,107 @@ export class S3Store implements WriteStore, StreamStore {
     } catch (e) {
       if (isMissing(e)) return;
       throw this.#fail("DELETE", key, e);
+    }
+  }
+
+  /** Removes an object (SweepStore): DeleteObject, no error when it is already gone. */
+  remove(key: string): Promise<void> {
+    return this.delete(key);
+  }
+
+  /** The object key prefix of store keys: `<prefix>/`, or "" for a whole bucket. */
+  get #root(): string {
+    return this.prefix ? `${this.prefix}/` : "";
+  }
+
+  /**
+   * Every object whose store key starts with `prefix` (ListObjectsV2, 1000 a page, in
+   * key order). Keys outside the store's rules (another tool's objects) are skipped.
+   */
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      let res;
+      try {
+        res = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.#root + prefix,
+            ContinuationToken: token,
+          }),
+        );
+      } catch (e) {
+        throw this.#fail("LIST", prefix, e);
+      }
+      for (const o of res.Contents ?? []) {
+        if (!o.Key?.startsWith(this.#root)) continue;
+        yield {
+          key: o.Key.slice(this.#root.length),
+          size: o.Size ?? 0,
+          mtime: o.LastModified?.getTime() ?? 0,
+        };
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /**
+   * Multipart uploads started under this store's prefix and never completed nor aborted
+   * (ListMultipartUploads, paged by key and upload id markers): what a publisher killed
+   * mid-upload leaves behind, invisible but billed.
+   */
+  async *uploads(): AsyncIterable<PendingUpload> {
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    for (;;) {
+      let res;
+      try {
+        res = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.#root || undefined,
+            KeyMarker: keyMarker,
+            UploadIdMarker: idMarker,
+          }),
+        );
+      } catch (e) {
+        if ((e as Error)?.name === "NotImplemented" || httpStatus(e) === 501) {
+          throw new Unsupported(
+            `${this.location}: the server does not list multipart uploads (ListMultipartUploads ` +
+              "is not implemented): leftover uploads were not looked for",
+            { cause: e },
+          );
+        }
+        throw this.#fail("LIST uploads", "", e);
+      }
+      for (const u of res.Uploads ?? []) {
+        if (!u.Key?.startsWith(this.#root) || !u.UploadId) continue;
+        yield {
+          key: u.Key.slice(this.#root.length),
+          uploadId: u.UploadId,
+          initiated: u.Initiated?.getTime() ?? 0,
+        };
+      }
+      if (!res.IsTruncated) return;
+      keyMarker = res.NextKeyMarker;
+      idMarker = res.NextUploadIdMarker;
+      if (!keyMarker && !idMarker) return; // a server that truncates without markers
+    }
+  }
+
+  /** AbortMultipartUpload (no error when the upload is already gone). */
+  async abortUpload(upload: PendingUpload): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(upload.key),
+          UploadId: upload.uploadId,
+        }),
+      );
+    } catch (e) {
+      if ((e as Error)?.name === "NoSuchUpload" || isMissing(e)) return;
+      throw this.#fail("ABORT upload", upload.key, e);
     }
   }
 

@@ -94,6 +94,58 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
+/** One object of a listing: its key, size and when it was last written (store clock). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** Last modification, ms since the epoch, by the store's clock (file mtime, S3 LastModified). */
+  mtime: number;
+}
+
+/** A temp file of a writer (directory store), with what is known of that writer. */
+export interface TempObject extends ListedObject {
+  /**
+   * `gone`: a process of this host that no longer exists; `alive`: one that does (never
+   * removed); `unknown`: another host's, or a name without a writer (judged by age).
+   */
+  writer: "gone" | "alive" | "unknown";
+}
+
+/** A multipart upload that was started and never completed nor aborted (S3). */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  /** When it was initiated, ms since the epoch (store clock). */
+  initiated: number;
+}
+
+/**
+ * A store garbage collection can sweep (lib/lifecycle/gc.ts): it lists and removes
+ * objects. HTTP stores are read-only and are not one.
+ */
+export interface SweepStore extends WriteStore {
+  /** Every object whose key starts with `prefix` (`"blobs/"`), in no particular order. */
+  list(prefix: string): AsyncIterable<ListedObject>;
+  /** Removes an object; no error when it is already gone. */
+  remove(key: string): Promise<void>;
+  /** Temp files of writers (directory store: `.tmp/*.part`, lock temp files). */
+  temporaries?(): AsyncIterable<TempObject>;
+  /** Multipart uploads never completed (S3), under this store's prefix. */
+  uploads?(): AsyncIterable<PendingUpload>;
+  /** Aborts one of them (its parts are freed); no error when it is already gone. */
+  abortUpload?(upload: PendingUpload): Promise<void>;
+}
+
+/** An operation this store's server does not implement (HTTP 501, S3 `NotImplemented`). */
+export class Unsupported extends Error {
+  override name = "Unsupported";
+}
+
+export function isSweepStore(s: ReadStore): s is SweepStore {
+  return isWriteStore(s) && typeof (s as SweepStore).list === "function" &&
+    typeof (s as SweepStore).remove === "function";
+}
+
 export function isStreamStore(s: ReadStore): s is StreamStore {
   return typeof (s as StreamStore).open === "function";
 }

@@ -29,15 +29,19 @@ Deno.test("an unchanged re-publish takes no lock and writes nothing", () =>
     assert.deepEqual(store.events, []);
   }));
 
-Deno.test("a new tag of a listed repository takes the repository lock only", () =>
+Deno.test("a new tag of a listed repository takes the repository lock only, and passes the gc barrier", () =>
   withTemp(async (tmp) => {
     await makeOciLayout(`${tmp}/src`, { layers: 2 });
     const store = new RecordingStore(`${tmp}/store`);
     await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
     store.events = [];
     await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
+    // Every object was found present: the commit re-checks them after the gc barrier
+    // (lib/publish/gc_guard.ts), under the repository lock.
     assert.deepEqual(store.events, [
       `lock ${REPO_LOCK}`,
+      "lock gc",
+      "unlock gc",
       "write repositories/demo/hello/_index.json",
       `unlock ${REPO_LOCK}`,
     ]);

@@ -20,6 +20,7 @@ import { silentLogger } from "../../lib/log.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { startSwift } from "../helpers/swift.ts";
 import { bytesOf, s3Contract, withObjectStore } from "./s3_contract.ts";
+import { gcOnS3 } from "../lifecycle/gc_s3_steps.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -30,6 +31,11 @@ withObjectStore(
   async (t, swift, store) => {
     await t.step("S3Store contract", async (t) => {
       await s3Contract(t, store, { abortsMultipart: true });
+    });
+
+    // Here rather than in a file of its own: one Swift start (~10 s) for both.
+    await t.step("gc() on Swift: exact sets, grace, dry run, multipart uploads", async (t) => {
+      await gcOnS3(t, store, { abortsMultipart: true });
     });
 
     await t.step("Swift refuses conditional writes (why lock() uses a lease)", async () => {

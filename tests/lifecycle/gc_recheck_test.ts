@@ -1,0 +1,97 @@
+/**
+ * @module
+ * The publisher's half of running beside gc (lib/publish/gc_guard.ts): objects a
+ * publish found present and skipped, then removed by a gc before its tag index was
+ * written, are found gone when it re-checks them after the gc barrier, and copied again.
+ * And a publish waits for a gc holding the lock before it writes its tag index.
+ */
+import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { blobKey } from "../../lib/layout/keys.ts";
+import { GC_LOCK } from "../../lib/lifecycle/gc.ts";
+import { verifyStore } from "../../lib/publish/verify.ts";
+import { DirStore } from "../../lib/store/dir.ts";
+import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
+import { COMMIT_WINDOW_MS } from "../../lib/publish/gc_guard.ts";
+import { publishFrom, withTemp } from "../publish/helpers.ts";
+import { blobKeys, makeGarbage, missingReferenced } from "./gc_fixture.ts";
+
+/**
+ * A store that, when the publish takes its repository lock (after every presence check),
+ * removes `victims` first: what a gc that read the tag indexes before does meanwhile.
+ */
+class SweptMeanwhile extends DirStore {
+  victims: string[] = [];
+  removed: string[] = [];
+  override async lock(name: string, opts?: LockOptions) {
+    if (name.startsWith("repo:")) {
+      for (const k of this.victims.splice(0)) {
+        await this.remove(k);
+        this.removed.push(k);
+      }
+    }
+    return await super.lock(name, opts);
+  }
+}
+
+Deno.test("publish copies again what it skipped as present when it is gone before its tag index", () =>
+  withTemp(async (tmp) => {
+    const store = new SweptMeanwhile(`${tmp}/store`);
+    const g = await makeGarbage(tmp, store);
+    // Every garbage object (b's manifest, config, layer) is present, unreferenced, and
+    // skipped by this publish; then "gc" removes them before the tag index is written.
+    store.victims = [...g.garbage];
+    const r = await publishFrom(g.specs.b, store, "demo/app", "v2");
+    assert.equal(store.removed.length, 3, "the victims were removed mid-publish");
+    assert.equal(r.blobsSkipped, g.images.b.blobs.length);
+    assert.deepEqual(await missingReferenced(store), []);
+    assert.deepEqual(await verifyStore(store), []);
+    for (const k of g.garbage) assert.ok(await store.stat(k), `${k} is back`);
+    assert.ok(await store.stat(blobKey(g.images.b.rootDigest)));
+  }));
+
+Deno.test("publish waits for a gc holding its lock before writing the tag index", () =>
+  withTemp(async (tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    const g = await makeGarbage(tmp, store);
+    const release = await store.lock(GC_LOCK);
+    let published = false;
+    const p = publishFrom(g.specs.b, store, "demo/app", "v2").then((r) => {
+      published = true;
+      return r;
+    });
+    await sleep(300);
+    assert.equal(published, false, "the commit waits for the gc");
+    // The "gc" removes b's objects, then lets go: the publish finds them gone and copies.
+    for (const k of g.garbage) await store.remove(k);
+    await release();
+    await p;
+    assert.deepEqual(await missingReferenced(store), []);
+    assert.deepEqual(await blobKeys(store), [...new Set([...g.keep, ...g.garbage])].sort());
+  }));
+
+/** A store whose tag-index writes take longer than the commit window, removing `victims` meanwhile. */
+class SlowCommit extends DirStore {
+  victims: string[] = [];
+  override async write(
+    key: string,
+    body: Uint8Array | ReadableStream<Uint8Array>,
+    meta: WriteMeta,
+  ): Promise<void> {
+    if (key.endsWith("/_index.json") && this.victims.length) {
+      await sleep(COMMIT_WINDOW_MS + 200);
+      for (const k of this.victims.splice(0)) await this.remove(k);
+    }
+    await super.write(key, body, meta);
+  }
+}
+
+Deno.test("a tag index written after the commit window is followed by a repair pass", () =>
+  withTemp(async (tmp) => {
+    const store = new SlowCommit(`${tmp}/store`);
+    const g = await makeGarbage(tmp, store);
+    store.victims = [...g.garbage];
+    await publishFrom(g.specs.b, store, "demo/app", "v2");
+    assert.deepEqual(store.victims, [], "the victims were removed during the slow write");
+    assert.deepEqual(await missingReferenced(store), []);
+  }));
