@@ -91,6 +91,10 @@ export function startProxy(target: string): UpstreamProxy {
       async pull(ctl) {
         if (sent >= cut) {
           await reader.cancel();
+          // Let what was sent reach the client first: erroring at once can abort the
+          // response before its last chunks are flushed (seen under load), and a client
+          // that got nothing retries whole instead of resuming.
+          await new Promise((r) => setTimeout(r, 200));
           if ("dropAfter" in fault) ctl.error(new Error("proxy: connection dropped"));
           else stalled.push(ctl);
           return new Promise<void>(() => {}); // a stall never sends more
