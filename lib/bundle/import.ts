@@ -25,17 +25,18 @@ import { UsageError } from "../cli/usage.ts";
 import type { Descriptor } from "../oci/mediatypes.ts";
 import { nameProblem } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, silentLogger } from "../log.ts";
 import { openLayout } from "../sources/open.ts";
 import { parseSourceSpec } from "../sources/spec.ts";
 import type { Source } from "../sources/source.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { ensureMarker } from "../publish/marker.ts";
 import { type CollectedImage, collectImage } from "../publish/collect.ts";
-import { type IndexUpdate, indexUpdate, planIndexes } from "../publish/indexes.ts";
+import { type IndexUpdate, indexUpdate, planIndexes, repoLockName } from "../publish/indexes.ts";
 import { describeDestination, type Destination, destination } from "./names.ts";
 import { stageImage } from "./stage.ts";
 import { addUntagged } from "./untagged.ts";
+import { guardStaged } from "../publish/gc_guard.ts";
 import { noProgress, type PublishProgress } from "../publish/progress.ts";
 import { checkBase, openWithBase, readRecord } from "./incremental.ts";
 
@@ -176,7 +177,17 @@ async function tag(opts: ImportOptions, p: Planned): Promise<ImportedImage> {
   if (tag !== undefined) {
     return await publish({ source: p.source, store: opts.store, name, tag, log: opts.log });
   }
-  const changed = await addUntagged(opts.store, name, p.update);
+  // The staged objects pass the gc barrier before the tag index names them (a tagged
+  // image's publish() above does the same).
+  const guard = guardStaged({
+    store: opts.store,
+    source: p.source,
+    image: p.image,
+    log: opts.log ?? silentLogger,
+    what: `import ${name}@${p.image.root.digest}`,
+  }, () => opts.store.lock(repoLockName(name)));
+  const changed = await addUntagged(opts.store, name, p.update, guard.acquire);
+  await guard.after();
   return {
     name,
     digest: p.image.root.digest,

@@ -12,21 +12,29 @@ import { readDocument, writeDocument } from "../layout/documents.ts";
 import { validateRepoIndex } from "../layout/rules.ts";
 import { emptyRepoIndex } from "../layout/schema.ts";
 import type { WriteStore } from "../store/store.ts";
-import { addToCatalog, type IndexUpdate, repoLockName, withLock } from "../publish/indexes.ts";
+import {
+  type Acquire,
+  addToCatalog,
+  type IndexUpdate,
+  repoLockName,
+  withLock,
+} from "../publish/indexes.ts";
 
 /**
  * Merges `update`'s manifests and blobs (its tag is ignored) into repository `name`
- * under lock `repo:<name>`, then lists `name` in the catalog. Resolves to whether each
- * document changed.
+ * under lock `repo:<name>` (`acquire`: callers pass it through the gc barrier,
+ * lib/publish/gc_guard.ts `guardStaged`), then lists `name` in the catalog. Resolves to
+ * whether each document changed.
  */
 export async function addUntagged(
   store: WriteStore,
   name: string,
   update: Omit<IndexUpdate, "tag">,
+  acquire: Acquire = () => store.lock(repoLockName(name)),
 ): Promise<{ indexChanged: boolean; catalogChanged: boolean }> {
   const rules = (v: unknown) => validateRepoIndex(v, name);
   const key = repoIndexKey(name);
-  const indexChanged = await withLock(() => store.lock(repoLockName(name)), async () => {
+  const indexChanged = await withLock(acquire, async () => {
     const index = await readDocument(store, key, rules) ?? emptyRepoIndex(name);
     let changed = false;
     for (const [digest, entry] of update.manifests) {

@@ -38,6 +38,7 @@ import {
   writeManifest,
 } from "./copy.ts";
 import type { Acquire } from "./indexes.ts";
+import type { CollectedImage } from "./collect.ts";
 
 /** The store lock a gc holds for its whole run; a publish's commit passes it (see above). */
 export const GC_LOCK = "gc";
@@ -163,6 +164,29 @@ async function passBarrier(g: CommitGuard): Promise<number | undefined> {
     `${g.what}: objects kept disappearing after ${MAX_PASSES} passes of the gc barrier ` +
       `(is something deleting from ${g.store.location}?)`,
   );
+}
+
+/**
+ * The barrier for a commit whose objects another step put in the store (import's staging,
+ * sync's untagged path): every object of `image` counts as skipped — it may have been
+ * found present, or written long enough ago — so each is re-stated under the barrier and
+ * restored from `source` if a gc took it. Blobs first, then manifests children first, as
+ * a publish writes them.
+ */
+export function guardStaged(
+  g: { store: WriteStore; source: Source; image: CollectedImage; log: Logger; what: string },
+  acquire: Acquire,
+): ReturnType<typeof guardCommit> {
+  const ledger = new PresenceLedger();
+  for (const d of g.image.blobs.values()) ledger.skipped(d);
+  for (const m of g.image.manifests) ledger.skipped(m.descriptor);
+  return guardCommit({
+    store: g.store,
+    ledger,
+    restore: restorer(g.source, g.store, g.image.manifests),
+    log: g.log,
+    what: g.what,
+  }, acquire);
 }
 
 /**

@@ -233,6 +233,7 @@ async function syncOne(
           name: image.target,
           selectChildren: select,
           signal: opts.signal,
+          log: opts.log,
         });
         return { ...base, status: "copied", bytes: r.bytesCopied, blobs: r.blobsCopied };
       }

@@ -9,7 +9,9 @@
 import { addUntagged } from "../bundle/untagged.ts";
 import { collectImage, type CollectOptions } from "../publish/collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "../publish/copy.ts";
-import { indexUpdate } from "../publish/indexes.ts";
+import { indexUpdate, repoLockName } from "../publish/indexes.ts";
+import { guardStaged } from "../publish/gc_guard.ts";
+import { type Logger, silentLogger } from "../log.ts";
 import { ensureMarker } from "../publish/marker.ts";
 import type { Source } from "../sources/source.ts";
 import type { WriteStore } from "../store/store.ts";
@@ -29,6 +31,7 @@ export async function publishUntagged(opts: {
   selectChildren?: CollectOptions["selectChildren"];
   concurrency?: number;
   signal?: AbortSignal;
+  log?: Logger;
 }): Promise<UntaggedResult> {
   const { source, store, name, signal } = opts;
   const image = await collectImage(source, { selectChildren: opts.selectChildren });
@@ -44,6 +47,15 @@ export async function publishUntagged(opts: {
     result.bytesCopied += d.size;
   });
   await writeManifests(store, image.manifests, signal);
-  result.indexChanged = (await addUntagged(store, name, update)).indexChanged;
+  // What was found present passes the gc barrier before the tag index names it.
+  const guard = guardStaged({
+    store,
+    source,
+    image,
+    log: opts.log ?? silentLogger,
+    what: `sync ${name}@${image.root.digest}`,
+  }, () => store.lock(repoLockName(name)));
+  result.indexChanged = (await addUntagged(store, name, update, guard.acquire)).indexChanged;
+  await guard.after();
   return result;
 }
