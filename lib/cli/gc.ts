@@ -6,6 +6,7 @@
  * (an HTTP store, a grace below the floor without --grace-unsafe).
  */
 import process from "node:process";
+import { defaultProgress } from "../publish/progress.ts";
 import { durationProblem, parseDuration } from "../config/duration.ts";
 import { DEFAULT_GRACE_MS, gc, type GcReport, MIN_GRACE_MS } from "../lifecycle/gc.ts";
 import { createLogger } from "../log.ts";
@@ -81,6 +82,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
     unsafeGrace: flags["grace-unsafe"],
     dryRun: flags["dry-run"],
     log,
+    ...(flags.json ? {} : { progress: defaultProgress("gc") }),
   });
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return 0;

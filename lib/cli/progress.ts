@@ -64,6 +64,8 @@ export interface Reporter {
   blobDone(digest: string, copied: boolean): void;
   stop(): void;
   tick(): void;
+  /** Writes `line` above the display (terminal) or as a plain line (elsewhere). */
+  print(line: string): void;
   readonly state: ProgressState;
 }
 
@@ -92,6 +94,9 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Repor
     blobAdvance: (d, n) => state.blobAdvance(d, n),
     blobDone: (d, copied) => state.blobDone(d, copied),
     tick: () => draw.tick(),
+    print(line) {
+      draw.print(line);
+    },
     stop() {
       if (!active) return;
       active = false;
@@ -129,6 +134,18 @@ function terminalPainter(stream: ProgressStream, state: ProgressState) {
       stream.write("\n");
       previous = undefined;
     },
+    /** Erases the frame, writes `line`, draws the frame again below it. */
+    print(line: string) {
+      const columns = stream.columns || DEFAULT_COLUMNS;
+      let out = "";
+      if (previous) {
+        const up = height(previous, columns) - 1;
+        out += "\r" + (up > 0 ? `\x1b[${up}A` : "") + "\x1b[J";
+      }
+      stream.write(out + line + "\n");
+      previous = undefined;
+      if (state.started) paint();
+    },
   };
 }
 
@@ -154,5 +171,8 @@ function plainPrinter(stream: ProgressStream, state: ProgressState, now: () => n
       stream.write(state.plainLine() + "\n");
     },
     end() {},
+    print(line: string) {
+      stream.write(line + "\n");
+    },
   };
 }

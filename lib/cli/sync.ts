@@ -13,7 +13,7 @@ import { UsageError } from "./usage.ts";
 import { duration, integer, parseFlags } from "./flags.ts";
 import { writeStoreArg } from "./store_arg.ts";
 import { authFile, fileCredentials } from "../sources/registry_auth.ts";
-import { formatBytes } from "../publish/progress.ts";
+import { defaultProgress, formatBytes } from "../publish/progress.ts";
 import { onInterrupt } from "../publish/interrupt.ts";
 import { parseSyncFile, type SyncFile } from "../sync/file.ts";
 import { parseRate } from "../sync/rate.ts";
@@ -126,6 +126,12 @@ export async function syncCommand(argv: string[]): Promise<number> {
   const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
   const auth = authFile(process.env);
   const interrupt = onInterrupt();
+  // One display for the run (per-blob lines of every image copying, a total line; plain
+  // lines every few seconds without a terminal). The per-image lines go above it when both
+  // streams are the terminal, else to stdout as they are.
+  const display = args.json ? undefined : defaultProgress("sync");
+  const say = (line: string) =>
+    display?.print && process.stdout.isTTY ? display.print(line) : console.log(line);
   let summary: SyncSummary;
   try {
     summary = await sync({
@@ -137,9 +143,11 @@ export async function syncCommand(argv: string[]): Promise<number> {
       credentials: auth && fileCredentials(auth.file, auth.required),
       timeoutMs: args.timeoutMs,
       signal: interrupt.signal,
-      onImage: args.json ? undefined : (r) => console.log(imageLine(r)),
+      onImage: args.json ? undefined : (r) => say(imageLine(r)),
+      progress: display,
     });
   } finally {
+    display?.stop();
     interrupt.dispose();
   }
   console.log(args.json ? JSON.stringify(summary) : summaryLine(summary, store.location));

@@ -29,6 +29,7 @@
  * ```
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { PublishProgress } from "../publish/progress.ts";
 import { COMMIT_WINDOW_MS, GC_LOCK, MIN_GRACE_MS } from "../publish/gc_guard.ts";
 import type { SweepStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -58,6 +59,8 @@ export interface GcOptions {
   unsafeGrace?: boolean;
   log?: Logger;
   /** Objects removed at once (default 8). */
+  /** Told of each removal (the CLI's display: a total line, or plain lines every 5 s). */
+  progress?: PublishProgress;
   concurrency?: number;
   /**
    * The wait after taking the lock (default {@link GC_SETTLE_MS}). Only tests with no
@@ -115,7 +118,7 @@ export async function gc(opts: GcOptions): Promise<GcReport> {
     const now = await storeClock(store);
     const marked = await markReferenced(store, log, opts.concurrency);
     const plan = await planSweep(store, marked.keys, now, opts.graceMs);
-    if (!opts.dryRun) await removeAll(store, plan.items, opts.concurrency);
+    if (!opts.dryRun) await removeAll(store, plan.items, opts.concurrency, opts.progress);
     const report: GcReport = {
       store: store.location,
       dryRun: Boolean(opts.dryRun),

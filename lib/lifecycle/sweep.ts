@@ -12,6 +12,7 @@
  * Keys under `blobs/` that are no content address (another tool's files) are left alone.
  */
 import { parseDigest } from "../oci/digest.ts";
+import { noProgress, type PublishProgress } from "../publish/progress.ts";
 import { blobKey } from "../layout/keys.ts";
 import { eachLimit } from "../publish/copy.ts";
 import { type PendingUpload, type SweepStore, Unsupported } from "../store/store.ts";
@@ -85,12 +86,23 @@ export async function removeAll(
   store: SweepStore,
   items: readonly SweepItem[],
   concurrency = 8,
+  progress: PublishProgress = noProgress,
 ): Promise<void> {
-  await eachLimit(items, concurrency, async (item) => {
-    if (item.kind !== "upload") return await store.remove(item.key);
-    const upload: PendingUpload = { key: item.key, uploadId: item.uploadId!, initiated: 0 };
-    await store.abortUpload?.(upload);
-  });
+  // The display's "blobs" are the items removed, its bytes what they free.
+  progress.start({ blobs: items.length, bytes: items.reduce((n, i) => n + i.size, 0) });
+  try {
+    await eachLimit(items, concurrency, async (item) => {
+      if (item.kind !== "upload") await store.remove(item.key);
+      else {
+        const upload: PendingUpload = { key: item.key, uploadId: item.uploadId!, initiated: 0 };
+        await store.abortUpload?.(upload);
+      }
+      progress.advance(item.size);
+      progress.blobDone(item.key, true);
+    });
+  } finally {
+    progress.stop();
+  }
 }
 
 /** Whether `key` is exactly `blobs/<alg>/<hex>` of a valid digest. */

@@ -35,6 +35,26 @@ export interface PublishProgress {
   blobStart?(digest: string, size: number): void;
   /** `n` more bytes of that blob copied; as well as, not instead of, advance(n). */
   blobAdvance?(digest: string, n: number): void;
+  /**
+   * Writes `line` (no newline) above the display, which is drawn again under it: the
+   * per-image lines of `sync`. Absent: the caller prints the line itself.
+   */
+  print?(line: string): void;
+}
+
+/**
+ * `progress` for one of several steps sharing it (the images of a sync): each step's
+ * stop() is ignored, the owner stops the display once at the end.
+ */
+export function shared(progress: PublishProgress): PublishProgress {
+  return {
+    start: (t) => progress.start(t),
+    advance: (n) => progress.advance(n),
+    blobDone: (d, copied) => progress.blobDone(d, copied),
+    blobStart: (d, size) => progress.blobStart?.(d, size),
+    blobAdvance: (d, n) => progress.blobAdvance?.(d, n),
+    stop() {},
+  };
 }
 
 /** Reports nothing. */

@@ -12,9 +12,10 @@
  * balancer probing every second would otherwise be most of the log.
  *
  * The line is formatted by hand rather than through pino: pino's per-call child
- * bindings, serializers and hooks cost a 307 more than the rest of the request. The path
- * still goes through lib/oci/redact.ts (a query can carry a `token=`), and every string
- * through `JSON.stringify`, so a path or user name can never break the line.
+ * bindings, serializers and hooks cost a 307 more than the rest of the request. A query
+ * goes through lib/oci/redact.ts (it can carry a `token=`; a path cannot hold a secret:
+ * no `://` user-info, no parameters), and every string through `JSON.stringify`, so a
+ * path or user name can never break the line.
  */
 import type { Logger } from "../log.ts";
 import type { LineSink } from "../log_sink.ts";
@@ -65,11 +66,12 @@ export function accessLine(
   level: number,
   time: string,
 ): string {
-  const target = c.query === "" ? c.path : `${c.path}?${c.query}`;
+  const target = c.query === "" ? c.path : redact(`${c.path}?${c.query}`);
   const client = c.client;
+  const method = c.req.method;
   let line = `{"level":${level},"time":"${time}","msg":"request","method":${
-    JSON.stringify(c.req.method)
-  },"path":${JSON.stringify(redact(target))},"status":${status},"bytes":${bytes},"ms":${
+    method === "GET" ? '"GET"' : method === "HEAD" ? '"HEAD"' : JSON.stringify(method)
+  },"path":${JSON.stringify(target)},"status":${status},"bytes":${bytes},"ms":${
     Math.round(ms * 1000) / 1000
   },"client":${client === undefined ? "null" : JSON.stringify(client)}`;
   if (c.user !== undefined) line += `,"user":${JSON.stringify(c.user)}`;

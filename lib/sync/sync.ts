@@ -16,6 +16,7 @@
  *    bodies with Range (lib/sources/registry_client.ts).
  */
 import pMap from "p-map";
+import { type PublishProgress, shared } from "../publish/progress.ts";
 import { repoIndexKey } from "../layout/keys.ts";
 import { readDocument } from "../layout/documents.ts";
 import { validateRepoIndex } from "../layout/rules.ts";
@@ -54,6 +55,11 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Called as each image finishes (progress lines). */
   onImage?: (r: ImageResult) => void;
+  /**
+   * One display for the whole run (lib/cli/progress.ts): every image's copy reports to it
+   * (`shared`: an image's end does not stop it); the caller stops it.
+   */
+  progress?: PublishProgress;
 }
 
 export type ImageStatus = "copied" | "skipped" | "failed" | "would-copy";
@@ -246,6 +252,7 @@ async function syncOne(
         signal: opts.signal,
         selectChildren: select,
         signatures: image.signatures,
+        ...(opts.progress ? { progress: shared(opts.progress) } : {}),
       };
       const r = await publish(publishOptions);
       return { ...base, ...previous, status: "copied", bytes: r.bytesCopied, blobs: r.blobsCopied };
