@@ -3,7 +3,8 @@
  * End to end: the COMPILED binary publishes three tags, serves the directory store, and
  * `delete` takes one tag and one manifest out while it runs. After SIGHUP (a refresh),
  * skopeo still copies the surviving tag byte for byte — including the base layer the
- * deleted image shared with it — and gets "manifest unknown" for what went.
+ * deleted image shared with it — docker pulls it, and skopeo gets "manifest unknown" for
+ * what went.
  */
 import assert from "node:assert/strict";
 import { makeOciLayout } from "../helpers/image.ts";
@@ -12,7 +13,7 @@ import { PullClients } from "../helpers/clients.ts";
 import { run } from "../helpers/process.ts";
 
 Deno.test({
-  name: "e2e: skopeo pulls the surviving tag after delete, and not the deleted ones",
+  name: "e2e: skopeo and docker pull the surviving tag after delete, and not the deleted ones",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -62,6 +63,12 @@ Deno.test({
       const got = await clients.skopeoCopy(reg.addr, "e2e/app:stable", { dest: "oci" });
       assert.equal(got.digest, keep.rootDigest);
       for (const d of keep.blobs) assert.ok(got.blobs.includes(d), `skopeo lacks ${d}`);
+      // docker (a private dockerd) pulls the surviving tag too, and its digest is the kept one.
+      const pulled = await clients.docker(reg.addr, "e2e/app:stable");
+      assert.ok(
+        pulled.repoDigests.some((d) => d.endsWith(`@${keep.rootDigest}`)),
+        `docker RepoDigests ${pulled.repoDigests.join(", ")}`,
+      );
       for (const ref of ["e2e/app:old", `e2e/app@${gone.rootDigest}`, "e2e/other:old"]) {
         const r = await run("skopeo", [
           "inspect",
