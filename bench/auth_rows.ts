@@ -9,7 +9,8 @@
  * static-registry run is compared with the mean of the nginx runs on either side of it.
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
-import { freePort, runOk, start, waitFor } from "./proc.ts";
+import { freePort, runOk } from "./proc.ts";
+import { runNginx } from "./nginx.ts";
 import { startRegistry } from "./registry.ts";
 import { waitReady } from "./serve_rows.ts";
 import { ms, ratio, type Row, rps } from "./table.ts";
@@ -61,17 +62,7 @@ http {
   }
 }
 `;
-  await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
-  const proc = start("nginx auth_basic", "nginx", [
-    "-p",
-    prefix,
-    "-c",
-    `${prefix}/nginx.conf`,
-    "-e",
-    `${prefix}/error.log`,
-  ], `${prefix}/out.log`);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(proc, `${url}/ping`, { timeoutMs: 10_000 });
+  const { proc, url } = await runNginx("nginx auth_basic", prefix, conf, port, "/ping");
   return { url, origin: `${url}/base`, stop: () => proc.stop() };
 }
 

@@ -107,17 +107,7 @@ http {
   }
 }
 `;
-  await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
-  const proc = start("nginx", "nginx", [
-    "-p",
-    prefix,
-    "-c",
-    `${prefix}/nginx.conf`,
-    "-e",
-    `${prefix}/error.log`,
-  ], `${prefix}/out.log`);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(proc, `${url}/v2/`, { timeoutMs: 10_000 });
+  const { proc, url } = await runNginx("nginx", prefix, conf, port, "/v2/");
   return {
     proc,
     url,
@@ -131,6 +121,31 @@ http {
     },
     stop: () => proc.stop(),
   };
+}
+
+/**
+ * Writes `conf` as `<prefix>/nginx.conf`, starts a private nginx on it (its own prefix,
+ * error log and output file) and resolves once `readyPath` answers on `port`.
+ */
+export async function runNginx(
+  name: string,
+  prefix: string,
+  conf: string,
+  port: number,
+  readyPath: string,
+): Promise<{ proc: Proc; url: string }> {
+  await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
+  const proc = start(name, "nginx", [
+    "-p",
+    prefix,
+    "-c",
+    `${prefix}/nginx.conf`,
+    "-e",
+    `${prefix}/error.log`,
+  ], `${prefix}/out.log`);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(proc, `${url}${readyPath}`, { timeoutMs: 10_000 });
+  return { proc, url };
 }
 
 /** `nginx -v` (it prints to stderr). */

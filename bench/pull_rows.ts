@@ -17,7 +17,8 @@
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
 import { startDistribution } from "./distribution.ts";
-import { freePort, runOk, start, waitFor } from "./proc.ts";
+import { freePort, runOk, waitFor } from "./proc.ts";
+import { runNginx } from "./nginx.ts";
 import { startRegistry } from "./registry.ts";
 import { ratio, type Row } from "./table.ts";
 
@@ -39,9 +40,7 @@ async function startFloor(
   const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
   const user = Deno.uid() === 0 ? "user root;" : "";
   const hex = manifest.digest.slice("sha256:".length);
-  await Deno.writeTextFile(
-    `${prefix}/nginx.conf`,
-    `${user}
+  const conf = `${user}
 worker_processes 1;
 daemon off;
 pid ${prefix}/nginx.pid;
@@ -70,18 +69,8 @@ http {
     location /docker/ { alias ${distStorage}/docker/; }
   }
 }
-`,
-  );
-  const proc = start("nginx", "nginx", [
-    "-p",
-    prefix,
-    "-c",
-    `${prefix}/nginx.conf`,
-    "-e",
-    `${prefix}/error.log`,
-  ], `${prefix}/out.log`);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(proc, `${url}/v2/`, { timeoutMs: 10_000 });
+`;
+  const { proc, url } = await runNginx("nginx", prefix, conf, port, "/v2/");
   return { url, stop: () => proc.stop() };
 }
 

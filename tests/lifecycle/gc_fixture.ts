@@ -12,7 +12,8 @@ import { readDocument } from "../../lib/layout/documents.ts";
 import { validateCatalog, validateRepoIndex } from "../../lib/layout/rules.ts";
 import { CATALOG_KEY } from "../../lib/layout/keys.ts";
 import { referencedObjects } from "../../lib/layout/walk.ts";
-import type { SweepStore, WriteStore } from "../../lib/store/store.ts";
+import type { LockOptions, SweepStore, WriteStore } from "../../lib/store/store.ts";
+import { DirStore } from "../../lib/store/dir.ts";
 import { type BuiltImage, makeOciLayout } from "../helpers/image.ts";
 import { publishFrom } from "../publish/helpers.ts";
 
@@ -94,4 +95,22 @@ export async function missingReferenced(store: WriteStore): Promise<string[]> {
     }
   }
   return missing;
+}
+
+/**
+ * A store that, when the publish takes its repository lock (after every presence check),
+ * removes `victims` first: what a gc that read the tag indexes before does meanwhile.
+ */
+export class SweptMeanwhile extends DirStore {
+  victims: string[] = [];
+  removed: string[] = [];
+  override async lock(name: string, opts?: LockOptions) {
+    if (name.startsWith("repo:")) {
+      for (const k of this.victims.splice(0)) {
+        await this.remove(k);
+        this.removed.push(k);
+      }
+    }
+    return await super.lock(name, opts);
+  }
 }

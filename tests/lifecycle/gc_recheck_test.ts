@@ -11,28 +11,10 @@ import { blobKey } from "../../lib/layout/keys.ts";
 import { GC_LOCK } from "../../lib/lifecycle/gc.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import type { LockOptions, WriteMeta } from "../../lib/store/store.ts";
+import type { WriteMeta } from "../../lib/store/store.ts";
 import { COMMIT_WINDOW_MS } from "../../lib/publish/gc_guard.ts";
 import { publishFrom, withTemp } from "../publish/helpers.ts";
-import { blobKeys, makeGarbage, missingReferenced } from "./gc_fixture.ts";
-
-/**
- * A store that, when the publish takes its repository lock (after every presence check),
- * removes `victims` first: what a gc that read the tag indexes before does meanwhile.
- */
-class SweptMeanwhile extends DirStore {
-  victims: string[] = [];
-  removed: string[] = [];
-  override async lock(name: string, opts?: LockOptions) {
-    if (name.startsWith("repo:")) {
-      for (const k of this.victims.splice(0)) {
-        await this.remove(k);
-        this.removed.push(k);
-      }
-    }
-    return await super.lock(name, opts);
-  }
-}
+import { blobKeys, makeGarbage, missingReferenced, SweptMeanwhile } from "./gc_fixture.ts";
 
 Deno.test("publish copies again what it skipped as present when it is gone before its tag index", () =>
   withTemp(async (tmp) => {

@@ -12,26 +12,9 @@ import * as fs from "node:fs/promises";
 import { importLayout } from "../../lib/bundle/import.ts";
 import { blobKey } from "../../lib/layout/keys.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
-import { DirStore } from "../../lib/store/dir.ts";
-import type { LockOptions } from "../../lib/store/store.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { withTemp } from "../publish/helpers.ts";
-import { missingReferenced } from "./gc_fixture.ts";
-
-/** Removes `victims` when the repository lock is taken: a gc that ran meanwhile. */
-class SweptMeanwhile extends DirStore {
-  victims: string[] = [];
-  removed: string[] = [];
-  override async lock(name: string, opts?: LockOptions) {
-    if (name.startsWith("repo:")) {
-      for (const k of this.victims.splice(0)) {
-        await this.remove(k);
-        this.removed.push(k);
-      }
-    }
-    return await super.lock(name, opts);
-  }
-}
+import { missingReferenced, SweptMeanwhile } from "./gc_fixture.ts";
 
 Deno.test("import of a digest-pinned image copies again what a gc removed before its tag index", () =>
   withTemp(async (tmp) => {
