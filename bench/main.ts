@@ -135,9 +135,15 @@ async function main(argv: string[]) {
       }
     }
     if (opt.only.includes("scale")) {
-      say("start-up, RSS and p50 at 10 / 10k / 100k tags…");
+      say("start-up, RSS and p50 at 10 / 10k / 100k / 1M tags…");
       rows.push(
-        ...await scaleRows(bin, workDir, [10, 10_000, 100_000], opt.load, opt.quick ? 1 : 3),
+        ...await scaleRows(
+          bin,
+          workDir,
+          opt.quick ? [10, 10_000, 100_000] : [10, 10_000, 100_000, 1_000_000],
+          opt.load,
+          opt.quick ? 1 : 3,
+        ),
       );
     }
     if (opt.only.includes("pull")) {
