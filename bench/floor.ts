@@ -12,6 +12,10 @@
  *                                    endpoint family with a greedy `:name{.+}`, one
  *                                    pass-through middleware (where an access log or request
  *                                    metrics would go), `onError` and `notFound`
+ *   bun bench/floor.ts log-sync PORT  bare Bun.serve + requestIP() + one access line written
+ *                                    with a write(2) per request (a temp file)
+ *   bun bench/floor.ts log-batched PORT  the same line through lib/log_sink.ts (batched
+ *                                    writes): why the access log buffers its lines
  *   bun bench/floor.ts table  PORT   the shape lib/server/app.ts took instead: a plain fetch
  *                                    that splits the raw URL, picks the family by hand and
  *                                    runs one pass-through middleware around the route
@@ -20,9 +24,12 @@
  * API version) and no body.
  */
 import { Hono } from "hono";
+import { openSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import process from "node:process";
+import { fdSink } from "../lib/log_sink.ts";
 
-const MODES = ["bun", "bun-ip", "hono", "hono-routes", "table"];
+const MODES = ["bun", "bun-ip", "log-sync", "log-batched", "hono", "hono-routes", "table"];
 const [mode, portArg] = process.argv.slice(2);
 const port = Number(portArg);
 if (!MODES.includes(mode) || !Number.isInteger(port)) {
@@ -47,7 +54,7 @@ function redirect(url: string): Response {
 
 // deno-lint-ignore no-explicit-any
 const Bun = (globalThis as any).Bun;
-let fetch: (req: Request, srv: { requestIP(r: Request): unknown }) => Response;
+let fetch: (req: Request, srv: { requestIP(r: Request): { address: string } | null }) => Response;
 if (mode === "hono") {
   const app = new Hono();
   app.all("*", function serve(c) {
@@ -102,6 +109,22 @@ if (mode === "hono") {
     const next = (): Response => i < chain.length ? chain[i++](c, next) : route(c);
     return next();
   };
+} else if (mode === "log-sync" || mode === "log-batched") {
+  const fd = openSync(`${tmpdir()}/sr-floor-${process.pid}.log`, "w");
+  const sink = fdSink(fd);
+  const line = (req: Request, client: string | undefined) =>
+    `{"level":30,"msg":"request","method":"${req.method}","path":${
+      JSON.stringify(req.url)
+    },"status":307,"client":${JSON.stringify(client)}}\n`;
+  fetch = mode === "log-sync"
+    ? (req, srv) => {
+      writeSync(fd, line(req, srv.requestIP(req)?.address));
+      return redirect(req.url);
+    }
+    : (req, srv) => {
+      sink.buffer(line(req, srv.requestIP(req)?.address));
+      return redirect(req.url);
+    };
 } else if (mode === "bun-ip") {
   fetch = (req, srv) => {
     srv.requestIP(req);

@@ -223,6 +223,8 @@ export async function serveRows(
 const FLOOR_NAMES: Record<string, string> = {
   bun: "bare Bun.serve",
   "bun-ip": "Bun.serve + requestIP()",
+  "log-sync": "Bun.serve + requestIP() + a write(2) per access line",
+  "log-batched": "Bun.serve + requestIP() + batched access lines (lib/log_sink.ts)",
   hono: "Hono on Bun.serve",
   "hono-routes": "Hono routes + 1 middleware",
   table: "own route table + 1 middleware",

@@ -27,13 +27,16 @@ export function logOptions(level: LogLevel = "info"): pino.LoggerOptions {
   };
 }
 
-/** A logger writing to `sink` (default: a new one on stderr) — the sink's `write`, unbuffered. */
+/**
+ * A logger writing through `sink` (default: a new one on stderr), unbuffered (its
+ * `write`); tests pass a pino `destination` instead.
+ */
 export function createLogger(
   opts: { level?: LogLevel; destination?: pino.DestinationStream; sink?: LineSink } = {},
 ): Logger {
-  const sink = opts.sink ?? (opts.destination ? undefined : fdSink(2));
-  const destination = opts.destination ?? { write: (line: string) => sink!.write(line) };
-  return pino(logOptions(opts.level), destination);
+  if (opts.destination) return pino(logOptions(opts.level), opts.destination);
+  const sink = opts.sink ?? fdSink(2);
+  return pino(logOptions(opts.level), { write: (line: string) => sink.write(line) });
 }
 
 /** A logger that drops everything, for tests. */

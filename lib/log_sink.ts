@@ -3,10 +3,10 @@
  * Where log lines go: one file descriptor (stderr) shared by the event log (pino) and the
  * access log (lib/server/access_log.ts), so their lines keep their order.
  *
- * Access lines are buffered: a `write()` system call per request costs a 307 about a third
- * of its rate (measured with wrk against `Bun.serve`: 65k → 42k requests/s; nginx with its
- * access log to a file keeps about 90 % of its rate, because its 307 costs more to begin
- * with). So {@link LineSink.buffer} appends to memory and the buffer is written when it
+ * Access lines are buffered: a `write()` system call per request cost a bare `Bun.serve`
+ * 307 a fifth to a third of its rate (the floors `log-sync` and `log-batched` of
+ * `scripts/bench --only serve`, bench/floor.ts), while nginx with its access log to a file
+ * keeps about 90 % of its own (the access-log row of `--only hot`). So {@link LineSink.buffer} appends to memory and the buffer is written when it
  * holds {@link FLUSH_BYTES}, {@link FLUSH_MS} after its first line, before any event line
  * ({@link LineSink.write} writes through, after what is buffered), and at process exit.
  * The price: a SIGKILL loses at most the last {@link FLUSH_MS} of access lines; every

@@ -252,7 +252,7 @@ async function metricsOnly(
   try {
     const { path } = requestTarget(req.url);
     if (path !== "/metrics") throw noSuchEndpoint(path);
-    if (!gen) return starting();
+    if (!gen) throw errors.unavailable("the server is starting");
     return await gen.app.metrics();
   } catch (e) {
     return renderError(e, log);

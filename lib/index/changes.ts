@@ -5,7 +5,7 @@
  * refresh that swaps the change in (the first load says "index loaded" instead).
  *
  * A repository whose tag index was not re-read (a 304, the same {@link RepoView}) is not
- * compared at all, so an unchanged store costs nothing here whatever its size. A line
+ * compared at all, so an unchanged store costs a map lookup per repository here. A line
  * names at most {@link MAX_LISTED} tags of each kind and gives the counts, so a publish of
  * thousands of tags is one bounded line.
  */

@@ -9,8 +9,8 @@
  *
  * A request goes: raw target ({@link requestTarget}) → family ({@link matchPath}) → the
  * name (`HOST/name` under containerd's `?ns=HOST`, lib/server/mounts.ts `mirrorName`) →
- * its store resolved once into a {@link RequestContext} → the middleware (request counter first, then
- * `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
+ * its store resolved once into a {@link RequestContext} → the middleware (`observe` first:
+ * timing, request figures, access log; then `deps.middleware`) → the route table (lib/server/routes.ts). Anything thrown on the
  * way is rendered by `renderError` (lib/server/http.ts), the only error renderer.
  *
  * Why not Hono: the route table needs the RAW path (`%2F` must reach the name grammar
@@ -60,8 +60,8 @@ export interface AppDeps {
   /** Base URL every `/v1/...` request (other than `/v1/_ping`) is redirected to. */
   v1Origin?: string;
   /**
-   * Steps run around every route, outermost first, inside the request counter
-   * (lib/server/context.ts `Middleware`): where auth, the access log and client routing go.
+   * Steps run around every route, outermost first, inside `observe` (lib/server/observe.ts;
+   * lib/server/context.ts `Middleware`): client address, rate limit and auth go here.
    */
   middleware?: readonly Middleware[];
   /** Where access lines go (lib/server/access_log.ts); absent: no access log. */

@@ -26,14 +26,6 @@ import { ifRangeHolds, parseRange } from "./range.ts";
 const OCTETS = "application/octet-stream";
 
 /**
- * The body of a 200. Bun answers a Range request ITSELF when a 200's body is file-backed
- * (a file Blob or its stream), parsing the raw Range header its own way: a Range we chose
- * to ignore (invalid, or several Range headers; RFC 9110 §14.2 allows ignoring it) came
- * back as Bun's 206, or as a 416 without the spec's error body. So when the request has a
- * Range header and we send the whole blob, the file goes out as a plain stream (chunked:
- * rare, real clients send ranges we honour).
- */
-/**
  * `body` passed through, erroring when it does not carry exactly `length` bytes: an
  * upstream cut short must abort the response, not end it as if complete. The bytes sent
  * are tallied in `c.piped` until the body ends, fails or is cancelled (the client went
@@ -80,6 +72,14 @@ function exactly(
   });
 }
 
+/**
+ * The body of a 200. Bun answers a Range request ITSELF when a 200's body is file-backed
+ * (a file Blob or its stream), parsing the raw Range header its own way: a Range we chose
+ * to ignore (invalid, or several Range headers; RFC 9110 §14.2 allows ignoring it) came
+ * back as Bun's 206, or as a 416 without the spec's error body. So when the request has a
+ * Range header and we send the whole blob, the file goes out as a plain stream (chunked:
+ * rare, real clients send ranges we honour).
+ */
 function wholeBody(
   req: Request,
   body: ReadableStream<Uint8Array> | Blob,

@@ -98,8 +98,8 @@ export type Reply = Response | Promise<Response>;
 export type RouteHandler = (c: RequestContext) => Reply;
 
 /**
- * A cross-cutting step run around every route (request metrics today; auth, access log
- * and client routing later). Calls `next()` to run the rest of the chain, or throws /
+ * A cross-cutting step run around every route (observe: figures and access log; client
+ * address, rate limit, auth). Calls `next()` to run the rest of the chain, or throws /
  * returns without calling it to answer itself. Errors thrown by `next()` have already
  * been rendered into a Response, so a middleware always sees the status sent.
  */
