@@ -5,7 +5,8 @@
  * loads each with wrk, and prints one table with the ratios measured in this run.
  *
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
- *                             [--only serve,hot,tls,scale,publish,auth,pull,sync] [--nginx-workers N]
+ *                             [--only serve,hot,tls,scale,publish,auth,pull,sync,refresh]
+ *                             [--nginx-workers N]
  *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
@@ -27,11 +28,22 @@ import { pullRows } from "./pull_rows.ts";
 import { tlsRows } from "./tls_rows.ts";
 import { authRows } from "./auth_rows.ts";
 import { syncRows } from "./sync_rows.ts";
+import { refreshRows } from "./refresh_rows.ts";
 import { errorRow, markdownTable, notes, type Row, textTable } from "./table.ts";
 import type { LoadSettings } from "./wrk.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SECTIONS = ["serve", "hot", "tls", "scale", "publish", "auth", "pull", "sync"] as const;
+const SECTIONS = [
+  "serve",
+  "hot",
+  "tls",
+  "scale",
+  "publish",
+  "auth",
+  "pull",
+  "sync",
+  "refresh",
+] as const;
 
 function options(argv: string[]) {
   const { values } = parseArgs({
@@ -193,6 +205,23 @@ async function main(argv: string[]) {
         );
       } catch (e) {
         rows.push(errorRow("sync rows", "", e));
+      }
+    }
+    if (opt.only.includes("refresh")) {
+      say("refresh cost at 10 / 10k / 100k repositories, HTTP store and s3rver, layout v1 and v2…");
+      const counts = opt.quick ? [10, 10_000] : [10, 10_000, 100_000];
+      try {
+        rows.push(
+          ...await refreshRows({
+            root: ROOT,
+            bin,
+            workDir,
+            counts: { http: counts, s3: counts },
+            samples: opt.quick ? 1 : 3,
+          }),
+        );
+      } catch (e) {
+        rows.push(errorRow("refresh rows", "", e));
       }
     }
   } finally {

@@ -1,0 +1,305 @@
+/**
+ * @module
+ * Refresh-cost rows (issue 13, Deliver 5): requests and time per index refresh at 10, 10k
+ * and 100k repositories, on an HTTP store (nginx serving the directory) and on s3rver
+ * (behind an nginx reverse proxy), layout version 1 (the "before") and version 2.
+ *
+ * Black box: the compiled server refreshes against nginx, and nginx's access log says
+ * what it asked for (bench/refresh_proxy.ts). A refresh is triggered by SIGHUP, which runs
+ * the same `Registry.refresh()` as the interval timer (lib/cli/instance.ts); the timer is
+ * set to 1 h so nothing else reaches the store, and a request logged between two windows
+ * fails the row. The refresh is over when the server logs "config reloaded".
+ *
+ * Per store and version: refreshes of the unchanged store (the cost of a no-op refresh),
+ * then refreshes each after one publish of a new tag to one repository (the cost of a
+ * change), each checked by the new tag appearing in `tags/list`. The v2 change is the
+ * real `publish`; the v1 change is the tag index written as a v1 publish writes it (a new
+ * tag on a listed repository rewrites its tag index only, lib/publish/indexes.ts), since a
+ * v2 publisher may upgrade the store it publishes to.
+ *
+ * Targets (issue 13, Deliver 1): v2 unchanged ≤ 2 requests whatever the size; v2 one change
+ * ≤ a constant 4 more. v1 rows have none.
+ */
+import { makeOciLayout } from "../tests/helpers/image.ts";
+import { CATALOG_KEY, encodeDocument, repoIndexKey } from "../lib/layout/layout.ts";
+import { startS3rver } from "./objectstore.ts";
+import { runOk, tailLog, waitFor } from "./proc.ts";
+import { type Registry, startRegistry } from "./registry.ts";
+import { makeRefreshStore, type RefreshStore, type Version } from "./refresh_store.ts";
+import { type AccessLog, startStoreProxy, type StoreProxy, type Window } from "./refresh_proxy.ts";
+import { errorRow, ms, type Row } from "./table.ts";
+
+export type Kind = "http" | "s3";
+
+export interface RefreshOptions {
+  root: string;
+  bin: string;
+  workDir: string;
+  /** Repository counts measured on each kind of store. */
+  counts: Record<Kind, number[]>;
+  /** Refreshes measured per case; a v1 store of ≥ 100k repositories gets one. */
+  samples: number;
+}
+
+/** What one server measured on one store and version. */
+interface Measured {
+  unchanged: Window[];
+  changed: Window[];
+}
+
+const BUCKET = "bench";
+const KIND_NAME: Record<Kind, string> = { http: "HTTP store (nginx)", s3: "s3rver" };
+/** Issue 13, Deliver 1. */
+const UNCHANGED_MAX = 2;
+const CHANGE_EXTRA_MAX = 4;
+/** The slowest refresh allowed (v1 at 100k on s3rver, on a loaded machine). */
+const REFRESH_TIMEOUT_MS = 600_000;
+
+export const label = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+/** Everything the measurements share: the proxy, s3rver, the image publish adds. */
+interface Bench {
+  o: RefreshOptions;
+  proxy: StoreProxy;
+  /** s3rver's endpoint itself: publish writes there, not through the counting proxy. */
+  s3rverUrl: string;
+  s3rverData: string;
+  httpRoot: string;
+  layout: string;
+  /** The config `publish` reads its s3 settings from. */
+  publishConfig: string;
+}
+
+function s3Settings(endpoint: string) {
+  return {
+    endpoint,
+    forcePathStyle: true,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  };
+}
+
+/** The server's config for a store: its location, and refreshes by SIGHUP only. */
+function serverConfig(b: Bench, kind: Kind, count: number): Record<string, unknown> {
+  const common = { refresh: { interval: "1h" }, log: { access: false } };
+  return kind === "http"
+    ? { ...common, store: `${b.proxy.httpUrl}/r${count}` }
+    : { ...common, store: `s3://${BUCKET}/r${count}`, s3: s3Settings(b.proxy.s3Url) };
+}
+
+/** `publish` of the bench image to `<probe>:<tag>` in the store, the way a user runs it. */
+async function publishTag(b: Bench, kind: Kind, count: number, store: RefreshStore, tag: string) {
+  const to = kind === "http" ? `${b.httpRoot}/r${count}` : `s3://${BUCKET}/r${count}`;
+  const args = ["publish", `oci:${b.layout}:v1`, `${store.probe}:${tag}`, "--to", to];
+  await runOk(b.o.bin, kind === "http" ? args : [...args, "--config", b.publishConfig]);
+  const catalog = JSON.parse(new TextDecoder().decode(await store.read(CATALOG_KEY)));
+  if (catalog.version !== 2) {
+    throw new Error(`publish rewrote a version-2 catalog as version ${catalog.version}`);
+  }
+}
+
+/** A new tag on the probe repository, written as a version-1 publish writes it. */
+async function writeV1Tag(store: RefreshStore, tag: string) {
+  const key = repoIndexKey(store.probe);
+  const index = JSON.parse(new TextDecoder().decode(await store.read(key)));
+  index.tags[tag] = store.manifest.digest;
+  await store.write(key, encodeDocument(index));
+}
+
+/** Sends SIGHUP and returns the requests logged until the server says the reload is done. */
+async function refreshOnce(reg: Registry, log: AccessLog, serverLog: { offset: number }) {
+  const stray = await log.take();
+  if (stray.requests.length) {
+    throw new Error(
+      `${stray.requests.length} store requests outside a refresh window (first: ` +
+        `${stray.requests[0].method} ${stray.requests[0].uri}): the window is not quiet`,
+    );
+  }
+  Deno.kill(reg.proc.pid, "SIGHUP");
+  const deadline = performance.now() + REFRESH_TIMEOUT_MS;
+  for (;;) {
+    const text = await Deno.readTextFile(reg.proc.log);
+    const added = text.slice(serverLog.offset);
+    if (/refresh failed|reload failed/.test(added)) {
+      throw new Error(`the refresh failed:\n${added.trim().split("\n").slice(-3).join("\n")}`);
+    }
+    const done = added.indexOf('"config reloaded"');
+    if (done >= 0) {
+      serverLog.offset += added.indexOf("\n", done) + 1;
+      break;
+    }
+    if (performance.now() > deadline) throw new Error('no "config reloaded" after SIGHUP');
+    await sleep(5);
+  }
+  // nginx writes a line when the response is sent, before the server can have read it;
+  // the margin only covers scheduling, and a late line fails the next window (stray).
+  await sleep(50);
+  return await log.take();
+}
+
+async function expectTag(reg: Registry, repo: string, tag: string) {
+  const res = await fetch(`${reg.url}/v2/${repo}/tags/list`);
+  const body = await res.json();
+  if (!body.tags?.includes(tag)) {
+    throw new Error(`after the refresh ${repo} does not list tag ${tag} (status ${res.status})`);
+  }
+}
+
+/** One server on one store in one layout version: its unchanged and one-change refreshes. */
+async function measure(
+  b: Bench,
+  kind: Kind,
+  store: RefreshStore,
+  version: Version,
+  samples: number,
+): Promise<Measured> {
+  await store.setVersion(version);
+  const reg = await startRegistry(b.o.bin, b.o.workDir, serverConfig(b, kind, store.repositories));
+  try {
+    // /v2/ answers once the start is over, so a load that failed has said so by now.
+    const started = await Deno.readTextFile(reg.proc.log);
+    const failed = started.split("\n").find((l) => l.includes('"cannot load the index'));
+    if (failed) {
+      const why = JSON.parse(failed).reason;
+      throw new Error(`the server cannot load the layout v${version} store: ${why}`);
+    }
+    return await refreshes(b, kind, store, version, samples, reg);
+  } finally {
+    await reg.stop();
+  }
+}
+
+/** The refreshes of {@link measure}, on a started server; errors carry its last lines. */
+async function refreshes(
+  b: Bench,
+  kind: Kind,
+  store: RefreshStore,
+  version: Version,
+  samples: number,
+  reg: Registry,
+): Promise<Measured> {
+  try {
+    await waitFor(reg.proc, `${reg.url}/v2/${store.last}/tags/list`, { timeoutMs: 600_000 });
+    // The first load is not a refresh: let its last lines land, then start counting.
+    await sleep(100);
+    await b.proxy.log.take();
+    const serverLog = { offset: (await Deno.readTextFile(reg.proc.log)).length };
+    const out: Measured = { unchanged: [], changed: [] };
+    for (let i = 0; i < samples; i++) {
+      out.unchanged.push(await refreshOnce(reg, b.proxy.log, serverLog));
+    }
+    for (let i = 0; i < samples; i++) {
+      const tag = `change-${i}`;
+      if (version === 2) await publishTag(b, kind, store.repositories, store, tag);
+      else await writeV1Tag(store, tag);
+      // A publish's own requests go to the store directly, never through the proxy.
+      out.changed.push(await refreshOnce(reg, b.proxy.log, serverLog));
+      await expectTag(reg, store.probe, tag);
+    }
+    return out;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nserver log:\n${await tailLog(reg.proc.log, 5)}`);
+  }
+}
+
+/** "304×9999 200×1" */
+function statuses(w: Window): string {
+  const n = new Map<number, number>();
+  for (const r of w.requests) n.set(r.status, (n.get(r.status) ?? 0) + 1);
+  return [...n].sort((a, b) => a[0] - b[0]).map(([s, c]) => `${s}×${c}`).join(" ");
+}
+
+const worst = (ws: Window[]) => Math.max(...ws.map((w) => w.requests.length));
+const busy = (ws: Window[]) => median(ws.map((w) => w.busyMs));
+const figure = (ws: Window[]) => `${worst(ws)} req, ${ms(busy(ws))}`;
+
+function row(kind: Kind, count: number, version: Version, m: Measured, v1?: Measured): Row {
+  const name = `refresh, ${label(count)} repos, ${KIND_NAME[kind]}, layout v${version}`;
+  const value = `unchanged ${figure(m.unchanged)} · 1 change ${figure(m.changed)}`;
+  const note = `${m.unchanged.length} refreshes each, requests the most of any, time the ` +
+    `median store-busy window (${m.unchanged.map((w) => ms(w.busyMs)).join(", ")} · ` +
+    `${m.changed.map((w) => ms(w.busyMs)).join(", ")}); statuses unchanged ` +
+    `${statuses(m.unchanged[0])}, 1 change ${statuses(m.changed[0])}`;
+  if (version === 1) {
+    return { name, value, baselines: [], ratios: [], target: "", pass: null, note };
+  }
+  const extra = worst(m.changed) - UNCHANGED_MAX;
+  return {
+    name,
+    value,
+    baselines: v1 ? [`v1 ${figure(v1.unchanged)} · ${figure(v1.changed)}`] : [],
+    ratios: [],
+    target: `unchanged ≤ ${UNCHANGED_MAX} req · change ≤ +${CHANGE_EXTRA_MAX}`,
+    pass: worst(m.unchanged) <= UNCHANGED_MAX && extra <= CHANGE_EXTRA_MAX,
+    note,
+  };
+}
+
+async function kindRows(b: Bench, kind: Kind, count: number): Promise<Row[]> {
+  const t0 = performance.now();
+  const store = await makeRefreshStore(
+    kind === "http"
+      ? { kind: "dir", dir: `${b.httpRoot}/r${count}` }
+      : { kind: "s3rver", dataDir: b.s3rverData, bucket: BUCKET, prefix: `r${count}` },
+    count,
+  );
+  console.error(
+    `bench: refresh: ${label(count)} repos on ${kind} written in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+  const rows: Row[] = [];
+  let v1: Measured | undefined;
+  for (const version of [1, 2] as const) {
+    const name = `refresh, ${label(count)} repos, ${KIND_NAME[kind]}, layout v${version}`;
+    try {
+      const samples = version === 1 && count >= 100_000 ? 1 : b.o.samples;
+      const m = await measure(b, kind, store, version, samples);
+      if (version === 1) v1 = m;
+      rows.push(row(kind, count, version, m, v1));
+    } catch (e) {
+      rows.push(errorRow(name, version === 2 ? "unchanged ≤ 2 req · change ≤ +4" : "", e));
+    }
+  }
+  const dir = kind === "http" ? `${b.httpRoot}/r${count}` : `${b.s3rverData}/${BUCKET}/r${count}`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  return rows;
+}
+
+/** The refresh rows, http then s3 for each count. */
+export async function refreshRows(o: RefreshOptions): Promise<Row[]> {
+  const s3 = await startS3rver(o.root, o.workDir, BUCKET);
+  const httpRoot = `${o.workDir}/refresh-http`;
+  await Deno.mkdir(httpRoot, { recursive: true });
+  const rows: Row[] = [];
+  let proxy: StoreProxy | undefined;
+  try {
+    proxy = await startStoreProxy(o.workDir, httpRoot, s3.endpoint);
+    const layout = `${o.workDir}/refresh-image`;
+    // The image the stores' tags point at (same seed and shape): a publish adds only a tag.
+    await makeOciLayout(layout, { tag: "v1", seed: "refresh-rows", layers: 1, layerSize: 256 });
+    const publishConfig = `${o.workDir}/refresh-publish.json`;
+    await Deno.writeTextFile(publishConfig, JSON.stringify({ s3: s3Settings(s3.endpoint) }));
+    const b: Bench = {
+      o,
+      proxy,
+      s3rverUrl: s3.endpoint,
+      s3rverData: s3.dataDir,
+      httpRoot,
+      layout,
+      publishConfig,
+    };
+    const counts = [...new Set([...o.counts.http, ...o.counts.s3])].sort((x, y) => x - y);
+    for (const count of counts) {
+      for (const kind of ["http", "s3"] as const) {
+        if (o.counts[kind].includes(count)) rows.push(...await kindRows(b, kind, count));
+      }
+    }
+    return rows;
+  } finally {
+    await proxy?.stop();
+    await s3.stop();
+  }
+}
