@@ -20,8 +20,11 @@ export async function startRegistry(
   bin: string,
   workDir: string,
   config: Record<string, unknown>,
-  /** `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401). */
-  opts: { readyPath?: string } = {},
+  /**
+   * `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401);
+   * `timeoutMs`: how long the start (the first index load) may take, 60 s by default.
+   */
+  opts: { readyPath?: string; timeoutMs?: number } = {},
 ): Promise<Registry> {
   const port = freePort();
   const n = ++serial;
@@ -40,7 +43,7 @@ export async function startRegistry(
   );
   const startupMs = await waitFor(proc, `${url}${opts.readyPath ?? "/v2/"}`, {
     t0,
-    timeoutMs: 60_000,
+    timeoutMs: opts.timeoutMs ?? 60_000,
     everyMs: 2,
   });
   return { proc, url, startupMs, stop: () => proc.stop() };
