@@ -23,6 +23,8 @@ import {
   MARKER_KEY,
   type RepoIndex,
   repoIndexKey,
+  TAG_INDEX_VERSION,
+  tagIndexDigest,
 } from "../lib/layout/layout.ts";
 
 export const TAGS_PER_REPO = 100;
@@ -69,12 +71,12 @@ export async function makeSyntheticStore(dir: string, tags: number): Promise<Syn
   }
   const perRepo = Math.min(tags, TAGS_PER_REPO);
   const nRepos = Math.ceil(tags / perRepo);
-  const names: string[] = [];
+  const names: Record<string, string> = {};
   let written = 0;
   for (let r = 0; r < nRepos; r++) {
     const name = repoName(r);
     const index: RepoIndex = {
-      version: LAYOUT_VERSION,
+      version: TAG_INDEX_VERSION,
       name,
       tags: {},
       manifests,
@@ -83,10 +85,13 @@ export async function makeSyntheticStore(dir: string, tags: number): Promise<Syn
     for (let t = 0; t < perRepo && written < tags; t++, written++) {
       index.tags[tagName(t)] = images[(r + t) % images.length].manifests[0].digest;
     }
-    await write(dir, repoIndexKey(name), encodeDocument(index));
-    names.push(name);
+    const bytes = encodeDocument(index);
+    await write(dir, repoIndexKey(name), bytes);
+    names[name] = tagIndexDigest(bytes);
   }
-  const catalog: Catalog = { version: LAYOUT_VERSION, repositories: names.sort() };
+  // Layout version 2 (what publish writes): the catalog records each tag index's digest.
+  const repositories = Object.fromEntries(Object.entries(names).sort(([a], [b]) => a < b ? -1 : 1));
+  const catalog: Catalog = { version: LAYOUT_VERSION, repositories };
   await write(dir, CATALOG_KEY, encodeDocument(catalog));
   await write(dir, MARKER_KEY, encodeDocument(MARKER));
   const mid = Math.floor(nRepos / 2);

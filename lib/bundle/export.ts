@@ -28,6 +28,7 @@ import { dirSink, type IndexEntry, type IndexOutcome, tarSink } from "./sinks.ts
 import { referrerEntries, withCosignTags } from "./attached.ts";
 import { noProgress, type PublishProgress } from "../publish/progress.ts";
 import { assertNewTarget, encodeRecord, heldAfter, omitHeld } from "./incremental.ts";
+import { catalogNames } from "../layout/catalog.ts";
 
 const sum = (xs: { size: number }[]) => xs.reduce((n, x) => n + x.size, 0);
 
@@ -145,7 +146,7 @@ async function selection(store: ReadStore, select: string[]) {
   if (select.length === 0) {
     const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
     if (!catalog) throw new Error(`store ${store.location}: ${CATALOG_KEY} not found`);
-    for (const name of catalog.repositories) out.set(name, undefined);
+    for (const name of catalogNames(catalog)) out.set(name, undefined);
     return out;
   }
   for (const s of select) {

@@ -14,8 +14,8 @@ import { emptyRepoIndex } from "../layout/schema.ts";
 import type { WriteStore } from "../store/store.ts";
 import {
   type Acquire,
-  addToCatalog,
   type IndexUpdate,
+  recordInCatalog,
   repoLockName,
   withLock,
 } from "../publish/indexes.ts";
@@ -50,6 +50,6 @@ export async function addUntagged(
     if (changed) await writeDocument(store, key, index, rules);
     return changed;
   });
-  const catalogChanged = await addToCatalog(store, name);
+  const catalogChanged = await recordInCatalog(store, name);
   return { indexChanged, catalogChanged };
 }

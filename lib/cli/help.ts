@@ -25,6 +25,8 @@ Usage:
                                             every host:port clients may be redirected to
   static-registry gc --store STORE [--grace 24h] [--dry-run] [--json]
                                             remove what no repository references
+  static-registry migrate --store STORE [--dry-run]
+                                            upgrade a store to layout version 2
   static-registry --help | -h               this text; "<command> --help" for one command
   static-registry --version                 print the version
 

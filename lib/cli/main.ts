@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   delete: async () => (await import("./delete.ts")).deleteCommand,
   sync: async () => (await import("./sync.ts")).syncCommand,
   gc: async () => (await import("./gc.ts")).gcCommand,
+  migrate: async () => (await import("./migrate.ts")).migrateCommand,
 };
 
 /**

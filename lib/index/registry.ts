@@ -64,6 +64,11 @@ export interface RegistryStatus {
   problems: IndexProblem[];
   /** The store's id (its marker's), null when it has none or is not loaded. */
   storeId: string | null;
+  /** The store's layout version (its catalog's; 0 before a catalog was read). */
+  layoutVersion: number;
+  /** Store reads and wall time (ms) of the last successful load or refresh. */
+  lastReads: number;
+  lastRefreshMs: number;
 }
 
 export class Registry {
@@ -74,6 +79,7 @@ export class Registry {
   #loadedAt: Date | null = null;
   #lastRefresh: Date | null = null;
   #lastError: { message: string; at: string } | null = null;
+  #lastRefreshMs = 0;
   #failures = 0;
   #refreshing: Promise<boolean> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -99,6 +105,7 @@ export class Registry {
       this.#lastError = { message: redact((e as Error).message), at: new Date().toISOString() };
       throw e;
     }
+    this.#lastRefreshMs = performance.now() - started;
     this.#swap(snap);
     this.#loadedAt = this.#lastRefresh;
     this.#log.info({
@@ -106,6 +113,7 @@ export class Registry {
       ...(snap.storeId === undefined ? {} : { storeId: snap.storeId }),
       repositories: snap.names.length,
       tags: snap.tags,
+      ...(snap.catalog ? { layout: snap.catalog.version } : {}),
       ...(snap.problems.size ? { problems: snap.problems.size } : {}),
       ms: Math.round(performance.now() - started),
     }, "index loaded");
@@ -124,7 +132,10 @@ export class Registry {
   async #refresh(): Promise<boolean> {
     try {
       const first = this.#state === undefined;
-      this.#swap(await this.#read());
+      const started = performance.now();
+      const snap = await this.#read();
+      this.#lastRefreshMs = performance.now() - started;
+      this.#swap(snap);
       if (first) this.#loadedAt = this.#lastRefresh;
       return true;
     } catch (e) {
@@ -212,6 +223,9 @@ export class Registry {
       tags: s?.tags ?? 0,
       problems: publicProblems(s?.problems ?? NO_PROBLEMS),
       storeId: s?.storeId ?? null,
+      layoutVersion: s?.catalog?.version ?? 0,
+      lastReads: s?.reads ?? 0,
+      lastRefreshMs: this.#lastRefreshMs,
     };
   }
 

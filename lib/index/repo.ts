@@ -25,11 +25,17 @@ export class RepoView {
   readonly sortedTags: readonly string[];
   /** The storage etag the index was read with, for the next conditional read. */
   readonly etag: string | undefined;
+  /**
+   * The sha256 digest of the bytes read: what a layout-version-2 catalog records for an
+   * unchanged tag index (lib/index/snapshot.ts reads only those whose digest differs).
+   */
+  readonly digest: string | undefined;
   readonly #referrers: Map<string, Referrer[]>;
 
-  constructor(index: RepoIndex, etag?: string) {
+  constructor(index: RepoIndex, etag?: string, digest?: string) {
     this.index = index;
     this.etag = etag;
+    this.digest = digest;
     this.sortedTags = Object.keys(index.tags).sort();
     this.#referrers = new Map();
     for (const digest in index.manifests) {

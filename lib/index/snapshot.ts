@@ -1,8 +1,18 @@
 /**
  * @module
  * Reading one consistent snapshot of a store's index (docs/LAYOUT.md): the marker, the
- * catalog, and every listed repository's tag index, each with a conditional read against
- * the previous snapshot (an unchanged document costs one `not-modified`).
+ * catalog, and the tag indexes, each with a conditional read against the previous snapshot
+ * (an unchanged document costs one `not-modified`).
+ *
+ * Which tag indexes are read (issue 13, "refresh in O(changes)"):
+ * - layout version 1: every listed repository's, on every refresh;
+ * - layout version 2: only those whose digest in the catalog is not the digest of the copy
+ *   held (docs/LAYOUT.md §"catalog.json"). An unchanged store costs two conditional reads
+ *   (marker, catalog) whatever its size; a publish to one repository costs one catalog read
+ *   and one tag-index read. A copy that does not match its catalog digest after it was read
+ *   (a CDN still caching the old index; a catalog written by hand) is *pending*, and read
+ *   again on every refresh until it matches, so a lagging cache delays a change but never
+ *   hides it. So is every repository with a problem below.
  *
  * What is fatal and what is not:
  * - store-level (throws; a refresh keeps the whole last snapshot): the store cannot be
@@ -13,13 +23,16 @@
  *   after it was read once keeps its last good copy. Only the catalog no longer listing a
  *   repository removes it (publish writes the catalog last, docs/LAYOUT.md write order).
  *
- * Every listed repository is read on every refresh, served or not, so one that was missing
- * (an rsync that copied `catalog.json` before `repositories/`) appears once it is there.
+ * A listed repository with a problem is read on every refresh, served or not, so one that
+ * was missing (an rsync that copied `catalog.json` before `repositories/`) appears once it
+ * is there.
  */
 import pMap from "p-map";
 import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
 import { decodeDocument, DocumentError } from "../layout/documents.ts";
 import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import { catalogDigest, catalogNames, tagIndexDigest } from "../layout/catalog.ts";
+import type { Catalog } from "../layout/schema.ts";
 import { redact } from "../oci/redact.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
 import { NO_PROBLEMS, problem, type Problems, type TrackedProblem } from "./problems.ts";
@@ -33,13 +46,23 @@ export interface Snapshot {
   catalogEtag?: string;
   /** Whether a catalog was ever read: only then is a missing one a problem. */
   catalogSeen: boolean;
+  /** The catalog last read (its names and, layout version 2, tag-index digests). */
+  catalog?: Catalog;
   /** Every repository the catalog lists, sorted, served or not. */
   listed: readonly string[];
+  /**
+   * Listed repositories to read at the next refresh even if the catalog is unchanged: all
+   * of them for layout version 1; for version 2 those whose copy does not match the
+   * catalog's digest, and those with a problem.
+   */
+  pending: ReadonlySet<string>;
   /** The repositories served (listed and with a usable tag index), sorted. */
   names: readonly string[];
   repos: ReadonlyMap<string, RepoView>;
   tags: number;
   problems: Problems;
+  /** Store reads this snapshot took (for the refresh-cost metric). */
+  reads: number;
 }
 
 export interface ReadOptions {
@@ -55,7 +78,8 @@ export async function readSnapshot(
   prev: Snapshot | undefined,
   opts: ReadOptions,
 ): Promise<Snapshot> {
-  const read = (key: string, etag?: string) => readKey(store, key, etag);
+  let reads = 0;
+  const read = (key: string, etag?: string) => (reads++, readKey(store, key, etag));
   const before = prev?.problems ?? NO_PROBLEMS;
   const problems = new Map<string, TrackedProblem>();
 
@@ -70,16 +94,15 @@ export async function readSnapshot(
   }
   const markerEtag = marker.status === "ok" ? marker.meta.etag : prev?.markerEtag;
 
-  const catalog = await read(CATALOG_KEY, prev?.catalogEtag);
-  let listed: readonly string[] = prev?.listed ?? [];
+  const res = await read(CATALOG_KEY, prev?.catalogEtag);
+  let catalog = prev?.catalog;
   let catalogEtag = prev?.catalogEtag;
   let catalogSeen = prev?.catalogSeen ?? false;
-  if (catalog.status === "ok") {
-    listed = decodeDocument(CATALOG_KEY, catalog.bytes, validateCatalog, store.location)
-      .repositories;
-    catalogEtag = catalog.meta.etag;
+  if (res.status === "ok") {
+    catalog = decodeDocument(CATALOG_KEY, res.bytes, validateCatalog, store.location);
+    catalogEtag = res.meta.etag;
     catalogSeen = true;
-  } else if (catalog.status === "missing" && catalogSeen) {
+  } else if (res.status === "missing" && catalogSeen) {
     // Not a deletion: keep the last good list and read the catalog again next time.
     problems.set(
       CATALOG_KEY,
@@ -93,36 +116,65 @@ export async function readSnapshot(
     );
   }
   // Missing and never seen: a store with a marker but no catalog yet has no repositories
-  // (publish writes the catalog last). Not-modified: `listed` is the previous list.
+  // (publish writes the catalog last). Not-modified: the previous catalog.
+  const listed: readonly string[] = res.status === "ok" || !prev
+    ? (catalog ? catalogNames(catalog) : [])
+    : prev.listed;
+
+  // What to read: version 1, everything; version 2, what the catalog says changed and
+  // what was pending. Unchanged ones keep their view (the same object: changes.ts skips it).
+  const toRead = listed.filter((name) => {
+    if (catalog?.version !== 2) return true;
+    if (prev?.pending.has(name)) return true;
+    const old = prev?.repos.get(name);
+    return old === undefined || old.digest !== catalogDigest(catalog, name);
+  });
+  if (toRead.length === 0 && prev && res.status !== "ok") {
+    // An unchanged version-2 store: the previous snapshot (no repository was pending, so
+    // none has a problem), with what the two reads said.
+    return { ...prev, markerEtag, storeId, catalogSeen, problems, reads };
+  }
 
   // Enough reads in flight to hide store latency, few enough not to flood S3 or a CDN;
   // the first store-level failure rejects (pending names are not started).
+  reads += toRead.length;
   const outcomes = await pMap(
-    listed,
+    toRead,
     (name) => readRepo(store, name, prev, before, opts.now),
     { concurrency: opts.concurrency },
   );
+  const readNow = new Map(toRead.map((name, i) => [name, outcomes[i]]));
   const repos = new Map<string, RepoView>();
   const names: string[] = [];
+  const pending = new Set<string>();
   let tags = 0;
-  listed.forEach((name, i) => {
-    const { view, problem } = outcomes[i];
-    if (problem) problems.set(problem.key, problem);
-    if (!view) return;
+  for (const name of listed) {
+    const outcome = readNow.get(name);
+    const view = outcome ? outcome.view : prev?.repos.get(name);
+    if (outcome?.problem) problems.set(outcome.problem.key, outcome.problem);
+    if (
+      catalog?.version !== 2 || outcome?.problem || view?.digest !== catalogDigest(catalog, name)
+    ) {
+      pending.add(name);
+    }
+    if (!view) continue;
     repos.set(name, view);
     names.push(name);
     tags += view.sortedTags.length;
-  });
+  }
   return {
     markerEtag,
     storeId,
+    catalog,
     catalogEtag,
     catalogSeen,
     listed,
+    pending,
     names,
     repos,
     tags,
     problems,
+    reads,
   };
 }
 
@@ -157,7 +209,7 @@ async function readRepo(
   }
   try {
     const index = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
-    return { view: new RepoView(index, res.meta.etag) };
+    return { view: new RepoView(index, res.meta.etag, tagIndexDigest(res.bytes)) };
   } catch (e) {
     if (!(e instanceof DocumentError)) throw e;
     // Isolation: one repository's bad document never takes the others down.

@@ -1,9 +1,9 @@
 /**
  * @module
- * The keys of the static layout, version 1, and the headers every writer puts on them
- * (docs/LAYOUT.md §"Keys", §"Cache-Control"). Pure, no I/O.
+ * The keys of the static layout (versions 1 and 2 share them) and the headers every writer
+ * puts on them (docs/LAYOUT.md §"Keys", §"Cache-Control"). Pure, no I/O.
  *
- *   static-registry.json              marker / canary: {"layout":"static-registry","version":1}
+ *   static-registry.json              marker / canary: {"layout":"static-registry","version":2}
  *   blobs/<alg>/<hex>                  blobs AND manifests, content-addressed, immutable, shared
  *   repositories/<name>/_index.json    one repository's tag index
  *   catalog.json                       the list of repositories
@@ -14,7 +14,17 @@
 import { parseDigest } from "../oci/digest.ts";
 import { assertName } from "../oci/reference.ts";
 
-export const LAYOUT_VERSION = 1;
+/**
+ * The layout version new stores get (docs/LAYOUT.md §"Versioning"): 2, whose catalog names
+ * each repository's tag-index digest so a refresh reads only what changed. Readers accept
+ * every version in {@link LAYOUT_VERSIONS}; a store stays at its version until `migrate`.
+ */
+export const LAYOUT_VERSION = 2;
+/** The layout versions this build reads and writes. */
+export const LAYOUT_VERSIONS = [1, 2] as const;
+export type LayoutVersion = typeof LAYOUT_VERSIONS[number];
+/** The version of a tag index document: unchanged by layout version 2. */
+export const TAG_INDEX_VERSION = 1;
 export const MARKER_KEY = "static-registry.json";
 export const CATALOG_KEY = "catalog.json";
 

@@ -22,10 +22,10 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { digestProblem } from "../oci/digest.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
-import { LAYOUT_VERSION } from "./keys.ts";
 import {
   type Catalog,
-  CatalogSchema,
+  CatalogV1Schema,
+  CatalogV2Schema,
   type ManifestEntry,
   ManifestEntrySchema,
   type Marker,
@@ -44,7 +44,8 @@ export class FieldError extends Error {
 }
 
 const markerShape = TypeCompiler.Compile(MarkerSchema);
-const catalogShape = TypeCompiler.Compile(CatalogSchema);
+const catalogV1Shape = TypeCompiler.Compile(CatalogV1Schema);
+const catalogV2Shape = TypeCompiler.Compile(CatalogV2Schema);
 const entryShape = TypeCompiler.Compile(ManifestEntrySchema);
 const repoIndexShape = TypeCompiler.Compile(RepoIndexSchema);
 
@@ -55,7 +56,8 @@ const repoIndexShape = TypeCompiler.Compile(RepoIndexSchema);
 export const STORE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /**
- * Checks the marker `static-registry.json`: `{"layout":"static-registry","version":1}`,
+ * Checks the marker `static-registry.json`: `{"layout":"static-registry","version":2}`
+ * (or 1, a store not migrated),
  * with an optional store `id` (the STORE_ID grammar) and `created` time. Unknown fields
  * are kept (the writer that adds an id to an older marker keeps what it holds).
  */
@@ -67,14 +69,31 @@ export function validateMarker(value: unknown): Marker {
   return { ...doc };
 }
 
-/** Checks `catalog.json`; its repository names come back sorted and unique. */
+/**
+ * Checks `catalog.json` of either layout version (the document's `version` picks the
+ * shape, so a bad field is named in the version's own terms). Version 1's names come back
+ * sorted and unique; version 2's are keys (unique by nature) and each value must be a
+ * digest we serve: the digest of that repository's tag-index bytes.
+ */
 export function validateCatalog(value: unknown): Catalog {
-  const doc = checkShape(catalogShape, value);
-  doc.repositories.forEach((name, i) => {
+  const v2 = (value as { version?: unknown } | null)?.version === 2;
+  if (!v2) {
+    const doc = checkShape(catalogV1Shape, value);
+    doc.repositories.forEach((name, i) => {
+      const why = nameProblem(name);
+      if (why) throw new FieldError(`repositories[${i}]`, `${quote(name)}: ${why}`);
+    });
+    return { ...doc, repositories: [...new Set(doc.repositories)].sort() };
+  }
+  const doc = checkShape(catalogV2Shape, value);
+  const repositories = record<string>();
+  for (const name of Object.keys(doc.repositories).sort()) {
     const why = nameProblem(name);
-    if (why) throw new FieldError(`repositories[${i}]`, `${quote(name)}: ${why}`);
-  });
-  return { ...doc, repositories: [...new Set(doc.repositories)].sort() };
+    if (why) throw new FieldError("repositories", `${quote(name)}: ${why}`);
+    checkDigest(doc.repositories[name], "repositories", name);
+    repositories[name] = doc.repositories[name];
+  }
+  return { ...doc, repositories };
 }
 
 /**
@@ -193,9 +212,9 @@ function problem(e: ValueError): string {
   const s = e.schema as { "x-what"?: string; "x-expected"?: string; type?: string };
   if (e.type === ValueErrorType.ObjectRequiredProperty || e.value === undefined) return "missing";
   if (s["x-what"] === "version") {
-    return `layout version ${
-      quote(e.value)
-    } is not supported (this server reads version ${LAYOUT_VERSION})`;
+    return `layout version ${quote(e.value)} is not supported (this build reads ${
+      s["x-expected"]
+    })`;
   }
   if (s["x-what"] === "layout") return `${quote(e.value)} is not "static-registry"`;
   if (s["x-what"] === "size") return `size ${quote(e.value)} invalid, expected ${s["x-expected"]}`;

@@ -9,7 +9,7 @@
  * live in lib/oci and are applied by lib/layout/rules.ts, with the spec's reasons.
  */
 import { type Static, Type } from "@sinclair/typebox";
-import { LAYOUT_VERSION } from "./keys.ts";
+import { LAYOUT_VERSION, TAG_INDEX_VERSION } from "./keys.ts";
 
 /** A byte size: what JSON can carry exactly (image-spec §"Descriptors": int64 ≥ 0). */
 export const SizeSchema = Type.Integer({
@@ -19,11 +19,18 @@ export const SizeSchema = Type.Integer({
   "x-expected": "an integer from 0 to 2^53-1",
 });
 
-const Version = Type.Literal(LAYOUT_VERSION, { "x-what": "version" });
+/** A document's `version`; `expected` says what this build reads, for the message. */
+const Version = <V extends number>(v: V, expected = `version ${v}`) =>
+  Type.Literal(v, { "x-what": "version", "x-expected": expected });
+/** The marker's version is the store's layout version: 1 or 2. */
+const LayoutVersion = Type.Union([Version(1), Version(2)], {
+  "x-what": "version",
+  "x-expected": "versions 1 and 2",
+});
 
 export const MarkerSchema = Type.Object({
   layout: Type.Literal("static-registry", { "x-what": "layout" }),
-  version: Version,
+  version: LayoutVersion,
   /**
    * The store's identity, written once by the first publish or import (a UUID v4 from
    * this writer; any text of the STORE_ID grammar, lib/layout/rules.ts, from another). The
@@ -38,12 +45,26 @@ export type Marker = Static<typeof MarkerSchema>;
 /** The marker without an identity (what stores published before identities hold). */
 export const MARKER: Marker = { layout: "static-registry", version: LAYOUT_VERSION };
 
-export const CatalogSchema = Type.Object({
-  version: Version,
+/** Layout version 1's catalog: the repository names. */
+export const CatalogV1Schema = Type.Object({
+  version: Version(1, "versions 1 and 2"),
   /** Sorted, unique repository names. */
   repositories: Type.Array(Type.String()),
 });
-export type Catalog = Static<typeof CatalogSchema>;
+/**
+ * Layout version 2's catalog: repository name → the digest of the exact bytes of its tag
+ * index (docs/LAYOUT.md §"catalog.json"). A server whose copy of a tag index has that
+ * digest need not read it again, so an unchanged store costs a refresh one conditional
+ * read of this document, whatever the number of repositories.
+ */
+export const CatalogV2Schema = Type.Object({
+  version: Version(2, "versions 1 and 2"),
+  repositories: Type.Record(Type.String(), Type.String()),
+});
+export const CatalogSchema = Type.Union([CatalogV1Schema, CatalogV2Schema]);
+export type CatalogV1 = Static<typeof CatalogV1Schema>;
+export type CatalogV2 = Static<typeof CatalogV2Schema>;
+export type Catalog = CatalogV1 | CatalogV2;
 
 /** A manifest the repository holds, tagged or not. Keyed by digest in RepoIndex.manifests. */
 export const ManifestEntrySchema = Type.Object({
@@ -62,7 +83,7 @@ export type ManifestEntry = Static<typeof ManifestEntrySchema>;
 
 /** One repository's tag index (`repositories/<name>/_index.json`). */
 export const RepoIndexSchema = Type.Object({
-  version: Version,
+  version: Version(TAG_INDEX_VERSION),
   name: Type.String(),
   /** tag → manifest digest (a key of `manifests`). */
   tags: Type.Record(Type.String(), Type.String()),
@@ -88,7 +109,7 @@ export function record<T>(): Record<string, T> {
 
 export function emptyRepoIndex(name: string): RepoIndex {
   return {
-    version: LAYOUT_VERSION,
+    version: TAG_INDEX_VERSION,
     name,
     tags: record(),
     manifests: record(),

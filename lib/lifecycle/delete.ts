@@ -25,10 +25,11 @@ import { readDocument, writeDocument } from "../layout/documents.ts";
 import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
 import type { RepoIndex } from "../layout/schema.ts";
 import { applyRemoval, planRemoval, type Removal } from "../layout/removal.ts";
-import { removeFromCatalog, repoLockName, withLock } from "../publish/indexes.ts";
+import { recordInCatalog, removeFromCatalog, repoLockName, withLock } from "../publish/indexes.ts";
 import type { WriteStore } from "../store/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { expiredTags, type RetentionPolicy } from "./retention.ts";
+import { catalogNames } from "../layout/catalog.ts";
 
 /** One thing to delete: a tag, or a manifest by digest. */
 export type DeleteTarget =
@@ -78,7 +79,8 @@ export async function deleteImages(opts: DeleteOptions): Promise<RepoDeletion[]>
   if (!await readDocument(store, MARKER_KEY, validateMarker)) {
     throw new Error(`${store.location} is not a static-registry store (no ${MARKER_KEY})`);
   }
-  const listed = (await readDocument(store, CATALOG_KEY, validateCatalog))?.repositories ?? [];
+  const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
+  const listed = catalog ? catalogNames(catalog) : [];
   const requests = requestsOf(opts, listed, store.location);
 
   // 1. Plan everything before the first write.
@@ -104,7 +106,10 @@ export async function deleteImages(opts: DeleteOptions): Promise<RepoDeletion[]>
       }
       return r;
     });
-    // 3. The catalog, after the tag index.
+    // 3. The catalog, after the tag index: version 2 records the index's new digest.
+    if (!result.emptied && result.indexChanged && catalog?.version === 2) {
+      result.catalogChanged = await recordInCatalog(store, name);
+    }
     if (result.emptied) {
       result.catalogChanged = await removeFromCatalog(store, name);
       // A publish may have refilled it between the two locks: then it stays listed.

@@ -26,6 +26,7 @@ import { nameProblem } from "../oci/reference.ts";
 import { eachLimit } from "../publish/copy.ts";
 import type { SweepStore } from "../store/store.ts";
 import type { Logger } from "../log.ts";
+import { catalogNames } from "../layout/catalog.ts";
 
 /** Why a gc stopped before sweeping anything. */
 export class MarkError extends Error {
@@ -62,7 +63,7 @@ export async function markReferenced(
     `the catalog "${CATALOG_KEY}"`,
     () => readDocument(store, CATALOG_KEY, validateCatalog),
   );
-  const listedByCatalog = new Set(catalog?.repositories ?? []);
+  const listedByCatalog = new Set(catalog ? catalogNames(catalog) : []);
   const names = new Set(listedByCatalog);
   for await (const o of store.list("repositories/")) {
     if (!o.key.endsWith(INDEX_SUFFIX)) continue;

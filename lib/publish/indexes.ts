@@ -5,12 +5,33 @@
  * the catalog (`catalog.json`). Documents are read and written through lib/layout (the
  * server's own rules), only rewritten when they change, and {@link planIndexes} tells
  * beforehand (without a lock) which ones will, so an unchanged re-publish takes no lock.
+ *
+ * Layout version 2 (docs/LAYOUT.md §"catalog.json"): the catalog records each repository's
+ * tag-index digest, so every tag-index write is followed by a catalog update. That update
+ * digests the tag index as it is *under the catalog lock*, not the bytes this writer wrote:
+ * two publishers of one repository may reach the catalog in the other order than they wrote
+ * the index, and the last catalog update must name the last index (each writer updates the
+ * catalog after its index write, so the last one to update reads after every write).
  */
-import { CATALOG_KEY, LAYOUT_VERSION, repoIndexKey } from "../layout/keys.ts";
+import { CATALOG_KEY, type LayoutVersion, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
 import { encodeDocument, readDocument, writeDocument } from "../layout/documents.ts";
 import { manifestEntry } from "../layout/entry.ts";
-import { FieldError, validateCatalog, validateRepoIndex } from "../layout/rules.ts";
-import { type Catalog, emptyRepoIndex, type ManifestEntry, record } from "../layout/schema.ts";
+import { FieldError, validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import {
+  catalogDigest,
+  catalogHas,
+  emptyCatalog,
+  tagIndexDigest,
+  withoutRepository,
+  withRepository,
+} from "../layout/catalog.ts";
+import {
+  type Catalog,
+  emptyRepoIndex,
+  type ManifestEntry,
+  MARKER,
+  record,
+} from "../layout/schema.ts";
 import { applyRemoval, orphanBlobs, unreachable } from "../layout/removal.ts";
 import { nowTime, withTagTimes } from "../layout/tag_times.ts";
 import type { WriteStore } from "../store/store.ts";
@@ -145,19 +166,41 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
-/** The catalog with `name` added, or null when it is already listed. */
+/** The store's catalog, or an empty one of the store's layout version (its marker's). */
+async function readCatalog(store: WriteStore): Promise<Catalog> {
+  const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
+  if (catalog) return catalog;
+  const marker = await readDocument(store, MARKER_KEY, validateMarker);
+  return emptyCatalog((marker ?? MARKER).version as LayoutVersion);
+}
+
+/**
+ * The catalog listing `name` with its tag index as the store holds it now (version 2:
+ * its digest), or null when the catalog already says so.
+ */
 async function mergedCatalog(store: WriteStore, name: string): Promise<Catalog | null> {
-  const catalog = await readDocument(store, CATALOG_KEY, validateCatalog) ??
-    { version: LAYOUT_VERSION, repositories: [] };
-  if (catalog.repositories.includes(name)) return null;
-  return { ...catalog, repositories: [...catalog.repositories, name].sort() };
+  const catalog = await readCatalog(store);
+  if (catalog.version === 1) {
+    return catalogHas(catalog, name) ? null : withRepository(catalog, name, "");
+  }
+  const res = await store.read(repoIndexKey(name));
+  if (res.status !== "ok") {
+    // Only called after this writer's own tag-index write: a missing index is a store fault.
+    throw new Error(
+      `store ${store.location}: "${
+        repoIndexKey(name)
+      }" answered ${res.status} after it was written`,
+    );
+  }
+  const digest = tagIndexDigest(res.bytes);
+  return catalogDigest(catalog, name) === digest ? null : withRepository(catalog, name, digest);
 }
 
 /**
  * Which shared documents publishing `update` into `name` would change, read WITHOUT a
  * lock (so also a first check that the existing documents are well-formed). A document
  * that would not change needs no lock: publish then linearises at this read. One that
- * would is re-read under its lock by {@link updateRepoIndex} / {@link addToCatalog}.
+ * would is re-read under its lock by {@link updateRepoIndex} / {@link recordInCatalog}.
  */
 export async function planIndexes(
   store: WriteStore,
@@ -166,9 +209,13 @@ export async function planIndexes(
 ): Promise<{ repo: boolean; catalog: boolean; moved?: TagMove }> {
   const [repo, catalog] = await Promise.all([
     mergedRepoIndex(store, name, update),
-    mergedCatalog(store, name),
+    readDocument(store, CATALOG_KEY, validateCatalog),
   ]);
-  return { repo: repo.changed, catalog: catalog !== null, moved: repo.moved };
+  // Version 2 records the tag index's digest: a changed index changes the catalog too.
+  // (A store without a catalog yet gets one: the version of its marker, ensureMarker's.)
+  const listed = catalog !== null && catalogHas(catalog, name);
+  const recorded = catalog?.version === 1 ? listed : listed && !repo.changed;
+  return { repo: repo.changed, catalog: !recorded, moved: repo.moved };
 }
 
 /** What {@link updateRepoIndex} did. */
@@ -204,10 +251,10 @@ export function updateRepoIndex(
 }
 
 /**
- * Adds `name` to catalog.json (sorted, unique) under lock `catalog`. Returns whether the
- * catalog changed.
+ * Lists `name` in catalog.json under lock `catalog`, with (layout version 2) the digest
+ * of its tag index as it is now. Returns whether the catalog changed.
  */
-export function addToCatalog(
+export function recordInCatalog(
   store: WriteStore,
   name: string,
   acquire: Acquire = () => store.lock(CATALOG_LOCK),
@@ -237,9 +284,8 @@ export function removeFromCatalog(store: WriteStore, name: string): Promise<bool
         const index = await readDocument(store, repoIndexKey(name), tagIndexRules(name));
         if (index && Object.keys(index.manifests).length > 0) return false;
         const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
-        if (!catalog || !catalog.repositories.includes(name)) return false;
-        const repositories = catalog.repositories.filter((r) => r !== name);
-        await writeDocument(store, CATALOG_KEY, { ...catalog, repositories }, validateCatalog);
+        if (!catalog || !catalogHas(catalog, name)) return false;
+        await writeDocument(store, CATALOG_KEY, withoutRepository(catalog, name), validateCatalog);
         return true;
       }),
   );

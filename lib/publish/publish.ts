@@ -43,10 +43,10 @@ import { collectImage, type CollectOptions } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
-  addToCatalog,
   CATALOG_LOCK,
   indexUpdate,
   planIndexes,
+  recordInCatalog,
   repoLockName,
   type TagMove,
   updateRepoIndex,
@@ -257,9 +257,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       relist = w.created; // a delete may have emptied it and taken it out of the catalog
     }
     if (plan.catalog) {
-      result.catalogChanged = await addToCatalog(store, name, locks.take(CATALOG_LOCK));
+      result.catalogChanged = await recordInCatalog(store, name, locks.take(CATALOG_LOCK));
     } else if (relist) {
-      result.catalogChanged = await addToCatalog(store, name);
+      result.catalogChanged = await recordInCatalog(store, name);
     }
   } catch (e) {
     if (!tagging && signal?.aborted && signal.reason instanceof Interrupted) {

@@ -14,6 +14,7 @@ import { readDocument } from "../layout/documents.ts";
 import { validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
 import type { Catalog } from "../layout/schema.ts";
 import { bodyStream, isStreamStore, type ReadStore } from "../store/store.ts";
+import { catalogDigest, catalogNames, tagIndexDigest } from "../layout/catalog.ts";
 
 /** One thing wrong, with the key it concerns. */
 export interface StoreProblem {
@@ -52,7 +53,7 @@ export async function verifyStore(
     const marker = await readDocument(store, MARKER_KEY, validateMarker);
     if (!marker) throw new Error("marker missing although repositories are published");
   });
-  const repositories = catalog?.repositories ?? [];
+  const repositories = catalog ? catalogNames(catalog) : [];
 
   const checkedManifests = new Map<string, string | null>(); // digest → problem or null
   const checkedBlobs = new Map<string, string | null>();
@@ -61,6 +62,8 @@ export async function verifyStore(
     await attempt(key, async () => {
       const index = await readDocument(store, key, (v) => validateRepoIndex(v, name));
       if (!index) throw new Error(`catalog lists "${name}" but its tag index is missing`);
+      const recorded = catalog ? catalogDigest(catalog, name) : undefined;
+      if (recorded !== undefined) await checkRecorded(store, name, recorded, problem);
       for (const [digest, entry] of Object.entries(index.manifests)) {
         if (!checkedManifests.has(digest)) {
           checkedManifests.set(
@@ -173,4 +176,23 @@ export async function objectProblem(
     return { kind: /size/.test(why) ? "size" : "digest", reason: why };
   }
   return null;
+}
+
+/**
+ * Layout version 2: the catalog's digest for `name` is its tag index's (docs/LAYOUT.md
+ * §"catalog.json"); a server trusting a wrong one would not see that repository change.
+ */
+async function checkRecorded(
+  store: ReadStore,
+  name: string,
+  recorded: string,
+  problem: (key: string, why: string) => void,
+): Promise<void> {
+  const key = repoIndexKey(name);
+  const res = await store.read(key);
+  if (res.status !== "ok") return; // reported by the caller's read
+  const actual = tagIndexDigest(res.bytes);
+  if (actual !== recorded) {
+    problem(CATALOG_KEY, `records ${recorded} for "${name}", but its tag index has ${actual}`);
+  }
 }

@@ -159,6 +159,20 @@ export function createMetrics(
     "Catalog or listed tag indexes answering not found (last good copy kept, retried).",
     (r) => problems(r, "missing"),
   );
+  // What a refresh costs (issue 13): layout version 2 reads the marker and the catalog,
+  // plus the tag indexes that changed; version 1 reads every tag index.
+  indexFigure(
+    Gauge,
+    "static_registry_index_refresh_reads",
+    "Store reads the last successful load or refresh made.",
+    (r) => r.status().lastReads,
+  );
+  indexFigure(
+    Gauge,
+    "static_registry_index_refresh_duration_seconds",
+    "Wall time of the last successful load or refresh.",
+    (r) => r.status().lastRefreshMs / 1000,
+  );
   indexFigure(
     Counter,
     "static_registry_index_refresh_failures_total",

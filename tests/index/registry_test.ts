@@ -82,10 +82,10 @@ Deno.test("Registry.load() refuses a directory that is not a store, or another l
     } finally {
       await Deno.remove(empty, { recursive: true });
     }
-    await putDoc(f.store, MARKER_KEY, { layout: "static-registry", version: 2 });
+    await putDoc(f.store, MARKER_KEY, { layout: "static-registry", version: 3 });
     const r = new Registry(f.store, { log: silentLogger });
-    await assert.rejects(r.load(), /static-registry\.json.*version 2/);
-    assert.match(r.status().lastError!.message, /version 2/, "a failed load is reported");
+    await assert.rejects(r.load(), /static-registry\.json.*version 3/);
+    assert.match(r.status().lastError!.message, /version 3/, "a failed load is reported");
     assert.equal(r.ready, false);
     assert.equal(await r.refresh(), false, "refresh after a failed load retries and fails");
     await putDoc(f.store, MARKER_KEY, { layout: "static-registry", version: 1 });

@@ -22,6 +22,6 @@ Deno.test("repoIndexKey() cannot collide with a nested repository", () => {
 Deno.test("encodeDocument() writes JSON with a trailing newline", () => {
   assert.equal(
     new TextDecoder().decode(encodeDocument(MARKER)),
-    '{"layout":"static-registry","version":1}\n',
+    '{"layout":"static-registry","version":2}\n',
   );
 });

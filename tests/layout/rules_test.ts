@@ -185,13 +185,13 @@ Deno.test("decodeDocument() names the key: not JSON, wrong field", () => {
     () =>
       decodeDocument(
         MARKER_KEY,
-        enc.encode('{"layout":"static-registry","version":2}'),
+        enc.encode('{"layout":"static-registry","version":3}'),
         validateMarker,
       ),
     (e: Error) =>
       e instanceof DocumentError && e.field === "version" &&
       e.message ===
-        'store document "static-registry.json": version: layout version 2 is not supported (this server reads version 1)',
+        'store document "static-registry.json": version: layout version 3 is not supported (this build reads versions 1 and 2)',
   );
 });
 

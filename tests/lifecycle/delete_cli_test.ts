@@ -210,5 +210,5 @@ Deno.test("static-registry delete / publish --no-clobber: exit codes, reports, r
     const last = await ok(["delete", "app:1.0", `app@${a.rootDigest}`, "--from", store]);
     assert.match(last.stdout, /the repository left the catalog/);
     assert.match(last.stdout, /reclaims them/);
-    assert.deepEqual((await readDoc(store, "catalog.json")).repositories, []);
+    assert.deepEqual((await readDoc(store, "catalog.json")).repositories, {});
   }));

@@ -17,7 +17,7 @@ import type { LockOptions } from "../../lib/store/store.ts";
 import { blobKey, repoIndexKey } from "../../lib/layout/keys.ts";
 import { writeDocument } from "../../lib/layout/documents.ts";
 import { validateRepoIndex } from "../../lib/layout/rules.ts";
-import { RepoIndexSchema } from "../../lib/layout/schema.ts";
+import { type CatalogV2, RepoIndexSchema } from "../../lib/layout/schema.ts";
 import { TagMoveRefused } from "../../lib/publish/indexes.ts";
 import { openSource } from "../../lib/sources/open.ts";
 import { publish } from "../../lib/publish/publish.ts";
@@ -159,7 +159,9 @@ Deno.test("publish(): a repository emptied by a delete after publish planned is 
     const result = await publishFrom(`oci:${tmp}/a:v1`, store, "app", "y");
     assert.equal(store.beforeLock, undefined, "the delete ran");
     assert.equal(result.catalogChanged, true);
-    assert.deepEqual((await readDoc(root, "catalog.json")).repositories, ["app"]);
+    assert.deepEqual(Object.keys((await readDoc<CatalogV2>(root, "catalog.json")).repositories), [
+      "app",
+    ]);
     const { app } = await appFor(new DirStore(root));
     assert.equal((await app.request("/v2/app/manifests/y", { method: "HEAD" })).status, 200);
     assert.equal((await app.request("/v2/app/manifests/x", { method: "HEAD" })).status, 404);

@@ -27,6 +27,7 @@ import type { RepoIndex } from "../../lib/layout/schema.ts";
 import { StillReferenced } from "../../lib/layout/removal.ts";
 import { deleteImages } from "../../lib/lifecycle/delete.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
+import { catalogNames } from "../../lib/layout/catalog.ts";
 
 const PLATFORMS = [
   { os: "linux", architecture: "amd64" },
@@ -63,7 +64,7 @@ async function index(store: WriteStore, name: string): Promise<RepoIndex> {
   return doc;
 }
 async function catalog(store: WriteStore): Promise<string[]> {
-  return (await readDocument(store, CATALOG_KEY, validateCatalog))!.repositories;
+  return catalogNames((await readDocument(store, CATALOG_KEY, validateCatalog))!);
 }
 /** The bytes of the catalog and of every listed tag index (what a dry run must not change). */
 async function documents(store: WriteStore): Promise<Record<string, string>> {

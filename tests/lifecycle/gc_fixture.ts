@@ -16,6 +16,8 @@ import type { LockOptions, SweepStore, WriteStore } from "../../lib/store/store.
 import { DirStore } from "../../lib/store/dir.ts";
 import { type BuiltImage, makeOciLayout } from "../helpers/image.ts";
 import { publishFrom } from "../publish/helpers.ts";
+import { catalogNames } from "../../lib/layout/catalog.ts";
+import { recordInCatalog } from "../../lib/publish/indexes.ts";
 
 export interface Garbage {
   /** Object keys that must stay. */
@@ -48,6 +50,7 @@ export async function makeGarbage(tmp: string, store: WriteStore): Promise<Garba
     contentType: DOCUMENT_TYPE,
     cacheControl: CACHE_INDEX,
   });
+  await recordInCatalog(store, "demo/app"); // as a writer of the index would (layout v2)
   const keep = new Set([...keysOf(images.a), ...keysOf(images.c)]);
   const garbage = new Set(keysOf(images.b).filter((k) => !keep.has(k)));
   if (garbage.size !== 3) throw new Error(`fixture: expected 3 garbage objects, ${garbage.size}`);
@@ -79,7 +82,7 @@ export async function age(root: string, ageMs: number, only?: Set<string>): Prom
 export async function missingReferenced(store: WriteStore): Promise<string[]> {
   const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
   const missing: string[] = [];
-  for (const name of catalog?.repositories ?? []) {
+  for (const name of catalog ? catalogNames(catalog) : []) {
     const index = await readDocument(store, repoIndexKey(name), (v) => validateRepoIndex(v, name));
     if (!index) {
       missing.push(`${name}: its tag index`);

@@ -12,6 +12,7 @@ import { DirStore } from "../../lib/store/dir.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { LocksAhead } from "../../lib/publish/lock_ahead.ts";
 import { publishFrom, RecordingStore, withTemp } from "./helpers.ts";
+import { encodeDocument } from "../../lib/layout/documents.ts";
 
 const REPO_LOCK = "repo:demo/hello";
 const firstIndex = (events: string[], p: (e: string) => boolean) => events.findIndex(p);
@@ -29,7 +30,7 @@ Deno.test("an unchanged re-publish takes no lock and writes nothing", () =>
     assert.deepEqual(store.events, []);
   }));
 
-Deno.test("a new tag of a listed repository takes the repository lock only, and passes the gc barrier", () =>
+Deno.test("a new tag of a listed repository takes the repository lock, passes the gc barrier, then records the index's digest in the catalog", () =>
   withTemp(async (tmp) => {
     await makeOciLayout(`${tmp}/src`, { layers: 2 });
     const store = new RecordingStore(`${tmp}/store`);
@@ -37,7 +38,35 @@ Deno.test("a new tag of a listed repository takes the repository lock only, and 
     store.events = [];
     await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
     // Every object was found present: the commit re-checks them after the gc barrier
-    // (lib/publish/gc_guard.ts), under the repository lock.
+    // (lib/publish/gc_guard.ts), under the repository lock. Layout version 2: the catalog
+    // then records the new tag index's digest, after the repository lock is released.
+    assert.deepEqual(store.events, [
+      `lock ${REPO_LOCK}`,
+      "lock gc",
+      "unlock gc",
+      "write repositories/demo/hello/_index.json",
+      `unlock ${REPO_LOCK}`,
+      "lock catalog",
+      "write catalog.json",
+      "unlock catalog",
+    ]);
+  }));
+
+Deno.test("on a layout-version-1 store a new tag of a listed repository takes the repository lock only", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 2 });
+    const store = new RecordingStore(`${tmp}/store`);
+    await store.write(
+      "static-registry.json",
+      encodeDocument({ layout: "static-registry", version: 1 }),
+      {
+        contentType: "application/json",
+        cacheControl: "no-store",
+      },
+    );
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    store.events = [];
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
     assert.deepEqual(store.events, [
       `lock ${REPO_LOCK}`,
       "lock gc",

@@ -12,9 +12,11 @@ import { DirStore } from "../../lib/store/dir.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import type { WriteMeta } from "../../lib/store/store.ts";
 import {
+  CATALOG_KEY,
   encodeDocument,
   MARKER_KEY,
   readDocument,
+  validateCatalog,
   validateMarker,
 } from "../../lib/layout/layout.ts";
 import { ensureMarker } from "../../lib/publish/marker.ts";
@@ -49,7 +51,7 @@ Deno.test("ensureMarker() gives a new store an id once; later calls read it and 
     assert.match(id, UUID_V4);
     assert.deepEqual(await readDocument(store, MARKER_KEY, validateMarker), {
       layout: "static-registry",
-      version: 1,
+      version: 2, // a new store gets the current layout version
       id,
       created: "2030-01-02T03:04:05.000Z",
     });
@@ -71,6 +73,12 @@ Deno.test("publish into a store without an id adds one and keeps the marker's ot
     const m = await readDocument(store, MARKER_KEY, validateMarker) as Record<string, unknown>;
     assert.deepEqual(Object.keys(m), ["layout", "version", "x-note", "id", "created"]);
     assert.equal(m.version, 1, "still layout version 1: the id is an optional field");
+    const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
+    assert.equal(
+      catalog?.version,
+      1,
+      "a version-1 store keeps a version-1 catalog (migrate upgrades)",
+    );
     assert.equal(m["x-note"], "from an older writer");
     assert.match(String(m.id), UUID_V4);
     // A second publish keeps it.

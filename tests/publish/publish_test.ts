@@ -7,13 +7,22 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { makeOciLayout } from "../helpers/image.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import { blobKey, CACHE_IMMUTABLE, CACHE_INDEX, type RepoIndex } from "../../lib/layout/layout.ts";
+import {
+  blobKey,
+  CACHE_IMMUTABLE,
+  CACHE_INDEX,
+  type CatalogV2,
+  type RepoIndex,
+} from "../../lib/layout/layout.ts";
 import { DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/mediatypes.ts";
 import { UsageError } from "../../lib/cli/usage.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { publishFrom, readDoc, RecordingStore, withTemp } from "./helpers.ts";
+import { tagIndexDigest } from "../../lib/layout/catalog.ts";
 
 const INDEX_KEY = "repositories/demo/hello/_index.json";
+const indexDigest = async (tmp: string) =>
+  tagIndexDigest(await Deno.readFile(`${tmp}/store/${INDEX_KEY}`));
 
 Deno.test("publish() copies a single-platform OCI image and tags it", () =>
   withTemp(async (tmp) => {
@@ -33,14 +42,15 @@ Deno.test("publish() copies a single-platform OCI image and tags it", () =>
       blobs: img.manifests[0].blobs,
     });
     for (const d of img.blobs) assert.equal(index.blobs[d], img.sizes[d]);
+    // A new store is layout version 2: the catalog records the tag index's digest.
     assert.deepEqual(await readDoc(`${tmp}/store`, "catalog.json"), {
-      version: 1,
-      repositories: ["demo/hello"],
+      version: 2,
+      repositories: { "demo/hello": await indexDigest(tmp) },
     });
     // The first publish gives the store its identity (docs/LAYOUT.md §"Marker").
     const marker = await readDoc<Record<string, unknown>>(`${tmp}/store`, "static-registry.json");
     assert.deepEqual(Object.keys(marker), ["layout", "version", "id", "created"]);
-    assert.deepEqual([marker.layout, marker.version], ["static-registry", 1]);
+    assert.deepEqual([marker.layout, marker.version], ["static-registry", 2]);
     assert.match(
       String(marker.id),
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
@@ -126,7 +136,11 @@ Deno.test("publish() of a second tag keeps the first", () =>
     const store = new DirStore(`${tmp}/store`);
     await publishFrom(`oci:${tmp}/src:v1`, store, "demo/hello", "v1");
     const r = await publishFrom(`oci:${tmp}/src:v2`, store, "demo/hello", "v2");
-    assert.equal(r.catalogChanged, false);
+    assert.equal(r.catalogChanged, true, "the catalog records the new tag index's digest");
+    assert.equal(
+      (await readDoc<CatalogV2>(`${tmp}/store`, "catalog.json")).repositories["demo/hello"],
+      await indexDigest(tmp),
+    );
     const index = await readDoc<RepoIndex>(`${tmp}/store`, INDEX_KEY);
     assert.deepEqual(index.tags, { v1: a.rootDigest, v2: b.rootDigest });
     assert.ok(index.manifests[a.rootDigest] && index.manifests[b.rootDigest]);
@@ -151,10 +165,13 @@ Deno.test("publish() to two repositories stores a shared base layer once", () =>
       const idx = await readDoc<RepoIndex>(`${tmp}/store`, `repositories/${name}/_index.json`);
       assert.equal(idx.blobs[base], a.sizes[base]);
     }
-    assert.deepEqual((await readDoc(`${tmp}/store`, "catalog.json")).repositories, [
-      "team/a",
-      "team/b",
-    ]);
+    assert.deepEqual(
+      Object.keys((await readDoc<CatalogV2>(`${tmp}/store`, "catalog.json")).repositories),
+      [
+        "team/a",
+        "team/b",
+      ],
+    );
     assert.deepEqual(await verifyStore(store), []);
   }));
 

@@ -78,10 +78,9 @@ Deno.test({
         const catalog = await store.read("catalog.json");
         assert.equal(catalog.status, "ok");
         if (catalog.status === "ok") {
-          assert.deepEqual(JSON.parse(new TextDecoder().decode(catalog.bytes)).repositories, [
-            "demo/cli",
-            "demo/s3",
-          ]);
+          const doc = JSON.parse(new TextDecoder().decode(catalog.bytes));
+          assert.equal(doc.version, 2);
+          assert.deepEqual(Object.keys(doc.repositories), ["demo/cli", "demo/s3"]);
         }
         assert.deepEqual(await verifyStore(store), []);
       } finally {

@@ -13,7 +13,14 @@ import type { Origins, OriginStats } from "../../lib/server/deps.ts";
 const registry = (repositories: number) =>
   ({
     ready: true,
-    status: () => ({ repositories, tags: 2 * repositories, refreshFailures: 0, problems: [] }),
+    status: () => ({
+      repositories,
+      tags: 2 * repositories,
+      refreshFailures: 0,
+      problems: [],
+      lastReads: 2,
+      lastRefreshMs: 5,
+    }),
     lastRefreshSeconds: () => 1700000000,
   }) as unknown as Registry;
 
