@@ -61,9 +61,6 @@ export interface RefreshStore {
   setVersion(version: Version): Promise<void>;
   /** Reads the bytes of `key` back from the target. */
   read(key: string): Promise<Uint8Array>;
-  /** Writes `key` as a writer would: atomically (temp file, rename). The catalog digests
-   * are of the probe's bytes: write() changes no other tag index. */
-  write(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
 }
 
 /** The s3rver files of one object (see the module doc). */
@@ -163,8 +160,8 @@ export async function makeRefreshStore(
     last: names[names.length - 1],
     manifest: { digest: m.digest, mediaType: m.mediaType, size: m.size },
     async setVersion(version) {
-      // The one repository changes are made to (by a publish, or by write()) is read
-      // back: its digest must be that of its bytes now.
+      // The one repository the rows publish to is read back: its digest must be that of
+      // its bytes now.
       indexDigest.set(store.probe, digestOf(await get(target, repoIndexKey(store.probe))));
       const marker = { layout: "static-registry", version, id };
       const catalog = version === 1 ? { version: 1, repositories: names } : {
@@ -176,7 +173,6 @@ export async function makeRefreshStore(
       await put(target, MARKER_KEY, encodeDocument(marker), DOCUMENT_TYPE);
     },
     read: (key) => get(target, key),
-    write: (key, bytes, contentType = DOCUMENT_TYPE) => put(target, key, bytes, contentType),
   };
   await store.setVersion(1);
   return store;
