@@ -141,11 +141,15 @@ async function refreshOnce(reg: Registry, log: AccessLog, serverLog: { offset: n
   return await log.take();
 }
 
-async function expectTag(reg: Registry, repo: string, tag: string) {
+/** Checks that `repo` lists `tag` (`want`) or not: the change is seen, and only after it. */
+async function listsTag(reg: Registry, repo: string, tag: string, want: boolean) {
   const res = await fetch(`${reg.url}/v2/${repo}/tags/list`);
   const body = await res.json();
-  if (!body.tags?.includes(tag)) {
-    throw new Error(`after the refresh ${repo} does not list tag ${tag} (status ${res.status})`);
+  if ((body.tags?.includes(tag) ?? false) !== want) {
+    throw new Error(
+      `${want ? "after" : "before"} the refresh ${repo} ${want ? "does not list" : "lists"} ` +
+        `tag ${tag} (status ${res.status})`,
+    );
   }
 }
 
@@ -194,12 +198,23 @@ async function refreshes(
     for (let i = 0; i < samples; i++) {
       out.unchanged.push(await refreshOnce(reg, b.proxy.log, serverLog));
     }
+    let published = 0;
     for (let i = 0; i < samples; i++) {
-      const tag = `change-${i}`;
-      await publishTag(b, kind, store, version, tag);
+      // A tag new to the store (the other version's run published to it too).
+      const tag = `v${version}-change-${i}`;
+      await listsTag(reg, store.probe, tag, false);
+      // nginx's ETag is the mtime in SECONDS and the size, and a v2 catalog whose digest
+      // changed keeps its size: two publishes within one second could look unchanged.
+      await sleep(Math.max(0, published + 1100 - Date.now()));
       // A publish's own requests go to the store directly, never through the proxy.
-      out.changed.push(await refreshOnce(reg, b.proxy.log, serverLog));
-      await expectTag(reg, store.probe, tag);
+      await publishTag(b, kind, store, version, tag);
+      published = Date.now();
+      const w = await refreshOnce(reg, b.proxy.log, serverLog);
+      await listsTag(reg, store.probe, tag, true);
+      if (!w.requests.some((r) => r.status === 200)) {
+        throw new Error(`the refresh that picked up ${tag} read nothing new: ${statuses(w)}`);
+      }
+      out.changed.push(w);
     }
     return out;
   } catch (e) {
