@@ -25,13 +25,17 @@ const stop = () => s.close().finally(() => process.exit(0));
 process.on("SIGTERM", stop); process.on("SIGINT", stop);
 `;
 
-/** Starts s3rver with `bucket` created; resolves once it answers. */
+/**
+ * Starts s3rver with `bucket` created; resolves once it answers. `port`: the port of an
+ * s3rver stopped before, to start it again on the same data (the refresh rows restart it:
+ * s3rver 3.7.1 keeps a file open for every 304 it answers, bench/refresh_rows.ts).
+ */
 export async function startS3rver(
   root: string,
   workDir: string,
   bucket: string,
+  port = freePort(),
 ): Promise<ObjectStore> {
-  const port = freePort();
   const dataDir = `${workDir}/s3rver`;
   await Deno.mkdir(dataDir, { recursive: true });
   const scriptFile = `${workDir}/s3rver-run.cjs`;
