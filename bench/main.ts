@@ -208,15 +208,17 @@ async function main(argv: string[]) {
       }
     }
     if (opt.only.includes("refresh")) {
-      say("refresh cost at 10 / 10k / 100k repositories, HTTP store and s3rver, layout v1 and v2…");
-      const counts = opt.quick ? [10, 10_000] : [10, 10_000, 100_000];
+      say("refresh cost at 10 / 10k / 100k repositories (s3rver to 10k), layout v1 and v2…");
+      // s3rver up to 10k: see notRunOnS3rver (bench/refresh_rows.ts) for why not 100k.
+      const http = opt.quick ? [10, 10_000] : [10, 10_000, 100_000];
+      const s3 = opt.quick ? [10] : [10, 10_000];
       try {
         rows.push(
           ...await refreshRows({
             root: ROOT,
             bin,
             workDir,
-            counts: { http: counts, s3: counts },
+            counts: { http, s3 },
             samples: opt.quick ? 1 : 3,
           }),
         );
