@@ -260,7 +260,8 @@ const figure = (ws: Window[]) => `${worst(ws)} req, ${ms(busy(ws))}`;
 function row(kind: Kind, count: number, version: Version, m: Measured, v1?: Measured): Row {
   const name = `refresh, ${label(count)} repos, ${KIND_NAME[kind]}, layout v${version}`;
   const value = `unchanged ${figure(m.unchanged)} · 1 change ${figure(m.changed)}`;
-  const note = `${m.unchanged.length} refreshes each, requests the most of any, time the ` +
+  const n = m.unchanged.length;
+  const note = `${n} refresh${n === 1 ? "" : "es"} each, requests the most of any, time the ` +
     `median store-busy window (${m.unchanged.map((w) => ms(w.busyMs)).join(", ")} · ` +
     `${m.changed.map((w) => ms(w.busyMs)).join(", ")}); statuses unchanged ` +
     `${statuses(m.unchanged[0])}, 1 change ${statuses(m.changed[0])}`;
