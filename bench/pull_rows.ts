@@ -12,15 +12,23 @@
  * a shared machine. Also `publish docker://` of that image from distribution into a
  * directory store against `skopeo copy docker:// oci:` of the same image, alternated too.
  *
- * docker pull (a private dockerd) is not measured here yet: tests/helpers/clients.ts can
- * start one, but a bench-owned dockerd with its own data root is still to be written.
+ * The same three pulls with `docker pull` from a private dockerd (tests/helpers/clients.ts:
+ * vfs storage, no iptables, no bridge, its own data root, exec root, pidfile and sockets in
+ * a temp dir, stopped by PID). dockerd takes 127.0.0.0/8 as insecure, so plain HTTP works.
+ * docker HEADs the manifest by tag, then GETs it by digest: the floor's manifest location
+ * answers both with the manifest's media type and digest. The image is removed after each
+ * pull and every pull is checked to have downloaded every layer (no "Already exists") and
+ * to have pulled the image's digest. vfs copies each layer's parent before unpacking it, so
+ * docker's wall time includes more local work than skopeo's; the ratios still compare the
+ * registries, the local work being the same for all three.
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
+import { PullClients } from "../tests/helpers/clients.ts";
 import { startDistribution } from "./distribution.ts";
 import { freePort, runOk, waitFor } from "./proc.ts";
 import { runNginx } from "./nginx.ts";
 import { startRegistry } from "./registry.ts";
-import { ratio, type Row } from "./table.ts";
+import { errorRow, ratio, type Row } from "./table.ts";
 
 const REPO = "bench/pull";
 const TAG = "latest";
@@ -95,6 +103,55 @@ async function skopeoPull(host: string, into: string): Promise<number> {
   return ms;
 }
 
+/**
+ * `docker pull` of the image from `host` through dockerd `sock`, then `docker image rm`.
+ * Throws if docker kept a layer from an earlier pull or pulled another digest.
+ */
+async function dockerPull(sock: string, host: string, digest: string): Promise<number> {
+  const image = `${host}/${REPO}:${TAG}`;
+  const t0 = performance.now();
+  const { stdout } = await runOk("docker", ["-H", sock, "pull", image]);
+  const ms = performance.now() - t0;
+  await runOk("docker", ["-H", sock, "image", "rm", "-f", image]);
+  if (/Already exists/.test(stdout)) {
+    throw new Error(`docker pull ${image} reused layers of an earlier pull:\n${stdout}`);
+  }
+  const got = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
+  if (got !== digest) throw new Error(`docker pull ${image} pulled ${got}, not ${digest}`);
+  // No image left means no layer left (the layer store counts references): the next pull
+  // downloads everything again.
+  const left = (await runOk("docker", ["-H", sock, "image", "ls", "-a", "-q"])).stdout.trim();
+  if (left) throw new Error(`dockerd still holds images after docker image rm: ${left}`);
+  return ms;
+}
+
+/** PullClients with its private dockerd started, or an error saying why not (docker missing, dockerd failed). */
+async function startDocker(): Promise<PullClients> {
+  const which = await new Deno.Command("sh", {
+    args: ["-c", "command -v docker && command -v dockerd"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!which.success) {
+    throw new Error(
+      "docker pull not measured: docker/dockerd not installed (scripts/install-system-deps installs docker.io)",
+    );
+  }
+  const clients = await PullClients.create({ budgetMs: 3_600_000 });
+  try {
+    await clients.dockerHost();
+    return clients;
+  } catch (e) {
+    const logs = clients.daemonLogs();
+    await clients.close();
+    throw new Error(
+      `docker pull not measured: the private dockerd did not start: ${
+        (e as Error)?.message ?? e
+      }\n${logs.slice(-1000)}`,
+    );
+  }
+}
+
 export async function pullRows(
   bin: string,
   workDir: string,
@@ -139,6 +196,48 @@ export async function pullRows(
     }
     const [f, s, d] = [median(times.floor), median(times.sr), median(times.dist)];
     const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+    const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
+    const target = "≤ 1.05× the floor, < distribution";
+    const rows: Row[] = [{
+      name: `whole pull, skopeo copy (${what})`,
+      value: secs(s),
+      baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
+      ratios: [ratio(s, f), ratio(s, d)],
+      target,
+      pass: s / f <= 1.05 && s < d,
+      note: `medians of ${opts.rounds} alternated pulls; static-registry ${all(times.sr)} s, ` +
+        `floor ${all(times.floor)} s, distribution ${all(times.dist)} s`,
+    }];
+
+    // docker pull from a private dockerd: the same three, alternated the same way.
+    let docker: PullClients | undefined;
+    try {
+      docker = await startDocker();
+      const sock = await docker.dockerHost();
+      const dt = { floor: [] as number[], sr: [] as number[], dist: [] as number[] };
+      await dockerPull(sock, host(sr.url), image.rootDigest); // warm dockerd and the origin
+      for (let i = 0; i < opts.rounds; i++) {
+        dt.floor.push(await dockerPull(sock, host(floor.url), image.rootDigest));
+        dt.sr.push(await dockerPull(sock, host(sr.url), image.rootDigest));
+        dt.dist.push(await dockerPull(sock, host(dist.url), image.rootDigest));
+      }
+      const [df, ds, dd] = [median(dt.floor), median(dt.sr), median(dt.dist)];
+      rows.push({
+        name: `whole pull, docker pull (${what})`,
+        value: secs(ds),
+        baselines: [`nginx static floor ${secs(df)}`, `distribution ${secs(dd)}`],
+        ratios: [ratio(ds, df), ratio(ds, dd)],
+        target,
+        pass: ds / df <= 1.05 && ds < dd,
+        note: `medians of ${opts.rounds} alternated pulls, private dockerd (vfs), image removed ` +
+          `after each; static-registry ${all(dt.sr)} s, floor ${all(dt.floor)} s, ` +
+          `distribution ${all(dt.dist)} s`,
+      });
+    } catch (e) {
+      rows.push(errorRow(`whole pull, docker pull (${what})`, target, e));
+    } finally {
+      await docker?.close();
+    }
 
     // publish docker:// from distribution against skopeo copy docker:// oci:, alternated.
     const pub = { sr: [] as number[], skopeo: [] as number[] };
@@ -159,18 +258,8 @@ export async function pullRows(
       await Deno.remove(`${dir}-store`, { recursive: true }).catch(() => {});
     }
     const [ps, pk] = [median(pub.sr), median(pub.skopeo)];
-    const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
     return [
-      {
-        name: `whole pull, skopeo copy (${what})`,
-        value: secs(s),
-        baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
-        ratios: [ratio(s, f), ratio(s, d)],
-        target: "≤ 1.05× the floor, < distribution",
-        pass: s / f <= 1.05 && s < d,
-        note: `medians of ${opts.rounds} alternated pulls; static-registry ${all(times.sr)} s, ` +
-          `floor ${all(times.floor)} s, distribution ${all(times.dist)} s`,
-      },
+      ...rows,
       {
         name: `publish docker:// from distribution (${what})`,
         value: secs(ps),
