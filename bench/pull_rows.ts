@@ -152,10 +152,56 @@ async function startDocker(): Promise<PullClients> {
   }
 }
 
+type Pulls = Record<"floor" | "sr" | "dist", number[]>;
+
+/**
+ * `rounds` rounds of one pull from each system, the starting system rotated every round so
+ * none of them always runs right after the same one (a machine busy for a while costs each
+ * about the same). Returns each system's wall times.
+ */
+async function alternated(
+  rounds: number,
+  pulls: Record<keyof Pulls, () => Promise<number>>,
+): Promise<Pulls> {
+  const keys = Object.keys(pulls) as (keyof Pulls)[];
+  const out: Pulls = { floor: [], sr: [], dist: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[(r + k) % keys.length];
+      out[key].push(await pulls[key]());
+    }
+  }
+  return out;
+}
+
+const PULL_TARGET = "≤ 1.05× the floor, < distribution";
+const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+
+/** A whole-pull row: static-registry's median against the floor's and distribution's. */
+function pullRow(name: string, t: Pulls, how: string): Row {
+  const [f, s, d] = [median(t.floor), median(t.sr), median(t.dist)];
+  return {
+    name,
+    value: secs(s),
+    baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
+    ratios: [ratio(s, f), ratio(s, d)],
+    target: PULL_TARGET,
+    pass: s / f <= 1.05 && s < d,
+    note: `${how}; static-registry ${all(t.sr)} s, floor ${all(t.floor)} s, ` +
+      `distribution ${all(t.dist)} s`,
+  };
+}
+
 export async function pullRows(
   bin: string,
   workDir: string,
-  opts: { rounds: number; layers: number; layerSize: number },
+  opts: {
+    rounds: number;
+    /** Rounds of docker pulls (default `rounds`): each takes longer and varies more. */
+    dockerRounds?: number;
+    layers: number;
+    layerSize: number;
+  },
 ): Promise<Row[]> {
   const layout = `${workDir}/pull-image`;
   const store = `${workDir}/pull-store`;
@@ -187,54 +233,42 @@ export async function pullRows(
     await waitFor(sr.proc, `${sr.url}/readyz`, { timeoutMs: 10_000 });
     const host = (u: string) => u.slice("http://".length);
     const into = `${workDir}/pull-dest`;
-    const times = { floor: [] as number[], sr: [] as number[], dist: [] as number[] };
-    await skopeoPull(host(sr.url), into); // warm the page cache and the origin
-    for (let i = 0; i < opts.rounds; i++) {
-      times.floor.push(await skopeoPull(host(floor.url), into));
-      times.sr.push(await skopeoPull(host(sr.url), into));
-      times.dist.push(await skopeoPull(host(dist.url), into));
-    }
-    const [f, s, d] = [median(times.floor), median(times.sr), median(times.dist)];
-    const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+    const [hf, hs, hd] = [host(floor.url), host(sr.url), host(dist.url)];
     const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
-    const target = "≤ 1.05× the floor, < distribution";
-    const rows: Row[] = [{
-      name: `whole pull, skopeo copy (${what})`,
-      value: secs(s),
-      baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
-      ratios: [ratio(s, f), ratio(s, d)],
-      target,
-      pass: s / f <= 1.05 && s < d,
-      note: `medians of ${opts.rounds} alternated pulls; static-registry ${all(times.sr)} s, ` +
-        `floor ${all(times.floor)} s, distribution ${all(times.dist)} s`,
-    }];
+
+    await skopeoPull(hs, into); // warm the page cache and the origin
+    const rows = [
+      pullRow(
+        `whole pull, skopeo copy (${what})`,
+        await alternated(opts.rounds, {
+          floor: () => skopeoPull(hf, into),
+          sr: () => skopeoPull(hs, into),
+          dist: () => skopeoPull(hd, into),
+        }),
+        `medians of ${opts.rounds} alternated pulls`,
+      ),
+    ];
 
     // docker pull from a private dockerd: the same three, alternated the same way.
+    const dockerRounds = opts.dockerRounds ?? opts.rounds;
+    const dockerName = `whole pull, docker pull (${what})`;
     let docker: PullClients | undefined;
     try {
       docker = await startDocker();
       const sock = await docker.dockerHost();
-      const dt = { floor: [] as number[], sr: [] as number[], dist: [] as number[] };
-      await dockerPull(sock, host(sr.url), image.rootDigest); // warm dockerd and the origin
-      for (let i = 0; i < opts.rounds; i++) {
-        dt.floor.push(await dockerPull(sock, host(floor.url), image.rootDigest));
-        dt.sr.push(await dockerPull(sock, host(sr.url), image.rootDigest));
-        dt.dist.push(await dockerPull(sock, host(dist.url), image.rootDigest));
-      }
-      const [df, ds, dd] = [median(dt.floor), median(dt.sr), median(dt.dist)];
-      rows.push({
-        name: `whole pull, docker pull (${what})`,
-        value: secs(ds),
-        baselines: [`nginx static floor ${secs(df)}`, `distribution ${secs(dd)}`],
-        ratios: [ratio(ds, df), ratio(ds, dd)],
-        target,
-        pass: ds / df <= 1.05 && ds < dd,
-        note: `medians of ${opts.rounds} alternated pulls, private dockerd (vfs), image removed ` +
-          `after each; static-registry ${all(dt.sr)} s, floor ${all(dt.floor)} s, ` +
-          `distribution ${all(dt.dist)} s`,
-      });
+      const digest = image.rootDigest;
+      await dockerPull(sock, hs, digest); // warm dockerd and the origin
+      rows.push(pullRow(
+        dockerName,
+        await alternated(dockerRounds, {
+          floor: () => dockerPull(sock, hf, digest),
+          sr: () => dockerPull(sock, hs, digest),
+          dist: () => dockerPull(sock, hd, digest),
+        }),
+        `medians of ${dockerRounds} alternated pulls, private dockerd (vfs), image removed after each`,
+      ));
     } catch (e) {
-      rows.push(errorRow(`whole pull, docker pull (${what})`, target, e));
+      rows.push(errorRow(dockerName, PULL_TARGET, e));
     } finally {
       await docker?.close();
     }
