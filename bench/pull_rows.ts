@@ -104,6 +104,18 @@ async function skopeoPull(host: string, into: string): Promise<number> {
 }
 
 /**
+ * Throws unless `docker pull IMAGE`'s output says it downloaded every layer (no layer
+ * "Already exists" from an earlier pull) and pulled `digest`.
+ */
+export function checkDockerPull(image: string, stdout: string, digest: string): void {
+  if (/: Already exists$/m.test(stdout)) {
+    throw new Error(`docker pull ${image} reused layers of an earlier pull:\n${stdout}`);
+  }
+  const got = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
+  if (got !== digest) throw new Error(`docker pull ${image} pulled ${got}, not ${digest}`);
+}
+
+/**
  * `docker pull` of the image from `host` through dockerd `sock`, then `docker image rm`.
  * Throws if docker kept a layer from an earlier pull or pulled another digest.
  */
@@ -113,11 +125,7 @@ async function dockerPull(sock: string, host: string, digest: string): Promise<n
   const { stdout } = await runOk("docker", ["-H", sock, "pull", image]);
   const ms = performance.now() - t0;
   await runOk("docker", ["-H", sock, "image", "rm", "-f", image]);
-  if (/Already exists/.test(stdout)) {
-    throw new Error(`docker pull ${image} reused layers of an earlier pull:\n${stdout}`);
-  }
-  const got = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
-  if (got !== digest) throw new Error(`docker pull ${image} pulled ${got}, not ${digest}`);
+  checkDockerPull(image, stdout, digest);
   // No image left means no layer left (the layer store counts references): the next pull
   // downloads everything again.
   const left = (await runOk("docker", ["-H", sock, "image", "ls", "-a", "-q"])).stdout.trim();
@@ -152,14 +160,14 @@ async function startDocker(): Promise<PullClients> {
   }
 }
 
-type Pulls = Record<"floor" | "sr" | "dist", number[]>;
+export type Pulls = Record<"floor" | "sr" | "dist", number[]>;
 
 /**
  * `rounds` rounds of one pull from each system, the starting system rotated every round so
  * none of them always runs right after the same one (a machine busy for a while costs each
  * about the same). Returns each system's wall times.
  */
-async function alternated(
+export async function alternated(
   rounds: number,
   pulls: Record<keyof Pulls, () => Promise<number>>,
 ): Promise<Pulls> {
@@ -178,7 +186,7 @@ const PULL_TARGET = "≤ 1.05× the floor, < distribution";
 const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
 
 /** A whole-pull row: static-registry's median against the floor's and distribution's. */
-function pullRow(name: string, t: Pulls, how: string): Row {
+export function pullRow(name: string, t: Pulls, how: string): Row {
   const [f, s, d] = [median(t.floor), median(t.sr), median(t.dist)];
   return {
     name,
