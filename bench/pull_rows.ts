@@ -104,28 +104,44 @@ async function skopeoPull(host: string, into: string): Promise<number> {
 }
 
 /**
- * Throws unless `docker pull IMAGE`'s output says it downloaded every layer (no layer
- * "Already exists" from an earlier pull) and pulled `digest`.
+ * Throws unless `docker pull IMAGE`'s output says it downloaded and unpacked all `layers`
+ * layers ("<id>: Pull complete" each) and pulled `digest`. Counting matters: a layer kept
+ * from an earlier pull shows as "Already exists", and when dockerd still has the whole
+ * image it prints no layer line at all, only the digest.
  */
-export function checkDockerPull(image: string, stdout: string, digest: string): void {
-  if (/: Already exists$/m.test(stdout)) {
-    throw new Error(`docker pull ${image} reused layers of an earlier pull:\n${stdout}`);
-  }
+export function checkDockerPull(
+  image: string,
+  stdout: string,
+  digest: string,
+  layers: number,
+): void {
   const got = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
   if (got !== digest) throw new Error(`docker pull ${image} pulled ${got}, not ${digest}`);
+  const kept = stdout.match(/^\S+: Already exists$/gm)?.length ?? 0;
+  const done = new Set(stdout.match(/^\S+(?=: Pull complete$)/gm) ?? []).size;
+  if (done !== layers) {
+    throw new Error(
+      `docker pull ${image} downloaded ${done} of ${layers} layers` +
+        (kept ? ` (${kept} kept from an earlier pull)` : "") + `:\n${stdout}`,
+    );
+  }
 }
 
 /**
  * `docker pull` of the image from `host` through dockerd `sock`, then `docker image rm`.
- * Throws if docker kept a layer from an earlier pull or pulled another digest.
+ * Throws if docker did not download every layer or pulled another digest.
  */
-async function dockerPull(sock: string, host: string, digest: string): Promise<number> {
-  const image = `${host}/${REPO}:${TAG}`;
+async function dockerPull(
+  sock: string,
+  host: string,
+  image: { rootDigest: string; layers: number },
+): Promise<number> {
+  const ref = `${host}/${REPO}:${TAG}`;
   const t0 = performance.now();
-  const { stdout } = await runOk("docker", ["-H", sock, "pull", image]);
+  const { stdout } = await runOk("docker", ["-H", sock, "pull", ref]);
   const ms = performance.now() - t0;
-  await runOk("docker", ["-H", sock, "image", "rm", "-f", image]);
-  checkDockerPull(image, stdout, digest);
+  await runOk("docker", ["-H", sock, "image", "rm", "-f", ref]);
+  checkDockerPull(ref, stdout, image.rootDigest, image.layers);
   // No image left means no layer left (the layer store counts references): the next pull
   // downloads everything again.
   const left = (await runOk("docker", ["-H", sock, "image", "ls", "-a", "-q"])).stdout.trim();
@@ -264,14 +280,14 @@ export async function pullRows(
     try {
       docker = await startDocker();
       const sock = await docker.dockerHost();
-      const digest = image.rootDigest;
-      await dockerPull(sock, hs, digest); // warm dockerd and the origin
+      const want = { rootDigest: image.rootDigest, layers: image.manifests[0].layers.length };
+      await dockerPull(sock, hs, want); // warm dockerd and the origin
       rows.push(pullRow(
         dockerName,
         await alternated(dockerRounds, {
-          floor: () => dockerPull(sock, hf, digest),
-          sr: () => dockerPull(sock, hs, digest),
-          dist: () => dockerPull(sock, hd, digest),
+          floor: () => dockerPull(sock, hf, want),
+          sr: () => dockerPull(sock, hs, want),
+          dist: () => dockerPull(sock, hd, want),
         }),
         `medians of ${dockerRounds} alternated pulls, private dockerd (vfs), image removed after each`,
       ));

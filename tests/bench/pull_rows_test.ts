@@ -28,35 +28,57 @@ Deno.test("pullRow: PASS only within 1.05× the floor's median and under distrib
 });
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
-// What docker 28's CLI prints without a terminal (seen with the bench's private dockerd).
-const pulled = (layer2: string, digest = DIGEST) =>
-  [
-    "latest: Pulling from bench/pull",
-    "0c2a4e1f9b7d: Pulling fs layer",
-    `9f8e7d6c5b4a: ${layer2}`,
-    "0c2a4e1f9b7d: Pull complete",
-    `Digest: ${digest}`,
-    "Status: Downloaded newer image for 127.0.0.1:4000/bench/pull:latest",
-    "127.0.0.1:4000/bench/pull:latest",
-    "",
-  ].join("\n");
+const IMAGE = "127.0.0.1:43239/bench/pull:latest";
+// What docker 28's CLI printed without a terminal, pulling a 2-layer image from
+// static-registry through the bench's private dockerd (digest replaced).
+const FULL = [
+  "latest: Pulling from bench/pull",
+  "2f4298131297: Pulling fs layer",
+  "e2922c72136a: Pulling fs layer",
+  "2f4298131297: Verifying Checksum",
+  "2f4298131297: Download complete",
+  "e2922c72136a: Verifying Checksum",
+  "e2922c72136a: Download complete",
+  "2f4298131297: Pull complete",
+  "e2922c72136a: Pull complete",
+  `Digest: ${DIGEST}`,
+  `Status: Downloaded newer image for ${IMAGE}`,
+  IMAGE,
+  "",
+].join("\n");
 
 Deno.test("checkDockerPull: accepts a full download of the digest asked for", () => {
-  checkDockerPull("i", pulled("Pull complete"), DIGEST);
+  checkDockerPull(IMAGE, FULL, DIGEST, 2);
 });
 
 Deno.test("checkDockerPull: refuses a pull that kept a layer from an earlier one", () => {
+  const kept = FULL.split("\n").filter((l) => !l.startsWith("e2922c72136a:"));
+  kept.splice(1, 0, "e2922c72136a: Already exists");
   assert.throws(
-    () => checkDockerPull("i", pulled("Already exists"), DIGEST),
-    /docker pull i reused layers of an earlier pull/,
+    () => checkDockerPull(IMAGE, kept.join("\n"), DIGEST, 2),
+    /downloaded 1 of 2 layers \(1 kept from an earlier pull\)/,
   );
+});
+
+Deno.test("checkDockerPull: refuses a pull of an image dockerd still had (no layer lines)", () => {
+  // Seen with the image still tagged under another name: only the digest is printed.
+  const cached = [
+    "latest: Pulling from bench/pull",
+    `Digest: ${DIGEST}`,
+    `Status: Downloaded newer image for ${IMAGE}`,
+    IMAGE,
+  ].join("\n");
+  assert.throws(() => checkDockerPull(IMAGE, cached, DIGEST, 2), /downloaded 0 of 2 layers/);
 });
 
 Deno.test("checkDockerPull: refuses another digest, or none", () => {
   const other = `sha256:${"cd".repeat(32)}`;
   assert.throws(
-    () => checkDockerPull("i", pulled("Pull complete", other), DIGEST),
+    () => checkDockerPull(IMAGE, FULL.replace(DIGEST, other), DIGEST, 2),
     new RegExp(`pulled ${other}, not ${DIGEST}`),
   );
-  assert.throws(() => checkDockerPull("i", "latest: Pulling from x\n", DIGEST), /pulled undefined/);
+  assert.throws(
+    () => checkDockerPull(IMAGE, "latest: Pulling from x\n", DIGEST, 2),
+    /pulled undefined/,
+  );
 });
