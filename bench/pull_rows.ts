@@ -7,8 +7,9 @@
  *     floor, nothing a registry could do is faster;
  *   - distribution (Debian's docker-registry), blobs by 307 from the same nginx serving its
  *     storage directory (its `redirect` middleware): the like-for-like registry.
- * The three are alternated, round after round (floor, static-registry, distribution, …),
- * and compared by their medians: one pull each, minutes apart, would measure the drift of
+ * The three are alternated, round after round, the first of a round rotated (floor,
+ * static-registry, distribution; static-registry, distribution, floor; …), and compared by
+ * their medians: one pull each, minutes apart, would measure the drift of
  * a shared machine. Also `publish docker://` of that image from distribution into a
  * directory store against `skopeo copy docker:// oci:` of the same image, alternated too.
  *
@@ -17,8 +18,8 @@
  * a temp dir, stopped by PID). dockerd takes 127.0.0.0/8 as insecure, so plain HTTP works.
  * docker HEADs the manifest by tag, then GETs it by digest: the floor's manifest location
  * answers both with the manifest's media type and digest. The image is removed after each
- * pull and every pull is checked to have downloaded every layer (no "Already exists") and
- * to have pulled the image's digest. vfs copies each layer's parent before unpacking it, so
+ * pull, and every pull is checked to have downloaded every layer ("Pull complete" for each)
+ * and to have pulled the image's digest. vfs copies each layer's parent before unpacking it, so
  * docker's wall time includes more local work than skopeo's; the ratios still compare the
  * registries, the local work being the same for all three.
  */
@@ -149,7 +150,7 @@ async function dockerPull(
   return ms;
 }
 
-/** PullClients with its private dockerd started, or an error saying why not (docker missing, dockerd failed). */
+/** PullClients with its dockerd started, or an error saying why not (no docker, dockerd failed). */
 async function startDocker(): Promise<PullClients> {
   const which = await new Deno.Command("sh", {
     args: ["-c", "command -v docker && command -v dockerd"],
@@ -179,9 +180,9 @@ async function startDocker(): Promise<PullClients> {
 export type Pulls = Record<"floor" | "sr" | "dist", number[]>;
 
 /**
- * `rounds` rounds of one pull from each system, the starting system rotated every round so
- * none of them always runs right after the same one (a machine busy for a while costs each
- * about the same). Returns each system's wall times.
+ * `rounds` rounds of one pull from each system, the first of a round rotated every round
+ * so none is always first (right after the previous round's warm caches or busy spell):
+ * a machine busy for a while then costs each about the same. Returns each one's wall times.
  */
 export async function alternated(
   rounds: number,
