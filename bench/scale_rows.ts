@@ -242,7 +242,8 @@ export async function scaleRows(
       pass: null,
       note:
         `(${mb(big.rssIdle)} − ${mb(small.rssIdle)}) / (${big.store.tags} − ${small.store.tags}` +
-        ` tags); ${big.store.repositories} repositories`,
+        ` tags); ${big.store.repositories} repositories; the synthetic tags share 4 ` +
+        `manifests, so a store with a distinct manifest per tag may cost more per tag`,
     });
     const rounds = 3;
     try {
