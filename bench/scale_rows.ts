@@ -10,7 +10,7 @@
  * target: a server that answers /v2/ before it has read its index is not started.
  *
  * The p50 comparison runs both servers at once and alternates the loads (small, big,
- * small, big, …), then compares medians: one load each, minutes apart, mostly measured
+ * big, small, …), then compares medians: one load each, minutes apart, mostly measured
  * the drift of a shared 2-core machine (1.32× in one run, 0.87× in the next).
  */
 import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
@@ -147,7 +147,8 @@ async function alternatedP50(
     }
     const out: Alternated = { manifest: [[], []], redirect: [[], []], rssRedirect: 0 };
     for (let r = 0; r < rounds; r++) {
-      for (const i of [0, 1] as const) {
+      // Which server goes first alternates too: a position in the round costs both alike.
+      for (const i of r % 2 ? [1, 0] as const : [0, 1] as const) {
         out.manifest[i].push(await loadTest(probes[i], load, [ACCEPT]));
         let sampler: ReturnType<typeof sampleRss> | undefined;
         out.redirect[i].push(
