@@ -124,6 +124,40 @@ http {
 }
 
 /**
+ * A private nginx serving each of `dirs` (store directories) as static files under
+ * `/s<i>/`: the CDN origin of servers that have no baseline to share one with (the scale
+ * rows). Returns the origin URL of each, in order.
+ */
+export async function startStoreOrigins(
+  workDir: string,
+  dirs: string[],
+): Promise<{ proc: Proc; origins: string[]; stop(): Promise<void> }> {
+  const prefix = `${workDir}/nginx-origins`;
+  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
+  const port = freePort();
+  const user = Deno.uid() === 0 ? "user root;" : "";
+  const locations = dirs.map((d, i) => `    location /s${i}/ { alias ${d}/; }`).join("\n");
+  const conf = `${user}
+worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp/body; proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fcgi; uwsgi_temp_path ${prefix}/tmp/uwsgi; scgi_temp_path ${prefix}/tmp/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /ready { return 200; }
+${locations}
+  }
+}
+`;
+  const { proc, url } = await runNginx("nginx-origins", prefix, conf, port, "/ready");
+  return { proc, origins: dirs.map((_, i) => `${url}/s${i}`), stop: () => proc.stop() };
+}
+
+/**
  * Writes `conf` as `<prefix>/nginx.conf`, starts a private nginx on it (its own prefix,
  * error log and output file) and resolves once `readyPath` answers on `port`.
  */
