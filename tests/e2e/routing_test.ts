@@ -168,12 +168,7 @@ Deno.test({
       const dead = `http://127.0.0.1:${freePort()}`;
       const s3reg = await serveAll({
         store: `s3://${s3.bucket}/reg`,
-        s3: {
-          endpoint: s3.endpoint,
-          forcePathStyle: true,
-          accessKeyId: "S3RVER",
-          secretAccessKey: "S3RVER",
-        },
+        s3: s3.s3Config(),
         origins: [{ name: "dead", url: dead }],
         routing: [{ clients: ["127.0.0.3"], stream: true }],
         fallback: "stream",

@@ -1,8 +1,8 @@
 /**
  * @module
  * What the tests' S3 servers (s3rver.ts, swift.ts) have in common once one listens: the
- * S3Store options for it, `createBucket`, and the first bucket made — or the server
- * stopped again when that fails, so no test leaks a process.
+ * S3Store options for it, `createBucket`, the config file's `s3` section, and the first
+ * bucket made — or the server stopped again when that fails, so no test leaks a process.
  */
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { clientConfig, type S3StoreOptions } from "../../lib/store/s3.ts";
@@ -17,6 +17,16 @@ export interface TestObjectStore {
   options: Omit<S3StoreOptions, "bucket">;
   /** Creates another bucket. */
   createBucket(name: string): Promise<void>;
+  /**
+   * The `s3` section of a static-registry config file that reaches this store — at
+   * `endpoint` when given (a proxy or fault injector in front of it).
+   */
+  s3Config(endpoint?: string): {
+    endpoint: string;
+    forcePathStyle: true;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
   /** Stops the server (SIGTERM by PID, then SIGKILL) and removes its data. */
   stop(): Promise<void>;
 }
@@ -43,5 +53,10 @@ export async function openTestObjectStore(
     await stop();
     throw e;
   }
-  return { endpoint, bucket, options, createBucket, stop };
+  const s3Config = (at = endpoint) => ({
+    endpoint: at,
+    forcePathStyle: true as const,
+    ...credentials,
+  });
+  return { endpoint, bucket, options, createBucket, s3Config, stop };
 }

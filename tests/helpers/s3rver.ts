@@ -22,8 +22,13 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
 const S3RVER_MODULE = path.join(ROOT, ".tools/node_modules/s3rver");
 
+/** A running s3rver; `dataDir` holds `<bucket>/<key>._S3rver_object` files. */
+export interface TestS3rver extends TestObjectStore {
+  dataDir: string;
+}
+
 /** Starts s3rver and creates `bucket`; throws with its output when it does not start in 15 s. */
-export async function startS3rver(bucket = "registry"): Promise<TestObjectStore> {
+export async function startS3rver(bucket = "registry"): Promise<TestS3rver> {
   try {
     await Deno.stat(path.join(S3RVER_MODULE, "package.json"));
   } catch {
@@ -32,6 +37,7 @@ export async function startS3rver(bucket = "registry"): Promise<TestObjectStore>
   const dir = await Deno.makeTempDir({ prefix: "s3rver-" });
   const port = freePort();
   const endpoint = `http://127.0.0.1:${port}`;
+  const dataDir = path.join(dir, "objects");
   try {
     const daemon = await spawnDaemon({
       name: `s3rver (port ${port})`,
@@ -40,7 +46,7 @@ export async function startS3rver(bucket = "registry"): Promise<TestObjectStore>
         "--openssl-legacy-provider",
         path.join(HERE, "s3rver-run.cjs"),
         String(port),
-        path.join(dir, "objects"),
+        dataDir,
         S3RVER_MODULE,
       ],
       // Any answer (an anonymous ListBuckets is a 403) means it listens.
@@ -54,7 +60,7 @@ export async function startS3rver(bucket = "registry"): Promise<TestObjectStore>
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     };
     const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
-    return await openTestObjectStore(endpoint, credentials, bucket, stop);
+    return { ...await openTestObjectStore(endpoint, credentials, bucket, stop), dataDir };
   } catch (e) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;
