@@ -1,6 +1,6 @@
 /**
  * @module
- * Publish rows, into s3rver (bench/objectstore.ts):
+ * Publish rows, into s3rver (tests/helpers/s3rver.ts, the tests' own):
  *   - MB/s of `static-registry publish` of a ~64 MiB image vs a plain @aws-sdk/lib-storage
  *     multipart upload of the same bytes (bench/upload.ts), both run as a fresh process on
  *     Bun and timed wall-clock from spawn to exit (start-up included on both sides);
@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { makeOciLayout } from "../tests/helpers/image.ts";
-import { startS3rver } from "./objectstore.ts";
+import { startS3rver } from "../tests/helpers/s3rver.ts";
 import { ratio, type Row } from "./table.ts";
 
 const BUCKET = "bench";
@@ -91,19 +91,12 @@ export async function publishRows(o: PublishOptions): Promise<Row[]> {
   const many = `${o.workDir}/publish-50`;
   await makeOciLayout(many, { tag: "v1", layers: 50, layerSize: 64 * 1024, seed: "republish" });
 
-  const s3 = await startS3rver(o.root, o.workDir, BUCKET);
+  const s3 = await startS3rver(BUCKET);
   const env = S3_ENV;
   const cfg = `${o.workDir}/publish-s3.json`;
   await Deno.writeTextFile(
     cfg,
-    JSON.stringify({
-      s3: {
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: "S3RVER",
-        secretAccessKey: "S3RVER",
-      },
-    }),
+    JSON.stringify({ s3: s3.s3Config() }),
   );
   try {
     const plain: number[] = [];

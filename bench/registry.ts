@@ -20,8 +20,11 @@ export async function startRegistry(
   bin: string,
   workDir: string,
   config: Record<string, unknown>,
-  /** `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401). */
-  opts: { readyPath?: string } = {},
+  /**
+   * `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401);
+   * `caPem`: `config.tls` is set, so the URL is https, verified against this CA (PEM text).
+   */
+  opts: { readyPath?: string; caPem?: string } = {},
 ): Promise<Registry> {
   const port = freePort();
   const n = ++serial;
@@ -30,7 +33,7 @@ export async function startRegistry(
     cfg,
     JSON.stringify({ ...config, listen: `127.0.0.1:${port}` }, null, 2),
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.caPem ? "https" : "http"}://127.0.0.1:${port}`;
   const t0 = performance.now();
   const proc = start(
     "static-registry",
@@ -42,6 +45,7 @@ export async function startRegistry(
     t0,
     timeoutMs: 60_000,
     everyMs: 2,
+    caPem: opts.caPem,
   });
   return { proc, url, startupMs, stop: () => proc.stop() };
 }

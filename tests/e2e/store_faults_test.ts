@@ -46,12 +46,11 @@ Deno.test({
     let fwd: ReturnType<typeof startForwarder> | undefined;
     try {
       s3 = await startS3rver("registry");
-      const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true };
       const store = `s3://${s3.bucket}/reg`;
       const cfg = `${tmp}/publish.json`;
       await Deno.writeTextFile(
         cfg,
-        JSON.stringify({ store, s3: { endpoint: s3.endpoint, ...creds } }),
+        JSON.stringify({ store, s3: s3.s3Config() }),
       );
       const img = await image(tmp, "faults-s3");
       await publishWithConfig(`${tmp}/src-faults-s3`, "v1", "faults/s3:v1", store, cfg);
@@ -60,7 +59,7 @@ Deno.test({
       const port = freePort();
       const endpoint = `http://127.0.0.1:${port}`;
       reg = await startRegistry({
-        config: { store, s3: { endpoint, ...creds }, refresh: { interval: "500ms" } },
+        config: { store, s3: s3.s3Config(endpoint), refresh: { interval: "500ms" } },
       });
       const url = reg.url;
 
