@@ -44,6 +44,71 @@ export function verifyingStream(
 }
 
 /**
+ * `body` checked against `d` like {@link verifyingStream}, as one pull-driven stream
+ * rather than a `pipeThrough`: a TransformStream is two queued streams and a pipe loop
+ * (bun implements them in JS), i.e. several promise hops per chunk; here each chunk costs
+ * one read. The check is the same: a size overrun errors at once, a short body or a wrong
+ * digest errors the stream instead of closing it, so the store's atomic write discards
+ * it. When `signal` aborts, the source body is cancelled and the stream errors with the
+ * signal's reason.
+ */
+export function verifiedBody(
+  body: ReadableStream<Uint8Array>,
+  d: Descriptor,
+  what: string,
+  onBytes: (n: number) => void = () => {},
+  signal?: AbortSignal,
+): ReadableStream<Uint8Array> {
+  const v = new DigestVerifier(d.digest, d.size);
+  const reader = body.getReader();
+  let onAbort: (() => void) | undefined;
+  const unlisten = () => onAbort && signal?.removeEventListener("abort", onAbort);
+  return new ReadableStream<Uint8Array>({
+    start(ctl) {
+      if (!signal) return;
+      onAbort = () => {
+        try {
+          ctl.error(signal.reason);
+        } catch { /* already closed or errored */ }
+        reader.cancel(signal.reason).catch(() => {});
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    },
+    async pull(ctl) {
+      try {
+        const r = await reader.read();
+        signal?.throwIfAborted();
+        if (r.done) {
+          unlisten();
+          v.check(what); // throws → the stream errors instead of closing
+          ctl.close();
+          return;
+        }
+        const chunk = r.value;
+        v.update(chunk);
+        if (v.size > d.size) {
+          // Fail at once rather than copying an unbounded stream to the end.
+          throw new Error(
+            `${what} ${d.digest}: source has more than the descriptor size ${d.size} bytes`,
+          );
+        }
+        onBytes(chunk.byteLength);
+        ctl.enqueue(chunk);
+      } catch (e) {
+        unlisten();
+        reader.cancel(e).catch(() => {});
+        throw e;
+      }
+    },
+    cancel(reason) {
+      unlisten();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/**
  * Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. When
  * `signal` aborts, the copy stops at once: the stream errors with the signal's reason, so
  * the store's atomic write discards what it had (and the source body is cancelled).
@@ -70,7 +135,7 @@ export async function copyBlob(
       `blob ${d.digest}: ${source.description} holds ${size} bytes, the descriptor says ${d.size}`,
     );
   }
-  const verified = body.pipeThrough(verifyingStream(d, "blob", onBytes), { signal });
+  const verified = verifiedBody(body, d, "blob", onBytes, signal);
   await store.write(blobKey(d.digest), verified, {
     contentType: "application/octet-stream",
     cacheControl: CACHE_IMMUTABLE,
