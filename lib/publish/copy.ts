@@ -1,7 +1,7 @@
 /**
  * @module
  * Copies one blob from a source into a store, verifying it on the way. The verification
- * is a TransformStream between source and store that errors the stream BEFORE it ends when
+ * is a stream between source and store ({@link verifiedBody}) that errors BEFORE it ends when
  * the size or digest differs from the descriptor (image-spec §"Descriptors": a consumer
  * MUST verify content against the digest), so an atomic store write never commits it.
  *
@@ -16,41 +16,15 @@ import type { Source } from "../sources/source.ts";
 import { abortable } from "./interrupt.ts";
 
 /**
- * A pass-through stream that checks size and digest against `d`; `what` names the object
- * in errors ("blob", "layer"). `onBytes` sees every chunk's length (progress).
- */
-export function verifyingStream(
-  d: Descriptor,
-  what: string,
-  onBytes: (n: number) => void = () => {},
-): TransformStream<Uint8Array, Uint8Array> {
-  const v = new DigestVerifier(d.digest, d.size);
-  return new TransformStream({
-    transform(chunk, ctl) {
-      v.update(chunk);
-      if (v.size > d.size) {
-        // Fail at once rather than copying an unbounded stream to the end.
-        throw new Error(
-          `${what} ${d.digest}: source has more than the descriptor size ${d.size} bytes`,
-        );
-      }
-      onBytes(chunk.byteLength);
-      ctl.enqueue(chunk);
-    },
-    flush() {
-      v.check(what); // throws → the readable side errors before it closes
-    },
-  });
-}
-
-/**
- * `body` checked against `d` like {@link verifyingStream}, as one pull-driven stream
- * rather than a `pipeThrough`: a TransformStream is two queued streams and a pipe loop
- * (bun implements them in JS), i.e. several promise hops per chunk; here each chunk costs
- * one read. The check is the same: a size overrun errors at once, a short body or a wrong
- * digest errors the stream instead of closing it, so the store's atomic write discards
- * it. When `signal` aborts, the source body is cancelled and the stream errors with the
- * signal's reason.
+ * `body` checked against descriptor `d`; `what` names the object in errors ("blob"),
+ * `onBytes` sees every chunk's length (progress). A size overrun errors at once (rather
+ * than copying an unbounded stream to the end); a short body or a wrong digest errors the
+ * stream instead of closing it, so the store's atomic write never commits it. When
+ * `signal` aborts, the source body is cancelled and the stream errors with its reason.
+ *
+ * One pull-driven stream rather than a `pipeThrough(TransformStream)`: that is two
+ * queued streams and a pipe loop (JS in bun), several promise hops per chunk; here a
+ * chunk costs one read (issue 13: publish docker:// speed).
  */
 export function verifiedBody(
   body: ReadableStream<Uint8Array>,
@@ -88,7 +62,6 @@ export function verifiedBody(
         const chunk = r.value;
         v.update(chunk);
         if (v.size > d.size) {
-          // Fail at once rather than copying an unbounded stream to the end.
           throw new Error(
             `${what} ${d.digest}: source has more than the descriptor size ${d.size} bytes`,
           );
