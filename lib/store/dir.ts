@@ -9,8 +9,9 @@
  * removed by the next publish ({@link DirStore.removeStaleTemp}): those of a dead PID of
  * this host at once, any other (another host sharing the directory, a reused PID, a name
  * of an older version) once untouched for {@link STALE_TEMP_AGE_MS}. A live writer
- * touches its file with every chunk, and a stalled source is given up on within minutes
- * (the registry client's idle timeout), so a day-old untouched file has no writer left.
+ * touches its file with every write (at least once per MiB), and a stalled source is
+ * given up on within minutes (the registry client's idle timeout), so a day-old untouched
+ * file has no writer left.
  */
 import * as fs from "node:fs/promises";
 import { writevSync } from "node:fs";
