@@ -18,7 +18,8 @@
  *                                    writes): why the access log buffers its lines
  *   bun bench/floor.ts log-stringify PORT  log-batched with its strings quoted by
  *                                    `JSON.stringify` instead of lib/server/access_log.ts
- *                                    `jsonString`: why the access line quotes them itself
+ *                                    `jsonString` (a small step: bench/access_line_cost.ts
+ *                                    measures it in process, where wrk's noise is absent)
  *   bun bench/floor.ts table  PORT   the shape lib/server/app.ts took instead: a plain fetch
  *                                    that splits the raw URL, picks the family by hand and
  *                                    runs one pass-through middleware around the route

@@ -55,9 +55,9 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /**
  * `s` as a JSON string, exactly as `JSON.stringify(s)` writes it. Quoted directly when
  * nothing in it needs escaping, which is every path the app routes (lib/server/path.ts
- * `requestTarget` leaves only URL characters): Bun 1.4.4's `JSON.stringify` of a short
- * string costs about 1 µs, three of them a third of a logged 307
- * (bench/floor.ts `log-stringify`); the test costs about 0.1 µs.
+ * `requestTarget` leaves only URL characters): on Bun 1.4.4 that halves the cost of a
+ * line's four strings (`bun bench/access_line_cost.ts`: a blob path ~90–200 ns through
+ * `JSON.stringify`, ~45–100 ns here; a whole 307 line ~260 → ~150 ns).
  */
 export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
