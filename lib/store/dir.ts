@@ -64,6 +64,8 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
   readonly #lockTimeoutMs: number;
   /** Directories this store made or found (see #inDir). */
   readonly #dirs = new Set<string>();
+  /** Directories renamed into since they were last synced (write()). */
+  readonly #unsynced = new Set<string>();
 
   constructor(root: string, opts: DirStoreOptions = {}) {
     this.root = path.resolve(root);
@@ -125,12 +127,36 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
       else await writeBatched(fh.fd, body);
       await fh.sync();
       await fh.close();
-      await this.#inDir(path.dirname(dest), () => fs.rename(tmp, dest));
+      const dir = path.dirname(dest);
+      // A rename is durable only once its directory is synced. Documents (tag index,
+      // catalog, marker) reference objects: every directory an object was renamed into
+      // is synced before a document is renamed, and the document's own after, so a power
+      // loss never leaves a durable document naming a lost object, nor loses a publish
+      // that reported success. Objects alone need not wait: nothing references them yet.
+      const isDocument = !key.startsWith("blobs/");
+      if (isDocument) await this.#syncDirs();
+      await this.#inDir(dir, () => fs.rename(tmp, dest));
+      this.#unsynced.add(dir);
+      if (isDocument) await this.#syncDirs();
     } catch (e) {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  /** fsync(2) every directory a rename went into since the last call. */
+  async #syncDirs(): Promise<void> {
+    const dirs = [...this.#unsynced];
+    this.#unsynced.clear();
+    await Promise.all(dirs.map(async (dir) => {
+      const fh = await fs.open(dir, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }));
   }
 
   /**
