@@ -10,7 +10,7 @@
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
 import { freePort, runOk } from "./proc.ts";
-import { runNginx } from "./nginx.ts";
+import { API_HEADER, nginxConf, runNginx } from "./nginx.ts";
 import { startRegistry } from "./registry.ts";
 import { waitReady } from "./serve_rows.ts";
 import { ms, ratio, type Row, rps } from "./table.ts";
@@ -22,25 +22,12 @@ const PASSWORD = "bench-password";
 /** nginx (one worker, as bench/nginx.ts argues) with auth_basic on a 307 location. */
 async function startAuthNginx(workDir: string, storeDir: string, htpasswd: string) {
   const prefix = `${workDir}/nginx-auth`;
-  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
   const port = freePort();
-  const user = Deno.uid() === 0 ? "user root;" : "";
-  const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
-  const conf = `
-${user}
-worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path ${prefix}/tmp/body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fastcgi;
-  uwsgi_temp_path ${prefix}/tmp/uwsgi;
-  scgi_temp_path ${prefix}/tmp/scgi;
+  const conf = nginxConf(
+    prefix,
+    1,
+    "",
+    `
   server {
     listen 127.0.0.1:${port};
     location = /ping { return 200; }
@@ -54,14 +41,13 @@ http {
     }
     location @redirect {
       if ($uri ~ "sha256:([a-f0-9]{64})$") {
-        ${api} return 307 http://127.0.0.1:${port}/base/blobs/sha256/$1;
+        ${API_HEADER} return 307 http://127.0.0.1:${port}/base/blobs/sha256/$1;
       }
       return 404;
     }
     location /base/ { alias ${storeDir}/; }
-  }
-}
-`;
+  }`,
+  );
   const { proc, url } = await runNginx("nginx auth_basic", prefix, conf, port, "/ping");
   return { url, origin: `${url}/base`, stop: () => proc.stop() };
 }

@@ -16,6 +16,10 @@
  *                                    with a write(2) per request (a temp file)
  *   bun bench/floor.ts log-batched PORT  the same line through lib/log_sink.ts (batched
  *                                    writes): why the access log buffers its lines
+ *   bun bench/floor.ts log-stringify PORT  log-batched with its strings quoted by
+ *                                    `JSON.stringify` instead of lib/server/access_log.ts
+ *                                    `jsonString` (a small step: bench/access_line_cost.ts
+ *                                    measures it in process, where wrk's noise is absent)
  *   bun bench/floor.ts table  PORT   the shape lib/server/app.ts took instead: a plain fetch
  *                                    that splits the raw URL, picks the family by hand and
  *                                    runs one pass-through middleware around the route
@@ -28,8 +32,18 @@ import { openSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import process from "node:process";
 import { fdSink } from "../lib/log_sink.ts";
+import { jsonString } from "../lib/server/access_log.ts";
 
-const MODES = ["bun", "bun-ip", "log-sync", "log-batched", "hono", "hono-routes", "table"];
+const MODES = [
+  "bun",
+  "bun-ip",
+  "log-sync",
+  "log-batched",
+  "log-stringify",
+  "hono",
+  "hono-routes",
+  "table",
+];
 const [mode, portArg] = process.argv.slice(2);
 const port = Number(portArg);
 if (!MODES.includes(mode) || !Number.isInteger(port)) {
@@ -109,13 +123,17 @@ if (mode === "hono") {
     const next = (): Response => i < chain.length ? chain[i++](c, next) : route(c);
     return next();
   };
-} else if (mode === "log-sync" || mode === "log-batched") {
+} else if (mode === "log-sync" || mode === "log-batched" || mode === "log-stringify") {
   const fd = openSync(`${tmpdir()}/sr-floor-${process.pid}.log`, "w");
   const sink = fdSink(fd);
+  // The access line's string fields (lib/server/access_log.ts): path, client, repo, origin.
+  const quote = mode === "log-stringify" ? JSON.stringify : jsonString;
   const line = (req: Request, client: string | undefined) =>
     `{"level":30,"msg":"request","method":"${req.method}","path":${
-      JSON.stringify(req.url)
-    },"status":307,"client":${JSON.stringify(client)}}\n`;
+      quote(req.url)
+    },"status":307,"client":${client === undefined ? "null" : quote(client)},"repo":${
+      quote("bench/app")
+    },"origin":${quote("nginx")}}\n`;
   fetch = mode === "log-sync"
     ? (req, srv) => {
       writeSync(fd, line(req, srv.requestIP(req)?.address));

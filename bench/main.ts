@@ -159,11 +159,12 @@ async function main(argv: string[]) {
       );
     }
     if (opt.only.includes("pull")) {
-      say("whole pulls (skopeo through nginx floor, static-registry, distribution)…");
+      say("whole pulls (skopeo and docker through nginx floor, static-registry, distribution)…");
       try {
         rows.push(
           ...await pullRows(bin, workDir, {
             rounds: opt.quick ? 1 : 3,
+            dockerRounds: opt.quick ? 1 : 5,
             layers: 20,
             layerSize: opt.quick ? 1 << 20 : 5 << 20,
           }),

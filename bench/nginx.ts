@@ -47,32 +47,16 @@ export interface Nginx {
 /** Writes the conf and starts nginx; resolves once `/v2/` answers. */
 export async function startNginx(fx: NginxFixture, workers = 1, workDir: string): Promise<Nginx> {
   const prefix = `${workDir}/nginx`;
-  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
   await Deno.mkdir(`${prefix}/static`, { recursive: true });
   await Deno.writeTextFile(`${prefix}/static/tags.json`, fx.tagsJson);
   const port = freePort();
   const hex = fx.manifestDigest.slice("sha256:".length);
-  const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
-  // As root the master would hand the worker to "nobody", which cannot read our 0700 temp dirs.
-  const user = Deno.uid() === 0 ? "user root;" : "";
-  const conf = `
-${user}
-worker_processes ${workers};
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 10000000;
-  keepalive_timeout 65;
-  client_body_temp_path ${prefix}/tmp/body;
-  proxy_temp_path ${prefix}/tmp/proxy;
-  fastcgi_temp_path ${prefix}/tmp/fastcgi;
-  uwsgi_temp_path ${prefix}/tmp/uwsgi;
-  scgi_temp_path ${prefix}/tmp/scgi;
+  const api = API_HEADER;
+  const conf = nginxConf(
+    prefix,
+    workers,
+    "sendfile on;\n  tcp_nopush on;",
+    `
   server {
     listen 127.0.0.1:${port};
     location = /v2/ { ${api} default_type application/json; return 200 '{}'; }
@@ -104,9 +88,8 @@ http {
     }
     # The origin: the store directory, as a CDN would serve it.
     location /base/ { alias ${fx.storeDir}/; }
-  }
-}
-`;
+  }`,
+  );
   const { proc, url } = await runNginx("nginx", prefix, conf, port, "/v2/");
   return {
     proc,
@@ -124,8 +107,70 @@ http {
 }
 
 /**
+ * The frame every bench nginx shares around its `server` blocks: `workers` processes,
+ * `daemon off`, pid, error log and temp dirs under `prefix` (runNginx makes `prefix/tmp`),
+ * no access log, connections kept alive as long as wrk keeps them. `http` is more
+ * http-level directives.
+ */
+export function nginxConf(prefix: string, workers: number, http: string, servers: string): string {
+  // As root the master would hand the worker to "nobody", which cannot read our 0700 temp dirs.
+  const user = Deno.uid() === 0 ? "user root;" : "";
+  return `
+${user}
+worker_processes ${workers};
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  ${http}
+  keepalive_requests 10000000;
+  keepalive_timeout 65;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+${servers}
+}
+`;
+}
+
+/** The header every baseline answers with, as a registry does. */
+export const API_HEADER = "add_header Docker-Distribution-API-Version registry/2.0 always;";
+
+/**
+ * A private nginx serving each of `dirs` (store directories) as static files under
+ * `/s<i>/`: the CDN origin of servers that have no baseline to share one with (the scale
+ * rows). Returns the origin URL of each, in order.
+ */
+export async function startStoreOrigins(
+  workDir: string,
+  dirs: string[],
+): Promise<{ proc: Proc; origins: string[]; stop(): Promise<void> }> {
+  const prefix = `${workDir}/nginx-origins`;
+  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
+  const port = freePort();
+  const locations = dirs.map((d, i) => `    location /s${i}/ { alias ${d}/; }`).join("\n");
+  const conf = nginxConf(
+    prefix,
+    1,
+    "",
+    `  server {
+    listen 127.0.0.1:${port};
+    location = /ready { return 200; }
+${locations}
+  }`,
+  );
+  const { proc, url } = await runNginx("nginx-origins", prefix, conf, port, "/ready");
+  return { proc, origins: dirs.map((_, i) => `${url}/s${i}`), stop: () => proc.stop() };
+}
+
+/**
  * Writes `conf` as `<prefix>/nginx.conf`, starts a private nginx on it (its own prefix,
- * error log and output file) and resolves once `readyPath` answers on `port`.
+ * error log and output file) and resolves once `readyPath` answers on `port` — over https
+ * verified against `caPem` (PEM text) when given.
  */
 export async function runNginx(
   name: string,
@@ -133,7 +178,9 @@ export async function runNginx(
   conf: string,
   port: number,
   readyPath: string,
+  opts: { caPem?: string } = {},
 ): Promise<{ proc: Proc; url: string }> {
+  await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
   await Deno.writeTextFile(`${prefix}/nginx.conf`, conf);
   const proc = start(name, "nginx", [
     "-p",
@@ -143,8 +190,8 @@ export async function runNginx(
     "-e",
     `${prefix}/error.log`,
   ], `${prefix}/out.log`);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(proc, `${url}${readyPath}`, { timeoutMs: 10_000 });
+  const url = `${opts.caPem ? "https" : "http"}://127.0.0.1:${port}`;
+  await waitFor(proc, `${url}${readyPath}`, { timeoutMs: 10_000, caPem: opts.caPem });
   return { proc, url };
 }
 

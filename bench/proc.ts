@@ -81,24 +81,39 @@ export async function tailLog(file: string, lines = 20): Promise<string> {
 export async function waitFor(
   p: Proc,
   url: string,
-  opts: { t0?: number; timeoutMs?: number; everyMs?: number; status?: number } = {},
+  opts: {
+    t0?: number;
+    timeoutMs?: number;
+    everyMs?: number;
+    status?: number;
+    /** PEM text of the only CA an https `url` is verified against. */
+    caPem?: string;
+  } = {},
 ): Promise<number> {
   const t0 = opts.t0 ?? performance.now();
   const deadline = t0 + (opts.timeoutMs ?? 30_000);
   let dead = false;
   p.exited.then(() => dead = true);
-  while (true) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await res.body?.cancel();
-      if (res.status === (opts.status ?? 200)) return performance.now() - t0;
-    } catch { /* not listening yet */ }
-    if (dead) throw new Error(`${p.name} exited before ${url} answered:\n${await tailLog(p.log)}`);
-    if (performance.now() > deadline) {
-      await p.stop(1000);
-      throw new Error(`${p.name}: ${url} did not answer in time:\n${await tailLog(p.log)}`);
+  const client = opts.caPem ? Deno.createHttpClient({ caCerts: [opts.caPem] }) : undefined;
+  try {
+    while (true) {
+      try {
+        const init = { client, signal: AbortSignal.timeout(2000) } as RequestInit;
+        const res = await fetch(url, init);
+        await res.body?.cancel();
+        if (res.status === (opts.status ?? 200)) return performance.now() - t0;
+      } catch { /* not listening yet */ }
+      if (dead) {
+        throw new Error(`${p.name} exited before ${url} answered:\n${await tailLog(p.log)}`);
+      }
+      if (performance.now() > deadline) {
+        await p.stop(1000);
+        throw new Error(`${p.name}: ${url} did not answer in time:\n${await tailLog(p.log)}`);
+      }
+      await new Promise((r) => setTimeout(r, opts.everyMs ?? 5));
     }
-    await new Promise((r) => setTimeout(r, opts.everyMs ?? 5));
+  } finally {
+    client?.close();
   }
 }
 

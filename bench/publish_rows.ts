@@ -1,6 +1,6 @@
 /**
  * @module
- * Publish rows, into s3rver (bench/objectstore.ts):
+ * Publish rows, into s3rver (tests/helpers/s3rver.ts, the tests' own):
  *   - MB/s of `static-registry publish` of a ~64 MiB image vs a plain @aws-sdk/lib-storage
  *     multipart upload of the same bytes (bench/upload.ts), both run as a fresh process on
  *     Bun and timed wall-clock from spawn to exit (start-up included on both sides);
@@ -10,7 +10,11 @@
  */
 import * as path from "node:path";
 import { makeOciLayout } from "../tests/helpers/image.ts";
-import { startS3rver } from "./objectstore.ts";
+import { startS3rver } from "../tests/helpers/s3rver.ts";
+import type { TestObjectStore } from "../tests/helpers/object_store.ts";
+import { S3Store } from "../lib/store/s3.ts";
+import { encodeDocument } from "../lib/layout/documents.ts";
+import { MARKER_KEY } from "../lib/layout/keys.ts";
 import { ratio, type Row } from "./table.ts";
 
 const BUCKET = "bench";
@@ -91,19 +95,12 @@ export async function publishRows(o: PublishOptions): Promise<Row[]> {
   const many = `${o.workDir}/publish-50`;
   await makeOciLayout(many, { tag: "v1", layers: 50, layerSize: 64 * 1024, seed: "republish" });
 
-  const s3 = await startS3rver(o.root, o.workDir, BUCKET);
+  const s3 = await startS3rver(BUCKET);
   const env = S3_ENV;
   const cfg = `${o.workDir}/publish-s3.json`;
   await Deno.writeTextFile(
     cfg,
-    JSON.stringify({
-      s3: {
-        endpoint: s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: "S3RVER",
-        secretAccessKey: "S3RVER",
-      },
-    }),
+    JSON.stringify({ s3: s3.s3Config() }),
   );
   try {
     const plain: number[] = [];
@@ -169,8 +166,69 @@ export async function publishRows(o: PublishOptions): Promise<Row[]> {
       note: `the publisher reports blobsCopied ${copied}, blobsSkipped ${skipped}; ` +
         `${after.size} objects under blobs/ (s3rver keeps data and metadata files)`,
     });
+    rows.push(await contentionRow(o, cfg, env, s3));
     return rows;
   } finally {
     await s3.stop();
   }
+}
+
+/**
+ * Issue 13: "concurrent publishers to different repositories must not wait on each other
+ * longer than today". Four processes publish a new tag into four EXISTING repositories of
+ * one store at once; wall time of the last to finish, layout v2 (the catalog records each
+ * tag index's digest, so every publish takes the catalog lock) against a v1 store (only the
+ * repository locks), same binary, alternated, median of the rounds.
+ */
+async function contentionRow(
+  o: PublishOptions,
+  cfg: string,
+  env: Record<string, string>,
+  s3: TestObjectStore,
+): Promise<Row> {
+  const K = 4;
+  const layouts: string[] = [];
+  for (let i = 0; i < K; i++) {
+    const l = `${o.workDir}/contend-${i}`;
+    await makeOciLayout(l, { tag: "v1", layers: 2, layerSize: 1 << 20, seed: `contend-${i}` });
+    layouts.push(l);
+  }
+  const rounds = o.runs > 1 ? 3 : 1;
+  const wall: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const v of (r % 2 ? [2, 1] : [1, 2]) as (1 | 2)[]) {
+      const prefix = `contend-v${v}-${r}`;
+      if (v === 1) {
+        // A store created before layout v2: its marker says version 1, and publish keeps it.
+        const store = new S3Store({ bucket: BUCKET, prefix, ...s3.options });
+        await store.write(MARKER_KEY, encodeDocument({ layout: "static-registry", version: 1 }), {
+          contentType: "application/json",
+          cacheControl: "no-store",
+        });
+      }
+      for (let i = 0; i < K; i++) {
+        await timed(o.bin, publishArgs(layouts[0], `c/r${i}:v0`, prefix, cfg), env);
+      }
+      const t0 = performance.now();
+      await Promise.all(
+        layouts.map((l, i) => timed(o.bin, publishArgs(l, `c/r${i}:v1`, prefix, cfg), env)),
+      );
+      wall[v].push((performance.now() - t0) / 1000);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const v2 = median(wall[2]);
+  const v1 = median(wall[1]);
+  const secs = (xs: number[]) => xs.map((s) => s.toFixed(2)).join(", ");
+  return {
+    name: `${K} concurrent publishes to ${K} existing repositories (s3rver)`,
+    value: `layout v2 ${v2.toFixed(2)} s`,
+    baselines: [`layout v1 ${v1.toFixed(2)} s`],
+    ratios: [ratio(v1, v2)],
+    target: "≥ 1.0× v1 (no longer wait)",
+    pass: v1 / v2 >= 1.0,
+    note: `wall time until the last of ${K} processes exits, median of ${rounds}; ` +
+      `v2 ${secs(wall[2])} s, v1 ${secs(wall[1])} s; v2 takes the catalog lock at every ` +
+      "publish (docs/LAYOUT.md §Concurrent publishers)",
+  };
 }

@@ -7,20 +7,29 @@
  *     floor, nothing a registry could do is faster;
  *   - distribution (Debian's docker-registry), blobs by 307 from the same nginx serving its
  *     storage directory (its `redirect` middleware): the like-for-like registry.
- * The three are alternated, round after round (floor, static-registry, distribution, …),
- * and compared by their medians: one pull each, minutes apart, would measure the drift of
+ * The three are alternated, round after round, the first of a round rotated (floor,
+ * static-registry, distribution; static-registry, distribution, floor; …), and compared by
+ * their medians: one pull each, minutes apart, would measure the drift of
  * a shared machine. Also `publish docker://` of that image from distribution into a
  * directory store against `skopeo copy docker:// oci:` of the same image, alternated too.
  *
- * docker pull (a private dockerd) is not measured here yet: tests/helpers/clients.ts can
- * start one, but a bench-owned dockerd with its own data root is still to be written.
+ * The same three pulls with `docker pull` from a private dockerd (tests/helpers/clients.ts:
+ * vfs storage, no iptables, no bridge, its own data root, exec root, pidfile and sockets in
+ * a temp dir, stopped by PID). dockerd takes 127.0.0.0/8 as insecure, so plain HTTP works.
+ * docker HEADs the manifest by tag, then GETs it by digest: the floor's manifest location
+ * answers both with the manifest's media type and digest. The image is removed after each
+ * pull, and every pull is checked to have downloaded every layer ("Pull complete" for each)
+ * and to have pulled the image's digest. vfs copies each layer's parent before unpacking it, so
+ * docker's wall time includes more local work than skopeo's; the ratios still compare the
+ * registries, the local work being the same for all three.
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
+import { PullClients } from "../tests/helpers/clients.ts";
 import { startDistribution } from "./distribution.ts";
 import { freePort, runOk, waitFor } from "./proc.ts";
 import { runNginx } from "./nginx.ts";
 import { startRegistry } from "./registry.ts";
-import { ratio, type Row } from "./table.ts";
+import { errorRow, ratio, type Row } from "./table.ts";
 
 const REPO = "bench/pull";
 const TAG = "latest";
@@ -95,10 +104,129 @@ async function skopeoPull(host: string, into: string): Promise<number> {
   return ms;
 }
 
+/**
+ * Throws unless `docker pull IMAGE`'s output says it downloaded and unpacked all `layers`
+ * layers ("<id>: Pull complete" each) and pulled `digest`. Counting matters: a layer kept
+ * from an earlier pull shows as "Already exists", and when dockerd still has the whole
+ * image it prints no layer line at all, only the digest.
+ */
+export function checkDockerPull(
+  image: string,
+  stdout: string,
+  digest: string,
+  layers: number,
+): void {
+  const got = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
+  if (got !== digest) throw new Error(`docker pull ${image} pulled ${got}, not ${digest}`);
+  const kept = stdout.match(/^\S+: Already exists$/gm)?.length ?? 0;
+  const done = new Set(stdout.match(/^\S+(?=: Pull complete$)/gm) ?? []).size;
+  if (done !== layers) {
+    throw new Error(
+      `docker pull ${image} downloaded ${done} of ${layers} layers` +
+        (kept ? ` (${kept} kept from an earlier pull)` : "") + `:\n${stdout}`,
+    );
+  }
+}
+
+/**
+ * `docker pull` of the image from `host` through dockerd `sock`, then `docker image rm`.
+ * Throws if docker did not download every layer or pulled another digest.
+ */
+async function dockerPull(
+  sock: string,
+  host: string,
+  image: { rootDigest: string; layers: number },
+): Promise<number> {
+  const ref = `${host}/${REPO}:${TAG}`;
+  const t0 = performance.now();
+  const { stdout } = await runOk("docker", ["-H", sock, "pull", ref]);
+  const ms = performance.now() - t0;
+  await runOk("docker", ["-H", sock, "image", "rm", "-f", ref]);
+  checkDockerPull(ref, stdout, image.rootDigest, image.layers);
+  // No image left means no layer left (the layer store counts references): the next pull
+  // downloads everything again.
+  const left = (await runOk("docker", ["-H", sock, "image", "ls", "-a", "-q"])).stdout.trim();
+  if (left) throw new Error(`dockerd still holds images after docker image rm: ${left}`);
+  return ms;
+}
+
+/** PullClients with its dockerd started, or an error saying why not (no docker, dockerd failed). */
+async function startDocker(): Promise<PullClients> {
+  const which = await new Deno.Command("sh", {
+    args: ["-c", "command -v docker && command -v dockerd"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!which.success) {
+    throw new Error(
+      "docker pull not measured: docker/dockerd not installed (scripts/install-system-deps installs docker.io)",
+    );
+  }
+  const clients = await PullClients.create({ budgetMs: 3_600_000 });
+  try {
+    await clients.dockerHost();
+    return clients;
+  } catch (e) {
+    const logs = clients.daemonLogs();
+    await clients.close();
+    throw new Error(
+      `docker pull not measured: the private dockerd did not start: ${
+        (e as Error)?.message ?? e
+      }\n${logs.slice(-1000)}`,
+    );
+  }
+}
+
+export type Pulls = Record<"floor" | "sr" | "dist", number[]>;
+
+/**
+ * `rounds` rounds of one pull from each system, the first of a round rotated every round
+ * so none is always first (right after the previous round's warm caches or busy spell):
+ * a machine busy for a while then costs each about the same. Returns each one's wall times.
+ */
+export async function alternated(
+  rounds: number,
+  pulls: Record<keyof Pulls, () => Promise<number>>,
+): Promise<Pulls> {
+  const keys = Object.keys(pulls) as (keyof Pulls)[];
+  const out: Pulls = { floor: [], sr: [], dist: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[(r + k) % keys.length];
+      out[key].push(await pulls[key]());
+    }
+  }
+  return out;
+}
+
+const PULL_TARGET = "≤ 1.05× the floor, < distribution";
+const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+
+/** A whole-pull row: static-registry's median against the floor's and distribution's. */
+export function pullRow(name: string, t: Pulls, how: string): Row {
+  const [f, s, d] = [median(t.floor), median(t.sr), median(t.dist)];
+  return {
+    name,
+    value: secs(s),
+    baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
+    ratios: [ratio(s, f), ratio(s, d)],
+    target: PULL_TARGET,
+    pass: s / f <= 1.05 && s < d,
+    note: `${how}; static-registry ${all(t.sr)} s, floor ${all(t.floor)} s, ` +
+      `distribution ${all(t.dist)} s`,
+  };
+}
+
 export async function pullRows(
   bin: string,
   workDir: string,
-  opts: { rounds: number; layers: number; layerSize: number },
+  opts: {
+    rounds: number;
+    /** Rounds of docker pulls (default `rounds`): each takes longer and varies more. */
+    dockerRounds?: number;
+    layers: number;
+    layerSize: number;
+  },
 ): Promise<Row[]> {
   const layout = `${workDir}/pull-image`;
   const store = `${workDir}/pull-store`;
@@ -130,15 +258,45 @@ export async function pullRows(
     await waitFor(sr.proc, `${sr.url}/readyz`, { timeoutMs: 10_000 });
     const host = (u: string) => u.slice("http://".length);
     const into = `${workDir}/pull-dest`;
-    const times = { floor: [] as number[], sr: [] as number[], dist: [] as number[] };
-    await skopeoPull(host(sr.url), into); // warm the page cache and the origin
-    for (let i = 0; i < opts.rounds; i++) {
-      times.floor.push(await skopeoPull(host(floor.url), into));
-      times.sr.push(await skopeoPull(host(sr.url), into));
-      times.dist.push(await skopeoPull(host(dist.url), into));
+    const [hf, hs, hd] = [host(floor.url), host(sr.url), host(dist.url)];
+    const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
+
+    await skopeoPull(hs, into); // warm the page cache and the origin
+    const rows = [
+      pullRow(
+        `whole pull, skopeo copy (${what})`,
+        await alternated(opts.rounds, {
+          floor: () => skopeoPull(hf, into),
+          sr: () => skopeoPull(hs, into),
+          dist: () => skopeoPull(hd, into),
+        }),
+        `medians of ${opts.rounds} alternated pulls`,
+      ),
+    ];
+
+    // docker pull from a private dockerd: the same three, alternated the same way.
+    const dockerRounds = opts.dockerRounds ?? opts.rounds;
+    const dockerName = `whole pull, docker pull (${what})`;
+    let docker: PullClients | undefined;
+    try {
+      docker = await startDocker();
+      const sock = await docker.dockerHost();
+      const want = { rootDigest: image.rootDigest, layers: image.manifests[0].layers.length };
+      await dockerPull(sock, hs, want); // warm dockerd and the origin
+      rows.push(pullRow(
+        dockerName,
+        await alternated(dockerRounds, {
+          floor: () => dockerPull(sock, hf, want),
+          sr: () => dockerPull(sock, hs, want),
+          dist: () => dockerPull(sock, hd, want),
+        }),
+        `medians of ${dockerRounds} alternated pulls, private dockerd (vfs), image removed after each`,
+      ));
+    } catch (e) {
+      rows.push(errorRow(dockerName, PULL_TARGET, e));
+    } finally {
+      await docker?.close();
     }
-    const [f, s, d] = [median(times.floor), median(times.sr), median(times.dist)];
-    const all = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
 
     // publish docker:// from distribution against skopeo copy docker:// oci:, alternated.
     const pub = { sr: [] as number[], skopeo: [] as number[] };
@@ -159,18 +317,8 @@ export async function pullRows(
       await Deno.remove(`${dir}-store`, { recursive: true }).catch(() => {});
     }
     const [ps, pk] = [median(pub.sr), median(pub.skopeo)];
-    const what = `${opts.layers} layers, ${mb.toFixed(0)} MB`;
     return [
-      {
-        name: `whole pull, skopeo copy (${what})`,
-        value: secs(s),
-        baselines: [`nginx static floor ${secs(f)}`, `distribution ${secs(d)}`],
-        ratios: [ratio(s, f), ratio(s, d)],
-        target: "≤ 1.05× the floor, < distribution",
-        pass: s / f <= 1.05 && s < d,
-        note: `medians of ${opts.rounds} alternated pulls; static-registry ${all(times.sr)} s, ` +
-          `floor ${all(times.floor)} s, distribution ${all(times.dist)} s`,
-      },
+      ...rows,
       {
         name: `publish docker:// from distribution (${what})`,
         value: secs(ps),

@@ -21,7 +21,7 @@
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
 import { CATALOG_KEY } from "../lib/layout/layout.ts";
-import { type ObjectStore, startS3rver } from "./objectstore.ts";
+import { type RestartableS3rver, startRestartableS3rver } from "./refresh_s3rver.ts";
 import { runOk, tailLog, waitFor } from "./proc.ts";
 import { type Registry, startRegistry } from "./registry.ts";
 import { makeRefreshStore, type RefreshStore, type Version } from "./refresh_store.ts";
@@ -66,7 +66,7 @@ interface Bench {
   o: RefreshOptions;
   proxy: StoreProxy;
   /** s3rver itself: publish writes there, not through the counting proxy. */
-  s3: ObjectStore;
+  s3: RestartableS3rver;
   /** 304s s3rver answered since it started (each keeps a file open, see {@link roomFor}). */
   s3rver304s: number;
   httpRoot: string;
@@ -114,17 +114,13 @@ async function publishTag(
 }
 
 /**
- * s3rver 3.7.1 keeps the object's file open after answering a conditional GET with 304
- * (lib/stores/filesystem.js opens the read stream before the ETag is compared), and the
- * hard limit of open files here is 20000: a long-lived s3rver stops answering after ~20k
- * 304s. Before a refresh that could pass {@link S3RVER_304S}, s3rver is restarted on the
- * same port and data (nginx retries a request on a pooled connection that died).
+ * Restarts s3rver before a refresh that could take it past {@link S3RVER_304S} 304s
+ * (bench/refresh_s3rver.ts: each keeps a file open); nginx retries a request on a pooled
+ * connection that died.
  */
 async function roomFor(b: Bench, kind: Kind, requests: number) {
   if (kind !== "s3" || b.s3rver304s + requests <= S3RVER_304S) return;
-  const port = Number(new URL(b.s3.endpoint).port);
-  await b.s3.stop();
-  b.s3 = await startS3rver(b.o.root, b.o.workDir, BUCKET, port);
+  await b.s3.restart();
   b.s3rver304s = 0;
 }
 
@@ -333,12 +329,11 @@ function notRunOnS3rver(count: number): Row {
 
 /** The refresh rows, http then s3 for each count. */
 export async function refreshRows(o: RefreshOptions): Promise<Row[]> {
-  const s3 = await startS3rver(o.root, o.workDir, BUCKET);
+  const s3 = await startRestartableS3rver(o.root, o.workDir, BUCKET);
   const httpRoot = `${o.workDir}/refresh-http`;
   await Deno.mkdir(httpRoot, { recursive: true });
   const rows: Row[] = [];
   let proxy: StoreProxy | undefined;
-  let b: Bench | undefined;
   try {
     proxy = await startStoreProxy(o.workDir, httpRoot, s3.endpoint);
     const layout = `${o.workDir}/refresh-image`;
@@ -346,7 +341,7 @@ export async function refreshRows(o: RefreshOptions): Promise<Row[]> {
     await makeOciLayout(layout, { tag: "v1", seed: "refresh-rows", layers: 1, layerSize: 256 });
     const publishConfig = `${o.workDir}/refresh-publish.json`;
     await Deno.writeTextFile(publishConfig, JSON.stringify({ s3: s3Settings(s3.endpoint) }));
-    b = {
+    const b: Bench = {
       o,
       proxy,
       s3,
@@ -365,6 +360,6 @@ export async function refreshRows(o: RefreshOptions): Promise<Row[]> {
     return rows;
   } finally {
     await proxy?.stop();
-    await b?.s3.stop();
+    await s3.stop();
   }
 }

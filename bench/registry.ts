@@ -22,9 +22,10 @@ export async function startRegistry(
   config: Record<string, unknown>,
   /**
    * `readyPath`: what must answer 200 (`/healthz` when `auth` makes `/v2/` a 401);
-   * `timeoutMs`: how long the start (the first index load) may take, 60 s by default.
+   * `timeoutMs`: how long the start (the first index load) may take, 60 s by default;
+   * `caPem`: `config.tls` is set, so the URL is https, verified against this CA (PEM text).
    */
-  opts: { readyPath?: string; timeoutMs?: number } = {},
+  opts: { readyPath?: string; timeoutMs?: number; caPem?: string } = {},
 ): Promise<Registry> {
   const port = freePort();
   const n = ++serial;
@@ -33,7 +34,7 @@ export async function startRegistry(
     cfg,
     JSON.stringify({ ...config, listen: `127.0.0.1:${port}` }, null, 2),
   );
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.caPem ? "https" : "http"}://127.0.0.1:${port}`;
   const t0 = performance.now();
   const proc = start(
     "static-registry",
@@ -45,6 +46,7 @@ export async function startRegistry(
     t0,
     timeoutMs: opts.timeoutMs ?? 60_000,
     everyMs: 2,
+    caPem: opts.caPem,
   });
   return { proc, url, startupMs, stop: () => proc.stop() };
 }

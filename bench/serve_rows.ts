@@ -225,6 +225,7 @@ const FLOOR_NAMES: Record<string, string> = {
   "bun-ip": "Bun.serve + requestIP()",
   "log-sync": "Bun.serve + requestIP() + a write(2) per access line",
   "log-batched": "Bun.serve + requestIP() + batched access lines (lib/log_sink.ts)",
+  "log-stringify": "log-batched, strings quoted by JSON.stringify",
   hono: "Hono on Bun.serve",
   "hono-routes": "Hono routes + 1 middleware",
   table: "own route table + 1 middleware",

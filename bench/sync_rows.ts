@@ -62,38 +62,29 @@ export async function syncRows(o: SyncBenchOptions): Promise<Row[]> {
       `${reg.addr}:\n  tls-verify: false\n  images:\n` +
         repos.map((r) => `    ${r}: [v1]\n`).join(""),
     );
+    const skopeoSync = (dest: string) =>
+      timed("skopeo", [
+        "sync",
+        "--src",
+        "yaml",
+        "--dest",
+        "dir",
+        "--preserve-digests",
+        theirs,
+        dest,
+      ]);
     const sr: number[] = [];
     const sk: number[] = [];
     let store = "";
     for (let i = 0; i < o.runs; i++) {
       store = `${o.workDir}/sync-store-${i}`;
       sr.push(await timed(o.bin, ["sync", ours, "--to", store, "--json"]));
-      sk.push(
-        await timed("skopeo", [
-          "sync",
-          "--src",
-          "yaml",
-          "--dest",
-          "dir",
-          "--preserve-digests",
-          theirs,
-          `${o.workDir}/skopeo-dest-${i}`,
-        ]),
-      );
+      sk.push(await skopeoSync(`${o.workDir}/skopeo-dest-${i}`));
     }
     const resync = await timed(o.bin, ["sync", ours, "--to", store, "--json"]);
     // skopeo sync refuses to overwrite a dir: destination, and has no notion of an
     // unchanged image: its re-run is a fresh copy.
-    const reskopeo = await timed("skopeo", [
-      "sync",
-      "--src",
-      "yaml",
-      "--dest",
-      "dir",
-      "--preserve-digests",
-      theirs,
-      `${o.workDir}/skopeo-dest-again`,
-    ]);
+    const reskopeo = await skopeoSync(`${o.workDir}/skopeo-dest-again`);
     const best = (xs: number[]) => Math.min(...xs);
     const mbps = (s: number) => bytes / 1e6 / s;
     const secs = (xs: number[]) => xs.map((s) => s.toFixed(2)).join(", ");

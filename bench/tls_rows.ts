@@ -12,31 +12,14 @@
  * sides alike. The row shows the median of the three ratios (each is in the note).
  */
 import { makeCa, makeLeaf } from "../tests/helpers/pki.ts";
-import { freePort, type Proc, start, tailLog } from "./proc.ts";
-import type { Nginx } from "./nginx.ts";
+import { freePort } from "./proc.ts";
+import { API_HEADER, type Nginx, nginxConf, runNginx } from "./nginx.ts";
+import { startRegistry } from "./registry.ts";
 import type { ServeFixture } from "./serve_rows.ts";
 import { ratio, type Row, rps } from "./table.ts";
 import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
 
 const ROUNDS = 3;
-
-/** Polls an https URL (trusting `ca`) until it answers 200. */
-async function waitHttps(p: Proc, url: string, ca: string): Promise<void> {
-  const client = Deno.createHttpClient({ caCerts: [ca] });
-  const deadline = Date.now() + 30_000;
-  try {
-    while (Date.now() < deadline) {
-      const init = { client, signal: AbortSignal.timeout(2000) } as RequestInit;
-      const res = await fetch(url, init).catch(() => null);
-      await res?.body?.cancel();
-      if (res?.status === 200) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  } finally {
-    client.close();
-  }
-  throw new Error(`${p.name}: ${url} did not answer 200:\n${await tailLog(p.log)}`);
-}
 
 /** A private nginx answering the blob 307 over TLS with the given pair. */
 async function startTlsNginx(
@@ -44,79 +27,42 @@ async function startTlsNginx(
   pair: { certFile: string; keyFile: string },
   target: string,
   workers: number,
-  ca: string,
+  caPem: string,
 ) {
-  await Deno.mkdir(`${dir}/tmp`, { recursive: true });
   const port = freePort();
-  const user = Deno.uid() === 0 ? "user root;" : "";
-  const api = "add_header Docker-Distribution-API-Version registry/2.0 always;";
-  await Deno.writeTextFile(
-    `${dir}/nginx.conf`,
+  const conf = nginxConf(
+    dir,
+    workers,
+    "",
     `
-${user}
-worker_processes ${workers};
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 65;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${pair.certFile};
     ssl_certificate_key ${pair.keyFile};
     ssl_protocols TLSv1.2 TLSv1.3;
-    location = /v2/ { ${api} default_type application/json; return 200 '{}'; }
+    location = /v2/ { ${API_HEADER} default_type application/json; return 200 '{}'; }
     location ~ "^/v2/(.+)/blobs/sha256:([a-f0-9]{64})$" {
-      ${api} return 307 ${target}/blobs/sha256/$2;
+      ${API_HEADER} return 307 ${target}/blobs/sha256/$2;
     }
-  }
-}
-`,
+  }`,
   );
-  const proc = start("nginx (tls)", "nginx", [
-    ...["-p", dir, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`],
-  ], `${dir}/out.log`);
-  const url = `https://127.0.0.1:${port}`;
-  await waitHttps(proc, `${url}/v2/`, ca);
+  const { proc, url } = await runNginx("nginx (tls)", dir, conf, port, "/v2/", { caPem });
   return { url, stop: () => proc.stop() };
 }
 
 /** static-registry with `tls` and the plain nginx as its origin (blob GET → 307). */
-async function startTlsRegistry(
+function startTlsRegistry(
   fx: ServeFixture,
   pair: { certFile: string; keyFile: string },
   origin: string,
-  ca: string,
+  caPem: string,
 ) {
-  const port = freePort();
-  const cfg = `${fx.workDir}/tls/static-registry.json`;
-  await Deno.writeTextFile(
-    cfg,
-    JSON.stringify({
-      listen: `127.0.0.1:${port}`,
-      store: fx.storeDir,
-      origins: [{ name: "nginx", url: origin }],
-      health: { interval: "2s", timeout: "1s", rise: 1 },
-      tls: { cert: pair.certFile, key: pair.keyFile },
-    }),
-  );
-  const proc = start(
-    "static-registry (tls)",
-    fx.bin,
-    ["serve", "--config", cfg],
-    `${fx.workDir}/tls/static-registry.log`,
-  );
-  const url = `https://127.0.0.1:${port}`;
-  await waitHttps(proc, `${url}/v2/`, ca);
-  return { url, stop: () => proc.stop() };
+  return startRegistry(fx.bin, `${fx.workDir}/tls`, {
+    store: fx.storeDir,
+    origins: [{ name: "nginx", url: origin }],
+    health: { interval: "2s", timeout: "1s", rise: 1 },
+    tls: { cert: pair.certFile, key: pair.keyFile },
+  }, { caPem });
 }
 
 /** One request checked to be a 307 with a Location, then the load (wrk refuses non-3xx). */

@@ -84,7 +84,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   const log = createLogger({ level: config.log.level });
   const reports: CheckReport[] = [];
   for (const m of storesOf(config)) {
-    const store = openStore(m.store, { log });
+    const store = await openStore(m.store, { log });
     const registry = new Registry(store, { log });
     await registry.load();
     const indexes = registry.repositories().map((name) => registry.repo(name)!.index);

@@ -322,7 +322,7 @@ async function buildOne(
       log.warn("index refresh failed on reload; serving the last good index");
     }
   } else {
-    store = openStore(mount.store, { log });
+    store = await openStore(mount.store, { log });
     registry = new Registry(store, { log });
     if (initial) await loadOrReport(registry, config, log);
     else await registry.load();

@@ -36,7 +36,7 @@ export async function readStoreArg(
     flags: arg.store === undefined ? {} : { store: arg.store },
     env: process.env,
   });
-  return { store: openStore(config.store, { log, create }), config };
+  return { store: await openStore(config.store, { log, create }), config };
 }
 
 /** Opens a store for writing; a missing directory is created (a new store). */

@@ -75,7 +75,7 @@ export function logIndexChanges(log: Logger, store: string, changes: readonly Re
         : {}),
     };
     if (c.kind === "added") {
-      log.info(fields, `new repository ${c.repo} (${c.added.length} tags)`);
+      log.info(fields, `new repository ${c.repo} (${tagCount(c.added.length)})`);
     } else if (c.kind === "removed") {
       log.info(fields, `repository ${c.repo} is no longer served`);
     } else {
@@ -87,4 +87,9 @@ export function logIndexChanges(log: Logger, store: string, changes: readonly Re
       log.info(fields, `repository ${c.repo}: tags ${said}`);
     }
   }
+}
+
+/** "1 tag", "3 tags", "0 tags": the count with the noun that agrees with it. */
+function tagCount(n: number): string {
+  return `${n} ${n === 1 ? "tag" : "tags"}`;
 }

@@ -9,10 +9,12 @@
  * removed by the next publish ({@link DirStore.removeStaleTemp}): those of a dead PID of
  * this host at once, any other (another host sharing the directory, a reused PID, a name
  * of an older version) once untouched for {@link STALE_TEMP_AGE_MS}. A live writer
- * touches its file with every chunk, and a stalled source is given up on within minutes
- * (the registry client's idle timeout), so a day-old untouched file has no writer left.
+ * touches its file with every write (at least once per MiB), and a stalled source is
+ * given up on within minutes (the registry client's idle timeout), so a day-old untouched
+ * file has no writer left.
  */
 import * as fs from "node:fs/promises";
+import { writevSync } from "node:fs";
 import * as path from "node:path";
 import { hostname } from "node:os";
 import process from "node:process";
@@ -60,6 +62,10 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
   readonly location: string;
   readonly root: string;
   readonly #lockTimeoutMs: number;
+  /** Directories this store made or found (see #inDir). */
+  readonly #dirs = new Set<string>();
+  /** Directories renamed into since they were last synced (write()). */
+  readonly #unsynced = new Set<string>();
 
   constructor(root: string, opts: DirStoreOptions = {}) {
     this.root = path.resolve(root);
@@ -114,23 +120,65 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
   ): Promise<void> {
     const dest = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
-    await fs.mkdir(tmpDir, { recursive: true });
-    await fs.mkdir(path.dirname(dest), { recursive: true });
     const tmp = path.join(tmpDir, `${process.pid}-${HOST_TAG}-${randomUUID()}.part`);
-    const fh = await fs.open(tmp, "wx", 0o644);
+    const fh = await this.#inDir(tmpDir, () => fs.open(tmp, "wx", 0o644));
     try {
-      if (body instanceof Uint8Array) {
-        await fh.write(body);
-      } else {
-        for await (const chunk of body) await fh.write(chunk);
-      }
+      if (body instanceof Uint8Array) writeAll(fh.fd, [body]);
+      else await writeBatched(fh.fd, body);
       await fh.sync();
       await fh.close();
-      await fs.rename(tmp, dest);
+      const dir = path.dirname(dest);
+      // A rename is durable only once its directory is synced. Documents (tag index,
+      // catalog, marker) reference objects: every directory an object was renamed into
+      // is synced before a document is renamed, and the document's own after, so a power
+      // loss never leaves a durable document naming a lost object, nor loses a publish
+      // that reported success. Objects alone need not wait: nothing references them yet.
+      const isDocument = !key.startsWith("blobs/");
+      if (isDocument) await this.#syncDirs();
+      await this.#inDir(dir, () => fs.rename(tmp, dest));
+      this.#unsynced.add(dir);
+      if (isDocument) await this.#syncDirs();
     } catch (e) {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw e;
+    }
+  }
+
+  /** fsync(2) every directory a rename went into since the last call. */
+  async #syncDirs(): Promise<void> {
+    const dirs = [...this.#unsynced];
+    this.#unsynced.clear();
+    await Promise.all(dirs.map(async (dir) => {
+      const fh = await fs.open(dir, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }));
+  }
+
+  /**
+   * Runs `op` (which creates an entry in `dir`), creating `dir` first unless this store
+   * made or saw it before. Two `mkdir -p` per object were ~10 % of a publish's syscall
+   * time; a directory removed meanwhile (gc empties `blobs/…`) shows as ENOENT, and is
+   * then made again and `op` retried once.
+   */
+  async #inDir<T>(dir: string, op: () => Promise<T>): Promise<T> {
+    if (!this.#dirs.has(dir)) {
+      await fs.mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+      return await op();
+    }
+    try {
+      return await op();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code !== "ENOENT") throw e;
+      this.#dirs.delete(dir);
+      await fs.mkdir(dir, { recursive: true });
+      this.#dirs.add(dir);
+      return await op();
     }
   }
 
@@ -225,6 +273,53 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
       signal: opts.signal,
       location: this.root,
     });
+  }
+}
+
+/** Bytes gathered before one writev: 16 chunks of a typical 64 KiB fetch read. */
+const WRITE_BATCH = 1 << 20;
+
+/**
+ * Writes `body` in ~1 MiB writev calls made synchronously, so a network read costs no
+ * syscall of its own. Why synchronous: an async file write is a hop to the runtime's
+ * thread pool and back (futex wake-ups both ways), and on a busy machine each hop waits
+ * for a time slice; measured on `publish docker://` of a 100 MB image (issue 13, bun, 2
+ * busy cores, five alternated runs): wall 7.4 s → 4.0 s median, CPU 1.9 s → 1.6 s. A
+ * write into the page cache of a local file system takes well under a millisecond per
+ * MiB, which is all the event loop is held for; the slow part of durability, fsync,
+ * stays asynchronous (write()).
+ */
+async function writeBatched(fd: number, body: ReadableStream<Uint8Array>): Promise<void> {
+  let batch: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    if (chunk.byteLength === 0) continue;
+    batch.push(chunk);
+    bytes += chunk.byteLength;
+    if (bytes >= WRITE_BATCH) {
+      writeAll(fd, batch);
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length) writeAll(fd, batch);
+}
+
+/** writev until every byte of `bufs` is written (a write may take fewer than asked). */
+export function writeAll(fd: number, bufs: readonly Uint8Array[]): void {
+  let rest = bufs.filter((b) => b.byteLength > 0);
+  while (rest.length) {
+    let n = writevSync(fd, rest);
+    if (n <= 0) throw new Error(`writev to fd ${fd} wrote nothing`);
+    const left: Uint8Array[] = [];
+    for (const b of rest) {
+      if (n >= b.byteLength) n -= b.byteLength;
+      else {
+        left.push(n > 0 ? b.subarray(n) : b);
+        n = 0;
+      }
+    }
+    rest = left;
   }
 }
 

@@ -6,15 +6,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { makeRefreshStore, repoName } from "../../bench/refresh_store.ts";
-import { startS3rver } from "../../bench/objectstore.ts";
+import { startS3rver } from "../helpers/s3rver.ts";
 import { S3Store } from "../../lib/store/s3.ts";
 import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../../lib/layout/keys.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { encodeDocument } from "../../lib/layout/documents.ts";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const json = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b));
 
 Deno.test("makeRefreshStore() v2 catalog holds the digest of each tag index's exact bytes", async () => {
@@ -57,8 +55,7 @@ Deno.test("makeRefreshStore() v2 catalog holds the digest of each tag index's ex
 });
 
 Deno.test("makeRefreshStore() into s3rver's data directory is served as uploaded objects", async () => {
-  const work = await Deno.makeTempDir({ prefix: "refresh-s3rver-" });
-  const s3 = await startS3rver(ROOT, work, "bench");
+  const s3 = await startS3rver("bench");
   let s3store: S3Store | undefined;
   try {
     const store = await makeRefreshStore(
@@ -66,14 +63,7 @@ Deno.test("makeRefreshStore() into s3rver's data directory is served as uploaded
       2,
     );
     await store.setVersion(2);
-    s3store = new S3Store({
-      bucket: "bench",
-      prefix: "r2",
-      endpoint: s3.endpoint,
-      region: "us-east-1",
-      forcePathStyle: true,
-      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    });
+    s3store = new S3Store({ bucket: "bench", prefix: "r2", ...s3.options });
     const key = repoIndexKey(store.probe);
     const res = await s3store.read(key);
     assert.equal(res.status, "ok");
@@ -94,6 +84,5 @@ Deno.test("makeRefreshStore() into s3rver's data directory is served as uploaded
   } finally {
     s3store?.close();
     await s3.stop();
-    await Deno.remove(work, { recursive: true });
   }
 });

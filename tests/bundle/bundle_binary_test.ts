@@ -18,9 +18,14 @@ import { entriesOf, type Entry, tarOf } from "../sources/tar_entries.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
-/** Runs the binary with TMPDIR=`tmpdir`; resolves to its result and what it left there. */
-async function runIn(tmpdir: string, args: string[]) {
+/**
+ * `import SOURCE --to TMP/s [EXTRA…]` with TMPDIR=`TMP/t`; resolves to its result and what
+ * it left in that TMPDIR.
+ */
+async function importIn(tmp: string, source: string, ...extra: string[]) {
+  const tmpdir = `${tmp}/t`;
   await fs.mkdir(tmpdir, { recursive: true });
+  const args = ["import", source, "--to", `${tmp}/s`, ...extra];
   const r = await runBinary(args, { env: { TMPDIR: tmpdir } });
   return { ...r, left: await fs.readdir(tmpdir) };
 }
@@ -38,7 +43,7 @@ Deno.test({
       };
       await fs.writeFile(`${tmp}/src/index.json`, JSON.stringify(index));
       await tarDirectory(`${tmp}/src`, `${tmp}/b.tar`);
-      const r = await runIn(`${tmp}/t`, ["import", `oci-archive:${tmp}/b.tar`, "--to", `${tmp}/s`]);
+      const r = await importIn(tmp, `oci-archive:${tmp}/b.tar`);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /docker\.io\/library\/alpine@sha256:[0-9a-f]{64} \(untagged\)/);
       const idx = await readDoc<RepoIndex>(`${tmp}/s`, repoIndexKey("docker.io/library/alpine"));
@@ -54,14 +59,7 @@ Deno.test({
     withTemp(async (tmp) => {
       await makeOciLayout(`${tmp}/src`, { tag: "v1", seed: "a" });
       const bad = await makeOciLayout(`${tmp}/src`, { tag: "v2", seed: "b", corrupt: {} });
-      const r = await runIn(`${tmp}/t`, [
-        "import",
-        `oci:${tmp}/src`,
-        "--to",
-        `${tmp}/s`,
-        "--repo",
-        "x/y",
-      ]);
+      const r = await importIn(tmp, `oci:${tmp}/src`, "--repo", "x/y");
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`import x/y:v2: blob ${bad.corrupted}`));
       assert.equal(await fs.stat(`${tmp}/s/repositories`).catch(() => null), null);
@@ -103,14 +101,7 @@ Deno.test({
       ];
       for (const [what, bytes, re] of cases) {
         await fs.writeFile(`${tmp}/b.tar`, bytes);
-        const r = await runIn(`${tmp}/t`, [
-          "import",
-          `oci-archive:${tmp}/b.tar`,
-          "--to",
-          `${tmp}/s`,
-          "--repo",
-          "x/y",
-        ]);
+        const r = await importIn(tmp, `oci-archive:${tmp}/b.tar`, "--repo", "x/y");
         assert.equal(r.code, 1, `${what}: ${r.stderr}`);
         assert.match(r.stderr, re, what);
         assert.ok(!r.stderr.includes(UNPACK_PREFIX), `${what}: temp path in ${r.stderr}`);
@@ -171,14 +162,7 @@ Deno.test({
           : [f]
       );
       await fs.writeFile(`${tmp}/b.tar`, await tarOf(entries));
-      const r = await runIn(`${tmp}/t`, [
-        "import",
-        `oci-archive:${tmp}/b.tar`,
-        "--to",
-        `${tmp}/s`,
-        "--repo",
-        "x/y",
-      ]);
+      const r = await importIn(tmp, `oci-archive:${tmp}/b.tar`, "--repo", "x/y");
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(r.left, []);
     }),

@@ -150,13 +150,12 @@ Deno.test({
     withTempDir(async (dir) => {
       const s3 = await startS3rver("check-store");
       try {
-        const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true };
         const file = path.join(dir, "cfg.json");
         await fs.writeFile(
           file,
           JSON.stringify({
             store: `s3://${s3.bucket}/reg`,
-            s3: { endpoint: s3.endpoint, ...creds },
+            s3: s3.s3Config(),
           }),
         );
         const img = await makeOciLayout(path.join(dir, "src"), { tag: "v1", seed: "check-s3" });

@@ -10,18 +10,17 @@ import { memoryLogger, withTempDir } from "../cli/fixture.ts";
 const { log } = memoryLogger();
 
 Deno.test("openStore() opens a directory store at the resolved path", async () => {
-  await withTempDir((dir) => {
-    const store = openStore({ kind: "dir", location: dir, path: dir }, { log });
+  await withTempDir(async (dir) => {
+    const store = await openStore({ kind: "dir", location: dir, path: dir }, { log });
     assert.ok(store instanceof DirStore);
     assert.equal(store.location, dir);
-    return Promise.resolve();
   });
 });
 
 Deno.test("openStore() rejects a missing directory and a file, naming the path", async () => {
   await withTempDir(async (dir) => {
     const missing = path.join(dir, "nope");
-    assert.throws(
+    await assert.rejects(
       () => openStore({ kind: "dir", location: missing, path: missing }, { log }),
       (e: Error) =>
         e instanceof ConfigError && e.exitCode === 2 &&
@@ -29,7 +28,7 @@ Deno.test("openStore() rejects a missing directory and a file, naming the path",
     );
     const file = path.join(dir, "file");
     await fs.writeFile(file, "x");
-    assert.throws(
+    await assert.rejects(
       () => openStore({ kind: "dir", location: file, path: file }, { log }),
       (e: Error) =>
         e instanceof ConfigError && e.message === `store ${JSON.stringify(file)}: not a directory`,

@@ -10,7 +10,7 @@ import { HttpStore } from "../../lib/store/http.ts";
 import { silentLogger } from "../../lib/log.ts";
 
 Deno.test("openStore() opens an s3:// store with the s3 settings", async () => {
-  const store = openStore({
+  const store = await openStore({
     kind: "s3",
     location: "s3://my-bucket/reg/v1",
     bucket: "my-bucket",
@@ -32,8 +32,8 @@ Deno.test("openStore() opens an s3:// store with the s3 settings", async () => {
   store.close();
 });
 
-Deno.test("openStore() opens an http(s):// store", () => {
-  const store = openStore(
+Deno.test("openStore() opens an http(s):// store", async () => {
+  const store = await openStore(
     { kind: "http", location: "https://cdn.example.com/r/", url: "https://cdn.example.com/r/" },
     { log: silentLogger },
   );

@@ -10,88 +10,34 @@
  * (apache2-utils), as an operator would.
  *
  * Setup: plain HTTP on 127.0.0.1, the simplest one that runs the real flows: docker
- * treats 127.0.0.0/8 as insecure and still logs in and fetches tokens over it (the TLS
- * side is tests/e2e of the TLS part).
+ * treats 127.0.0.0/8 as insecure and still logs in and fetches tokens over it (the HTTPS
+ * side is tests/e2e/tls_auth_test.ts; the matrix is tests/e2e/auth_matrix.ts).
  */
 import assert from "node:assert/strict";
-import { PullClients } from "../helpers/clients.ts";
+import { startRegistry } from "../helpers/binary.ts";
+import { CLIENTS, PullClients } from "../helpers/clients.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { run } from "../helpers/process.ts";
-import { AuthPulls, type Creds, startAuthRegistry } from "./auth_clients.ts";
+import {
+  ALICE,
+  assertPull,
+  BOB,
+  PASSWORDS,
+  type Row,
+  ROWS,
+  RULES,
+  wants,
+  writeHtpasswd,
+} from "./auth_matrix.ts";
 import { publish } from "./fixture.ts";
 
-const ALICE = { user: "alice", password: "alice-pw" };
-const BOB = { user: "bob", password: "bob-pw" };
-const WRONG = { user: "alice", password: "not-it" };
-const CLIENTS = ["skopeo", "podman", "ctr", "docker"] as const;
-
-interface Row {
-  what: string;
-  ref: string;
-  creds: Creds;
-  /** Whether the pull must succeed, per scheme. */
-  pulls: { bearer: boolean; basic: boolean | Record<Client, boolean> };
-}
-
-type Client = typeof CLIENTS[number];
-
-const ROWS: Row[] = [
-  // With the Basic scheme `/v2/` challenges anonymous callers (docker login needs it), and
-  // the clients that ping `/v2/` first (skopeo, podman, docker) give up there, holding no
-  // credentials; ctr never pings. Anonymous pulls of public prefixes by every client need
-  // the bearer scheme (the default): docs/AUTH.md.
-  {
-    what: "anonymous, public prefix",
-    ref: "pub/hello:v1",
-    creds: undefined,
-    pulls: { bearer: true, basic: { skopeo: false, podman: false, ctr: true, docker: false } },
-  },
-  {
-    what: "anonymous, private prefix",
-    ref: "team/hello:v1",
-    creds: undefined,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "wrong password",
-    ref: "team/hello:v1",
-    creds: WRONG,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "right user, wrong prefix",
-    ref: "team/hello:v1",
-    creds: BOB,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "right user, her prefix",
-    ref: "team/hello:v1",
-    creds: ALICE,
-    pulls: { bearer: true, basic: true },
-  },
-  {
-    what: "any user, authenticated prefix",
-    ref: "misc/hello:v1",
-    creds: BOB,
-    pulls: { bearer: true, basic: true },
-  },
-];
-
-async function htpasswd(file: string): Promise<void> {
-  for (const [i, u] of [ALICE, BOB].entries()) {
-    const r = await run("htpasswd", [
-      ...(i === 0 ? ["-c"] : []),
-      "-B",
-      "-b",
-      file,
-      u.user,
-      u.password,
-    ]);
-    assert.equal(r.code, 0, `htpasswd: ${r.stderr}`);
-  }
-  assert.match(await Deno.readTextFile(file), /^alice:\$2y\$/);
-}
+/** The shared matrix, and a prefix any signed-in user may pull. */
+const AUTH_ROWS: Row[] = [...ROWS, {
+  what: "any user, authenticated prefix",
+  ref: "misc/hello:v1",
+  creds: BOB,
+  pulls: { bearer: true, basic: true },
+}];
 
 Deno.test({
   name: "e2e: the auth matrix with skopeo, podman, ctr and docker, schemes bearer and basic",
@@ -100,7 +46,6 @@ Deno.test({
   async fn(t) {
     const tmp = await Deno.makeTempDir({ prefix: "sr-e2e-auth-" });
     const clients = await PullClients.create({ budgetMs: 600_000 });
-    const pulls = new AuthPulls(clients);
     try {
       const store = `${tmp}/store`;
       await Deno.mkdir(store);
@@ -108,36 +53,26 @@ Deno.test({
       for (const repo of ["pub/hello", "team/hello", "misc/hello"]) {
         await publish(`${tmp}/src`, "v1", `${repo}:v1`, store);
       }
-      await htpasswd(`${tmp}/users.htpasswd`);
+      await writeHtpasswd(`${tmp}/users.htpasswd`);
       for (const scheme of ["bearer", "basic"] as const) {
-        const dir = `${tmp}/${scheme}`;
-        await Deno.mkdir(dir);
-        const reg = await startAuthRegistry(dir, {
-          store,
-          auth: {
-            htpasswd: `${tmp}/users.htpasswd`,
-            scheme,
-            rules: [
-              { prefix: "pub", pull: "anyone" },
-              { prefix: "team", pull: ["alice"] },
-              { prefix: "", pull: "authenticated" },
-            ],
+        const reg = await startRegistry({
+          config: {
+            store,
+            auth: {
+              htpasswd: `${tmp}/users.htpasswd`,
+              scheme,
+              rules: [...RULES, { prefix: "", pull: "authenticated" }],
+            },
           },
+          // An auth-enabled registry never answers /v2/ 200 anonymously.
+          readyPath: "/healthz",
         });
         try {
-          for (const row of ROWS) {
+          for (const row of AUTH_ROWS) {
             for (const client of CLIENTS) {
               await t.step(`${scheme}: ${client}: ${row.what}`, async () => {
-                const got = await pulls[client](reg.addr, row.ref, row.creds);
-                const p = row.pulls[scheme];
-                const want = typeof p === "boolean" ? p : p[client];
-                assert.equal(
-                  got.ok,
-                  want,
-                  `${want ? "refused" : "pulled"}: ${got.out.slice(-1500)}\n` +
-                    reg.daemon.logs().slice(-2000),
-                );
-                if (want) assert.equal(got.digest, image.rootDigest);
+                const got = await clients.attempt(client, reg.addr, row.ref, { creds: row.creds });
+                assertPull(got, wants(row, scheme, client), image.rootDigest, reg.logs());
               });
             }
           }
@@ -185,14 +120,14 @@ Deno.test({
               other.headers.get("www-authenticate") ?? "",
               scheme === "bearer" ? /error="insufficient_scope"/ : /^Basic realm=/,
             );
-            const logs = reg.daemon.logs();
-            for (const secret of [ALICE.password, BOB.password, WRONG.password, tok.token]) {
+            const logs = reg.logs();
+            for (const secret of [...PASSWORDS, tok.token]) {
               assert.ok(!logs.includes(secret), "a credential reached the log");
             }
             // The access log names the caller (its lines are written in batches, at most
             // 200 ms late: lib/log_sink.ts).
             const accessLines = () =>
-              reg.daemon.logs().split("\n").filter((l) => l.includes('"msg":"request"')).map((
+              reg.logs().split("\n").filter((l) => l.includes('"msg":"request"')).map((
                 l,
               ) => JSON.parse(l));
             const deadline = Date.now() + 3000;
@@ -207,7 +142,7 @@ Deno.test({
               access.some((l) => l.path === "/v2/misc/hello/manifests/v1" && l.status === 401),
             );
             for (const secret of [ALICE.password, tok.token]) {
-              assert.ok(!reg.daemon.logs().includes(secret), "a credential reached the log");
+              assert.ok(!reg.logs().includes(secret), "a credential reached the log");
             }
           });
         } finally {

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { runBinary, startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
 import { startNginx } from "../helpers/nginx.ts";
-import { makeFixture, publish } from "./fixture.ts";
+import { printFailureLogs, publishedStore } from "./fixture.ts";
 import { blobRedirect, edgeBlobGets, poll } from "./cdn_helpers.ts";
 
 type Nginx = Awaited<ReturnType<typeof startNginx>>;
@@ -45,9 +45,7 @@ Deno.test({
       return n;
     };
     try {
-      const store = `${tmp}/store`;
-      await Deno.mkdir(store);
-      const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+      const { store, fx } = await publishedStore(tmp);
       const { single } = fx;
       const layer = single.image.manifests[0].layers[0].digest;
       const bucket = await nginx({ mode: "static", root: store });
@@ -191,8 +189,7 @@ Deno.test({
         assert.equal(byName["edge-c"].missing, 1);
       });
     } catch (e) {
-      if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
-      if (clients) console.error(clients.daemonLogs());
+      printFailureLogs([reg], clients);
       throw e;
     } finally {
       await clients?.close();

@@ -93,3 +93,22 @@ export function amd64(p: PublishedImage) {
   if (!m) throw new Error(`${p.repo}: no linux/amd64 manifest`);
   return m;
 }
+
+/** A new store directory `tmp/store` with the three fixture images published into it. */
+export async function publishedStore(tmp: string): Promise<{ store: string; fx: Fixture }> {
+  const store = `${tmp}/store`;
+  await Deno.mkdir(store);
+  const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+  return { store, fx };
+}
+
+/** For a failing e2e test: the tail of each registry's log and the clients' daemon logs. */
+export function printFailureLogs(
+  regs: ({ logs(): string } | undefined)[],
+  clients?: { daemonLogs(): string },
+): void {
+  for (const r of regs) {
+    if (r) console.error(`--- static-registry logs ---\n${r.logs().slice(-6000)}`);
+  }
+  if (clients) console.error(clients.daemonLogs());
+}

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { startRegistry } from "../helpers/binary.ts";
 import { PullClients } from "../helpers/clients.ts";
-import { makeFixture, publish } from "./fixture.ts";
+import { printFailureLogs, publishedStore } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
 import { requestCount } from "../helpers/metrics.ts";
 
@@ -31,16 +31,13 @@ Deno.test({
     let reg: Awaited<ReturnType<typeof startRegistry>> | undefined;
     let clients: PullClients | undefined;
     try {
-      const store = `${tmp}/store`;
-      await Deno.mkdir(store);
-      const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+      const { store, fx } = await publishedStore(tmp);
       reg = await startRegistry({ config: { store } });
       clients = await PullClients.create();
       const url = reg.url;
       await pullSteps(t, reg.addr, fx, clients, () => blobGets(url));
     } catch (e) {
-      if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
-      if (clients) console.error(clients.daemonLogs());
+      printFailureLogs([reg], clients);
       throw e;
     } finally {
       await clients?.close();

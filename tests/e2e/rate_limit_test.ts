@@ -9,9 +9,9 @@
  * stops the process at once although this file's keep-alive connections are still open.
  */
 import assert from "node:assert/strict";
+import { startRegistry } from "../helpers/binary.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { run } from "../helpers/process.ts";
-import { startAuthRegistry } from "./auth_clients.ts";
 import { publish } from "./fixture.ts";
 
 const BURST = 20;
@@ -39,9 +39,10 @@ Deno.test({
       await Deno.mkdir(store);
       await makeOciLayout(`${tmp}/src`, { tag: "v1", layers: 1, seed: "rate-limit" });
       await publish(`${tmp}/src`, "v1", "rl/hello:v1", store);
-      const reg = await startAuthRegistry(tmp, {
-        store,
-        rateLimit: { perClient: "20/s", burst: BURST },
+      // Ready on /healthz: waiting on /v2/ would spend the burst under test.
+      const reg = await startRegistry({
+        config: { store, rateLimit: { perClient: "20/s", burst: BURST } },
+        readyPath: "/healthz",
       });
       try {
         const ping = `${reg.url}/v2/`;
@@ -103,17 +104,17 @@ Deno.test({
         await t.step(
           "SIGTERM with idle keep-alive connections open: exit 0 within 5 s",
           async () => {
-            Deno.kill(reg.daemon.pid, "SIGTERM");
+            Deno.kill(reg.pid, "SIGTERM");
             const code = await Promise.race([
-              reg.daemon.exited,
+              reg.exited,
               new Promise<string>((r) => setTimeout(() => r("still running after 5 s"), 5000)),
             ]);
-            assert.equal(code, 0, reg.daemon.logs().slice(-2000));
-            assert.match(reg.daemon.logs(), /"msg":"stopped"/);
+            assert.equal(code, 0, reg.logs().slice(-2000));
+            assert.match(reg.logs(), /"msg":"stopped"/);
           },
         );
       } catch (e) {
-        console.error(reg.daemon.logs().slice(-4000));
+        console.error(reg.logs().slice(-4000));
         throw e;
       } finally {
         await reg.stop();

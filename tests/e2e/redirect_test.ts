@@ -14,7 +14,7 @@ import { PullClients } from "../helpers/clients.ts";
 import { startNginx } from "../helpers/nginx.ts";
 import { requestCount } from "../helpers/metrics.ts";
 import { freePort } from "../helpers/ports.ts";
-import { makeFixture, publish } from "./fixture.ts";
+import { printFailureLogs, publishedStore } from "./fixture.ts";
 import { pullSteps } from "./pull_steps.ts";
 
 /** Requests counted in /metrics for one route family and status. */
@@ -33,9 +33,7 @@ Deno.test({
     let reg: Awaited<ReturnType<typeof startRegistry>> | undefined;
     let clients: PullClients | undefined;
     try {
-      const store = `${tmp}/store`;
-      await Deno.mkdir(store);
-      const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+      const { store, fx } = await publishedStore(tmp);
       edge = await startNginx({ mode: "static", root: store });
       const dead = `http://127.0.0.1:${freePort()}`; // nothing listens there
       reg = await startRegistry({
@@ -87,8 +85,7 @@ Deno.test({
         assert.ok(await metric(url, "blobs", 307) > 0);
       });
     } catch (e) {
-      if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
-      if (clients) console.error(clients.daemonLogs());
+      printFailureLogs([reg], clients);
       throw e;
     } finally {
       await clients?.close();

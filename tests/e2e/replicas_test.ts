@@ -90,14 +90,8 @@ Deno.test({
       const s3: TestObjectStore = await startS3rver();
       stops.push(() => s3.stop());
       const store = `s3://${s3.bucket}/reg`;
-      const s3cfg = (endpoint: string) => ({
-        endpoint,
-        forcePathStyle: true,
-        accessKeyId: "S3RVER",
-        secretAccessKey: "S3RVER",
-      });
       const cfgPath = `${tmp}/publish.json`;
-      await Deno.writeTextFile(cfgPath, JSON.stringify({ store, s3: s3cfg(s3.endpoint) }));
+      await Deno.writeTextFile(cfgPath, JSON.stringify({ store, s3: s3.s3Config() }));
       await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 3, seed: "replica-a" });
       await makeOciLayout(`${tmp}/b`, { tag: "v1", layers: 2, seed: "replica-b" });
       await publishWithConfig(`${tmp}/a`, "v1", "team/a:v1", store, cfgPath);
@@ -109,7 +103,7 @@ Deno.test({
       stops.push(() => edge.close());
       const serverConfig = (endpoint: string) => ({
         store,
-        s3: s3cfg(endpoint),
+        s3: s3.s3Config(endpoint),
         origins: [{ name: "edge", url: edge.url }],
         refresh: { interval: `${REFRESH_MS}ms` },
         health: { interval: "500ms", timeout: "400ms", rise: 1, fall: 1 },

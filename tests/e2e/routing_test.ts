@@ -15,7 +15,7 @@ import { type RunningRegistry, startRegistry } from "../helpers/binary.ts";
 import { type Nginx, startNginx } from "../helpers/nginx.ts";
 import { freePort } from "../helpers/ports.ts";
 import { startS3rver, type TestObjectStore } from "../helpers/s3rver.ts";
-import { makeFixture, publish } from "./fixture.ts";
+import { printFailureLogs, publishedStore } from "./fixture.ts";
 
 const HEALTH = { interval: "300ms", timeout: "200ms", rise: 1, fall: 1 };
 
@@ -78,9 +78,7 @@ Deno.test({
     const stops: (() => Promise<unknown>)[] = [];
     const regs: RunningRegistry[] = [];
     try {
-      const store = `${tmp}/store`;
-      await Deno.mkdir(store);
-      const fx = await makeFixture(tmp, (l, tag, ref) => publish(l, tag, ref, store));
+      const { store, fx } = await publishedStore(tmp);
       const layer = fx.single.image.manifests[0].layers[0];
       const want = await Deno.readFile(`${store}/blobs/sha256/${layer.digest.slice(7)}`);
       assert.equal(want.byteLength, layer.size);
@@ -168,12 +166,7 @@ Deno.test({
       const dead = `http://127.0.0.1:${freePort()}`;
       const s3reg = await serveAll({
         store: `s3://${s3.bucket}/reg`,
-        s3: {
-          endpoint: s3.endpoint,
-          forcePathStyle: true,
-          accessKeyId: "S3RVER",
-          secretAccessKey: "S3RVER",
-        },
+        s3: s3.s3Config(),
         origins: [{ name: "dead", url: dead }],
         routing: [{ clients: ["127.0.0.3"], stream: true }],
         fallback: "stream",
@@ -228,7 +221,7 @@ Deno.test({
         assert.match(new TextDecoder().decode(other.body), /"UNAVAILABLE"/);
       });
     } catch (e) {
-      for (const r of regs) console.error(`--- static-registry logs ---\n${r.logs().slice(-4000)}`);
+      printFailureLogs(regs);
       throw e;
     } finally {
       for (const r of regs) await r.stop();

@@ -14,6 +14,7 @@ import { startNginx } from "../helpers/nginx.ts";
 import { freePort } from "../helpers/ports.ts";
 import { startS3rver } from "../helpers/s3rver.ts";
 import { publish } from "./fixture.ts";
+import { tagIndexDigest } from "../../lib/layout/catalog.ts";
 import { blobRedirect, poll, publishWithConfig, readyz } from "./cdn_helpers.ts";
 import { startFlakyOrigin, startForwarder } from "./fault_servers.ts";
 
@@ -46,12 +47,11 @@ Deno.test({
     let fwd: ReturnType<typeof startForwarder> | undefined;
     try {
       s3 = await startS3rver("registry");
-      const creds = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true };
       const store = `s3://${s3.bucket}/reg`;
       const cfg = `${tmp}/publish.json`;
       await Deno.writeTextFile(
         cfg,
-        JSON.stringify({ store, s3: { endpoint: s3.endpoint, ...creds } }),
+        JSON.stringify({ store, s3: s3.s3Config() }),
       );
       const img = await image(tmp, "faults-s3");
       await publishWithConfig(`${tmp}/src-faults-s3`, "v1", "faults/s3:v1", store, cfg);
@@ -60,7 +60,7 @@ Deno.test({
       const port = freePort();
       const endpoint = `http://127.0.0.1:${port}`;
       reg = await startRegistry({
-        config: { store, s3: { endpoint, ...creds }, refresh: { interval: "500ms" } },
+        config: { store, s3: s3.s3Config(endpoint), refresh: { interval: "500ms" } },
       });
       const url = reg.url;
 
@@ -239,6 +239,14 @@ Deno.test({
       await publish(`${tmp}/src-faults-index`, "v1", "faults/index:v1", store);
       const key = `${store}/repositories/faults/index/_index.json`;
       const good = await Deno.readTextFile(key);
+      // As a writer of the tag index would: layout version 2's catalog records its digest,
+      // which is what makes the server read it again (docs/LAYOUT.md §"catalog.json").
+      const writeIndex = async (text: string) => {
+        await Deno.writeTextFile(key, text);
+        const catalog = JSON.parse(await Deno.readTextFile(`${store}/catalog.json`));
+        catalog.repositories["faults/index"] = tagIndexDigest(new TextEncoder().encode(text));
+        await Deno.writeTextFile(`${store}/catalog.json`, JSON.stringify(catalog));
+      };
       reg = await startRegistry({ config: { store, refresh: { interval: "300ms" } } });
       const url = reg.url;
       assert.equal((await manifest(url, "faults/index", "v1")).digest, img.rootDigest);
@@ -254,7 +262,7 @@ Deno.test({
         await t.step(`${what}: refresh rejected, v1 still served, /readyz says why`, async () => {
           // Issue 9 (isolation): a rejected tag index is that repository's problem in
           // `index.problems` (logged once), no longer a failed refresh in `lastError`.
-          await Deno.writeTextFile(key, text);
+          await writeIndex(text);
           type Problem = { key: string; kind: string; serving: string; reason: string };
           const { value } = await poll(async () => {
             const idx = (await readyz(url)).body.index as { problems: Problem[] };
@@ -275,7 +283,7 @@ Deno.test({
           assert.deepEqual(tags.tags, ["v1"]);
           assert.match(reg!.logs(), /tag index rejected; serving the other repositories/);
           // Repaired: the next refresh clears the problem.
-          await Deno.writeTextFile(key, good);
+          await writeIndex(good);
           const fixed = await poll(async () => {
             const idx = (await readyz(url)).body.index as { problems: unknown[] };
             return idx.problems.length === 0;

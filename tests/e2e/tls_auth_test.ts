@@ -9,74 +9,28 @@
  * `podman login` + pull with `--cert-dir`, `ctr --user` with hosts.toml `ca =`.
  *
  * For the bearer scheme (the default) and for basic, the auth matrix of
- * tests/e2e/auth_test.ts: anonymous on a public and on a private prefix, a wrong password,
+ * tests/e2e/auth_matrix.ts: anonymous on a public and on a private prefix, a wrong password,
  * the right user on the wrong prefix and on hers (the source's digest). The bearer
  * challenge's realm must be `https://HOST:PORT/token` (what docker fetches its token
  * from, trusting the same CA: quirk 5), checked with `curl --cacert`; and no password or
  * token reaches the server log.
  */
 import assert from "node:assert/strict";
-import { PullClients } from "../helpers/clients.ts";
+import { CLIENTS, PullClients } from "../helpers/clients.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { makeCa, makeLeaf } from "../helpers/pki.ts";
 import { run } from "../helpers/process.ts";
-import { TlsAuthPulls } from "../helpers/tls_auth_clients.ts";
-import { dockerCa, hostsLine } from "../helpers/tls_clients.ts";
+import { dockerCa, hostsLine } from "../helpers/tls_trust.ts";
 import { startTlsRegistry, type TlsRegistry } from "../helpers/tls_registry.ts";
-import { type AuthPull, AuthPulls, type Creds } from "./auth_clients.ts";
+import { ALICE, assertPull, PASSWORDS, ROWS, RULES, wants, writeHtpasswd } from "./auth_matrix.ts";
 import { publish } from "./fixture.ts";
 
-const ALICE = { user: "alice", password: "alice-tls-pw" };
-const BOB = { user: "bob", password: "bob-tls-pw" };
-const WRONG = { user: "alice", password: "not-it" };
-/** docker last: the CA it needs in /etc/docker/certs.d is read by skopeo and podman too. */
-const CLIENTS = ["skopeo", "podman", "ctr", "docker"] as const;
-type Client = typeof CLIENTS[number];
+// CLIENTS ends with docker: the CA it needs in /etc/docker/certs.d is read by skopeo and
+// podman too, so it goes there for docker's rows alone, after theirs.
 
 /** How each client words the registry's 401 or 403 (podman login, docker on a Basic 401). */
 const REFUSED =
   /401|403|unauthori[sz]ed|denied|forbidden|invalid username\/password|no basic auth credentials/i;
-
-/** One line of the matrix; `pulls` per scheme, per client where the clients differ. */
-const ROWS: {
-  what: string;
-  ref: string;
-  creds: Creds;
-  pulls: { bearer: boolean; basic: boolean | Record<Client, boolean> };
-}[] = [
-  // Basic challenges the `/v2/` ping, so the clients that ping (all but ctr) cannot pull
-  // anonymously even from an `anyone` prefix (docs/AUTH.md); bearer hands them a token.
-  {
-    what: "anonymous, public prefix",
-    ref: "pub/hello:v1",
-    creds: undefined,
-    pulls: { bearer: true, basic: { skopeo: false, podman: false, ctr: true, docker: false } },
-  },
-  {
-    what: "anonymous, private prefix",
-    ref: "team/hello:v1",
-    creds: undefined,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "wrong password",
-    ref: "team/hello:v1",
-    creds: WRONG,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "right user, wrong prefix",
-    ref: "team/hello:v1",
-    creds: BOB,
-    pulls: { bearer: false, basic: false },
-  },
-  {
-    what: "right user, her prefix",
-    ref: "team/hello:v1",
-    creds: ALICE,
-    pulls: { bearer: true, basic: true },
-  },
-];
 
 /** `curl --cacert CA` (only that CA: `--capath /nonexistent` drops the system store). */
 function curl(caPem: string, ...args: string[]) {
@@ -104,16 +58,8 @@ Deno.test({
       for (const repo of ["pub/hello", "team/hello"]) {
         await publish(`${tmp}/src`, "v1", `${repo}:v1`, store);
       }
-      for (const [i, u] of [ALICE, BOB].entries()) {
-        const args = [...(i === 0 ? ["-c"] : []), "-B", "-b", `${tmp}/users.htpasswd`];
-        const r = await run("htpasswd", [...args, u.user, u.password]);
-        assert.equal(r.code, 0, `htpasswd: ${r.stderr}`);
-      }
+      await writeHtpasswd(`${tmp}/users.htpasswd`);
       cleanups.unshift(await hostsLine("::1", host));
-      const tlsPulls = new TlsAuthPulls(clients, ca);
-      const docker = new AuthPulls(clients);
-      const pull = (c: Client, addr: string, ref: string, creds: Creds): Promise<AuthPull> =>
-        c === "docker" ? docker.docker(addr, ref, creds) : tlsPulls[c](addr, ref, creds);
 
       for (const scheme of ["bearer", "basic"] as const) {
         const dir = `${tmp}/${scheme}`;
@@ -126,10 +72,7 @@ Deno.test({
             auth: {
               htpasswd: `${tmp}/users.htpasswd`,
               scheme,
-              rules: [
-                { prefix: "pub", pull: "anyone" },
-                { prefix: "team", pull: ["alice"] },
-              ],
+              rules: RULES,
             },
           },
           ca.caPem,
@@ -176,21 +119,15 @@ Deno.test({
           try {
             for (const row of ROWS) {
               await t.step(`${scheme}: ${client}: ${row.what}`, async () => {
-                const got = await pull(client, addr, row.ref, row.creds);
-                const p = row.pulls[scheme];
-                const want = typeof p === "boolean" ? p : p[client];
-                assert.equal(
-                  got.ok,
-                  want,
-                  `${want ? "refused" : "pulled"}: ${got.out.slice(-1500)}\n` +
-                    r.logs().slice(-2000),
-                );
-                if (want) assert.equal(got.digest, image.rootDigest);
-                else {
+                const got = await clients.attempt(client, addr, row.ref, {
+                  tls: { ca },
+                  creds: row.creds,
+                });
+                assertPull(got, wants(row, scheme, client), image.rootDigest, r.logs(), (out) => {
                   // A refusal must be the registry's 401/403, never a TLS failure.
-                  assert.match(got.out, REFUSED);
-                  assert.doesNotMatch(got.out, /x509|certificate|tls:/i);
-                }
+                  assert.match(out, REFUSED);
+                  assert.doesNotMatch(out, /x509|certificate|tls:/i);
+                });
               });
             }
           } finally {
@@ -204,8 +141,7 @@ Deno.test({
         await t.step(`${scheme}: no password or token in the server log`, () => {
           const logs = r.logs();
           assert.match(logs, /"listening"/);
-          const secrets = [ALICE.password, BOB.password, WRONG.password];
-          for (const s of [...secrets, ...(token ? [token] : [])]) {
+          for (const s of [...PASSWORDS, ...(token ? [token] : [])]) {
             assert.ok(!logs.includes(s), `a credential reached the log: ${s.slice(0, 12)}…`);
           }
           // Any JWT (header `{"alg"…` → `eyJ`) or Basic credential at all, not only ours.

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { PullClients } from "../helpers/clients.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { makeCa, makeLeaf } from "../helpers/pki.ts";
-import { dockerCa, hostsLine, TlsClients } from "../helpers/tls_clients.ts";
+import { dockerCa, hostsLine } from "../helpers/tls_trust.ts";
 import { startTlsRegistry, type TlsRegistry } from "../helpers/tls_registry.ts";
 import { publish } from "./fixture.ts";
 
@@ -28,7 +28,6 @@ Deno.test({
     const host = `sr-tls-${Deno.pid}.test`;
     const cleanups: (() => Promise<void>)[] = [];
     let reg: TlsRegistry | undefined;
-    let tls: TlsClients | undefined;
     let pulls: PullClients | undefined;
     try {
       const ca = await makeCa(`${tmp}/ca`);
@@ -49,48 +48,46 @@ Deno.test({
       cleanups.unshift(await hostsLine("::1", host));
       const addr = `${host}:${reg.port}`;
       const ref = "e2e/tls:v1";
-      tls = await TlsClients.create();
-      const c = tls;
+      pulls = await PullClients.create();
+      const c = pulls;
+      const trusted = { tls: { ca } };
+      const untrusted = { tls: {} };
 
       const refusedThenPulls = async (
         name: string,
-        without: () => Promise<string>,
-        withCa: () => Promise<string>,
+        without: () => Promise<{ digest?: string }>,
+        withCa: () => Promise<{ digest?: string }>,
       ) => {
         await t.step(`${name}: refused without the CA, pulls with it`, async () => {
           await assert.rejects(without(), UNTRUSTED, `${name} without the CA`);
-          assert.equal(await withCa(), image.rootDigest, `${name}: pulled digest`);
+          assert.equal((await withCa()).digest, image.rootDigest, `${name}: pulled digest`);
         });
       };
       await refusedThenPulls(
         "skopeo copy --src-cert-dir",
-        () => c.skopeo(addr, ref),
-        () => c.skopeo(addr, ref, ca.certDir),
+        () => c.skopeoCopy(addr, ref, untrusted),
+        () => c.skopeoCopy(addr, ref, trusted),
       );
       await refusedThenPulls(
         "podman pull --cert-dir",
-        () => c.podman(addr, ref),
-        () => c.podman(addr, ref, ca.certDir),
+        () => c.podman(addr, ref, untrusted),
+        () => c.podman(addr, ref, trusted),
       );
       await refusedThenPulls(
         "ctr images pull (hosts.toml ca =)",
-        () => c.ctr(addr, ref),
-        () => c.ctr(addr, ref, ca.caPem),
+        () => c.ctr(addr, ref, untrusted),
+        () => c.ctr(addr, ref, trusted),
       );
 
       // docker last: the CA in /etc/docker/certs.d is trusted by skopeo and podman too.
-      pulls = await PullClients.create();
-      const p = pulls;
       await refusedThenPulls(
         "docker pull (/etc/docker/certs.d)",
-        async () => (await p.docker(addr, ref)).id,
+        () => c.docker(addr, ref),
         async () => {
           const remove = await dockerCa(addr, ca.caPem);
           cleanups.unshift(remove);
           try {
-            const got = await p.docker(addr, ref);
-            const digest = got.repoDigests.find((d) => d.startsWith(`${addr}/e2e/tls@`));
-            return digest?.slice(digest.indexOf("@") + 1) ?? `none in ${got.repoDigests}`;
+            return await c.docker(addr, ref);
           } finally {
             await remove();
             cleanups.splice(cleanups.indexOf(remove), 1);
@@ -98,17 +95,15 @@ Deno.test({
         },
       );
       await t.step("docker is refused again once the CA is removed", async () => {
-        await assert.rejects(p.docker(addr, ref), UNTRUSTED);
+        await assert.rejects(c.docker(addr, ref), UNTRUSTED);
       });
     } catch (e) {
       if (reg) console.error(`--- static-registry logs ---\n${reg.logs().slice(-6000)}`);
-      if (tls) console.error(tls.logs());
       if (pulls) console.error(pulls.daemonLogs());
       throw e;
     } finally {
       for (const f of cleanups) await f().catch((e) => console.error(`cleanup: ${e}`));
       await pulls?.close();
-      await tls?.close();
       await reg?.stop();
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }

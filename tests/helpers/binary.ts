@@ -36,13 +36,16 @@ export interface RunningRegistry {
   /** The config file written for it. */
   readonly configPath: string;
   logs(): string;
+  /** Resolves with the exit code once the process has exited (for tests that signal it). */
+  readonly exited: Promise<number>;
   /** SIGTERM by PID, SIGKILL after a timeout; removes the config's temp dir. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts `BIN serve --config <tmp>/cfg.json` and resolves once `GET /v2/` answers.
- * `config.listen` defaults to a free port on 127.0.0.1.
+ * Starts `BIN serve --config <tmp>/cfg.json` and resolves once `GET /v2/` answers 200
+ * (`readyPath`: another path, e.g. `/healthz` when `auth` challenges `/v2/` or a rate
+ * limit must not be spent on the wait). `config.listen` defaults to a free port on 127.0.0.1.
  *
  * @example
  * ```ts
@@ -54,6 +57,7 @@ export async function startRegistry(opts: {
   bin?: string;
   config: Record<string, unknown>;
   timeoutMs?: number;
+  readyPath?: string;
 }): Promise<RunningRegistry> {
   const bin = opts.bin ?? binaryPath();
   if (!binaryExists(bin)) {
@@ -76,7 +80,9 @@ export async function startRegistry(opts: {
       args: ["serve", "--config", configPath],
       timeoutMs: opts.timeoutMs ?? 10_000,
       ready: async () => {
-        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+        const res = await fetch(`${url}${opts.readyPath ?? "/v2/"}`, {
+          signal: AbortSignal.timeout(1000),
+        });
         await res.body?.cancel();
         return res.status === 200;
       },
@@ -92,6 +98,7 @@ export async function startRegistry(opts: {
     pid: daemon.pid,
     configPath,
     logs: daemon.logs,
+    exited: daemon.exited,
     async stop() {
       await daemon.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -38,15 +38,7 @@ export async function makeCa(dir: string, cn = "static-registry test CA"): Promi
   await Deno.mkdir(`${dir}/certs`, { recursive: true });
   const caKey = `${dir}/ca.key`;
   const caPem = `${dir}/ca.pem`;
-  await openssl([
-    "genpkey",
-    "-algorithm",
-    "RSA",
-    "-pkeyopt",
-    "rsa_keygen_bits:2048",
-    "-out",
-    caKey,
-  ]);
+  await rsaKey(caKey);
   await openssl([
     "req",
     "-x509",
@@ -112,15 +104,7 @@ export async function makeLeaf(
   const leaf = `${dir}/leaf.pem`;
   const certFile = `${dir}/fullchain.pem`;
   const san = [...opts.hosts.map((h) => `DNS:${h}`), "IP:127.0.0.1", "IP:::1"].join(",");
-  await openssl([
-    "genpkey",
-    "-algorithm",
-    "RSA",
-    "-pkeyopt",
-    "rsa_keygen_bits:2048",
-    "-out",
-    keyFile,
-  ]);
+  await rsaKey(keyFile);
   await openssl(["req", "-new", "-key", keyFile, "-subj", `/CN=${opts.hosts[0]}`, "-out", csr]);
   await Deno.writeTextFile(
     ext,
@@ -202,4 +186,17 @@ export async function handshakes(
   ], { timeoutMs: 15_000 });
   const output = r.stdout + r.stderr;
   return { ok: /^New, TLSv1/m.test(output), output };
+}
+
+/** A new RSA 2048 private key in `file` (PEM). */
+function rsaKey(file: string) {
+  return openssl([
+    "genpkey",
+    "-algorithm",
+    "RSA",
+    "-pkeyopt",
+    "rsa_keygen_bits:2048",
+    "-out",
+    file,
+  ]);
 }

@@ -1,5 +1,6 @@
 // Usage: node --openssl-legacy-provider s3rver-run.cjs <port> <dataDir> <s3rverModuleDir>
-// Runs s3rver 3.7.1 on 127.0.0.1 and prints "READY <port>" once listening (tests/helpers/s3rver.ts).
+// Runs s3rver 3.7.1 on 127.0.0.1 and prints "READY <port>" once listening (for a person
+// reading the log: tests/helpers/s3rver.ts waits for an HTTP answer).
 // --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with DES,
 // which Node >= 17 (OpenSSL 3) only has in the legacy provider.
 "use strict";

@@ -10,39 +10,25 @@
  * try { new S3Store({ bucket: s3.bucket, ...s3.options }) } finally { await s3.stop(); }
  * ```
  */
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { clientConfig, type S3StoreOptions } from "../../lib/store/s3.ts";
+import { openTestObjectStore, type TestObjectStore } from "./object_store.ts";
+import { freePort } from "./ports.ts";
+import { spawnDaemon } from "./process.ts";
+
+export type { TestObjectStore } from "./object_store.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "../..");
 const S3RVER_MODULE = path.join(ROOT, ".tools/node_modules/s3rver");
 
-/** A running object store the tests talk to with the AWS SDK. */
-export interface TestObjectStore {
-  /** `http://127.0.0.1:PORT`, the S3 endpoint. */
-  endpoint: string;
-  /** A bucket created at start. */
-  bucket: string;
-  /** S3Store options minus bucket/prefix: endpoint, credentials, path style. */
-  options: Omit<S3StoreOptions, "bucket">;
-  /** Creates another bucket. */
-  createBucket(name: string): Promise<void>;
-  /** Stops the server (SIGTERM by PID, then SIGKILL) and removes its data. */
-  stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now (the kernel picks it). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/** A running s3rver; `dataDir` holds `<bucket>/<key>._S3rver_object` files. */
+export interface TestS3rver extends TestObjectStore {
+  dataDir: string;
 }
 
 /** Starts s3rver and creates `bucket`; throws with its output when it does not start in 15 s. */
-export async function startS3rver(bucket = "registry"): Promise<TestObjectStore> {
+export async function startS3rver(bucket = "registry"): Promise<TestS3rver> {
   try {
     await Deno.stat(path.join(S3RVER_MODULE, "package.json"));
   } catch {
@@ -50,74 +36,33 @@ export async function startS3rver(bucket = "registry"): Promise<TestObjectStore>
   }
   const dir = await Deno.makeTempDir({ prefix: "s3rver-" });
   const port = freePort();
-  const child = new Deno.Command("node", {
-    args: [
-      "--openssl-legacy-provider",
-      path.join(HERE, "s3rver-run.cjs"),
-      String(port),
-      path.join(dir, "objects"),
-      S3RVER_MODULE,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const drain = (async () => {
-    const merged = [child.stdout, child.stderr].map(async (s) => {
-      for await (const c of s.pipeThrough(new TextDecoderStream())) out += c;
-    });
-    await Promise.allSettled(merged);
-  })();
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) {
-      try {
-        Deno.kill(child.pid, "SIGTERM");
-      } catch { /* already gone */ }
-      const t = setTimeout(() => {
-        try {
-          Deno.kill(child.pid, "SIGKILL");
-        } catch { /* already gone */ }
-      }, 5000);
-      await status;
-      clearTimeout(t);
-    }
-    await drain;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  const deadline = Date.now() + 15_000;
-  while (!out.includes("READY")) {
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error(`s3rver did not start on port ${port}:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
   const endpoint = `http://127.0.0.1:${port}`;
-  const options = {
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  };
-  const createBucket = async (name: string) => {
-    const client = new S3Client(clientConfig(options));
-    try {
-      await client.send(new CreateBucketCommand({ Bucket: name }));
-    } finally {
-      client.destroy();
-    }
-  };
+  const dataDir = path.join(dir, "objects");
   try {
-    await createBucket(bucket);
+    const daemon = await spawnDaemon({
+      name: `s3rver (port ${port})`,
+      cmd: "node",
+      args: [
+        "--openssl-legacy-provider",
+        path.join(HERE, "s3rver-run.cjs"),
+        String(port),
+        dataDir,
+        S3RVER_MODULE,
+      ],
+      // Any answer (an anonymous ListBuckets is a 403) means it listens.
+      ready: async () => {
+        await (await fetch(endpoint, { signal: AbortSignal.timeout(1000) })).body?.cancel();
+        return true;
+      },
+    });
+    const stop = async () => {
+      await daemon.stop(5000);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    };
+    const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+    return { ...await openTestObjectStore(endpoint, credentials, bucket, stop), dataDir };
   } catch (e) {
-    await stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;
   }
-  return { endpoint, bucket, options, createBucket, stop };
 }

@@ -12,11 +12,9 @@
  * finally { await swift.stop(); }
  * ```
  */
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { clientConfig } from "../../lib/store/s3.ts";
-import type { TestObjectStore } from "./s3rver.ts";
+import { openTestObjectStore, type TestObjectStore } from "./object_store.ts";
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "swift.sh");
 
@@ -54,39 +52,13 @@ export async function startSwift(bucket = "registry"): Promise<TestSwift> {
     throw new Error(`swift did not start on port ${port}:\n${started.out}\n${logs}`);
   }
   const endpoint = `http://127.0.0.1:${port}`;
-  const options = {
-    endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "test:tester", secretAccessKey: "testing" },
-  };
-  const createBucket = async (name: string) => {
-    const client = new S3Client(clientConfig(options));
-    try {
-      await client.send(new CreateBucketCommand({ Bucket: name }));
-    } finally {
-      client.destroy();
-    }
-  };
+  const credentials = { accessKeyId: "test:tester", secretAccessKey: "testing" };
+  const store = await openTestObjectStore(endpoint, credentials, bucket, stop);
   const makePublic = async (name: string) => {
     const r = await run([SCRIPT, "public", String(port), name], 20_000);
     if (r.code !== 0) throw new Error(`swift.sh public ${name} failed:\n${r.out}`);
   };
-  try {
-    await createBucket(bucket);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return {
-    endpoint,
-    bucket,
-    options,
-    createBucket,
-    makePublic,
-    publicUrl: (name) => `${endpoint}/v1/AUTH_test/${name}`,
-    stop,
-  };
+  return { ...store, makePublic, publicUrl: (name) => `${endpoint}/v1/AUTH_test/${name}` };
 }
 
 /** A base port such that base..base+n-1 are all free on 127.0.0.1 right now. */

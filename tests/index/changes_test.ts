@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Registry } from "../../lib/index/registry.ts";
 import { CATALOG_KEY, type RepoIndex, repoIndexKey } from "../../lib/layout/layout.ts";
-import { indexChanges, MAX_LISTED } from "../../lib/index/changes.ts";
+import { indexChanges, logIndexChanges, MAX_LISTED } from "../../lib/index/changes.ts";
 import { RepoView } from "../../lib/index/repo.ts";
 import { makeFixture, putDoc } from "../server/fixture.ts";
 import { memoryLogger } from "../server/harness.ts";
@@ -45,7 +45,7 @@ Deno.test("Registry refresh logs new, moved and removed tags and repositories on
     assert.equal(await r.refresh(), true);
     const got = changes();
     assert.deepEqual(got.map((l) => l.msg), [
-      "new repository fresh (1 tags)",
+      "new repository fresh (1 tag)",
       "repository other/repo: tags 1 new, 1 moved",
       "repository many is no longer served",
     ]);
@@ -91,4 +91,25 @@ Deno.test("indexChanges() compares only repositories whose view changed", () => 
     ),
     [{ repo: "x", kind: "changed", added: ["b"], moved: [], removed: ["a"] }],
   );
+});
+
+Deno.test("logIndexChanges() says a new repository's tag count in the right number", () => {
+  const { log, lines } = memoryLogger();
+  const added = (repo: string, tags: string[]) => ({
+    repo,
+    kind: "added" as const,
+    added: tags,
+    moved: [],
+    removed: [],
+  });
+  logIndexChanges(log, "s", [
+    added("none", []),
+    added("one", ["a"]),
+    added("three", ["a", "b", "c"]),
+  ]);
+  assert.deepEqual(lines.map((l) => l.msg), [
+    "new repository none (0 tags)",
+    "new repository one (1 tag)",
+    "new repository three (3 tags)",
+  ]);
 });

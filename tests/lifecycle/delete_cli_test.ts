@@ -155,17 +155,8 @@ Deno.test("static-registry delete / publish --no-clobber: exit codes, reports, r
 
     // Retention, dry run first: keep the newest and anything called stable. 1.0 was moved
     // last, so it is the newest; 1.1 and latest go.
-    const dry = await ok([
-      "delete",
-      "--all",
-      "--keep-newest",
-      "1",
-      "--keep-tags",
-      "^stable$",
-      "--from",
-      store,
-      "--dry-run",
-    ]);
+    const retention = ["delete", "--all", "--keep-newest", "1", "--keep-tags", "^stable$"];
+    const dry = await ok([...retention, "--from", store, "--dry-run"]);
     assert.equal(
       dry.stdout,
       [
@@ -177,17 +168,7 @@ Deno.test("static-registry delete / publish --no-clobber: exit codes, reports, r
       ].join("\n"),
     );
     assert.equal(await Deno.readTextFile(`${store}/repositories/app/_index.json`), index);
-    const done = await ok([
-      "delete",
-      "--all",
-      "--keep-newest",
-      "1",
-      "--keep-tags",
-      "^stable$",
-      "--from",
-      store,
-      "--json",
-    ]);
+    const done = await ok([...retention, "--from", store, "--json"]);
     const report = JSON.parse(done.stdout);
     assert.equal(report.dryRun, false);
     assert.deepEqual(

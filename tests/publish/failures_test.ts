@@ -12,7 +12,7 @@ import { blobKey } from "../../lib/layout/layout.ts";
 import { digestOf } from "../../lib/oci/digest.ts";
 import { OCI_INDEX } from "../../lib/oci/mediatypes.ts";
 import { UsageError } from "../../lib/cli/usage.ts";
-import { verifyingStream } from "../../lib/publish/copy.ts";
+import { verifiedBody } from "../../lib/publish/copy.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { publishFrom, snapshot, tmpLeftovers, withTemp } from "./helpers.ts";
 
@@ -85,10 +85,10 @@ async function drain(s: ReadableStream<Uint8Array>): Promise<{ done: boolean; er
   }
 }
 
-Deno.test("verifyingStream() errors the stream before its end on a digest or size mismatch", async () => {
+Deno.test("verifiedBody() errors the stream before its end on a digest or size mismatch", async () => {
   const good = new TextEncoder().encode("hello layer");
   const d = { mediaType: "x", digest: digestOf(good), size: good.byteLength };
-  assert.deepEqual(await drain(new Blob([good]).stream().pipeThrough(verifyingStream(d, "blob"))), {
+  assert.deepEqual(await drain(verifiedBody(new Blob([good]).stream(), d, "blob")), {
     done: true,
   });
   const flipped = good.slice();
@@ -100,7 +100,7 @@ Deno.test("verifyingStream() errors the stream before its end on a digest or siz
       [new Uint8Array([...good, 0]), "more than the descriptor size"],
     ] as const
   ) {
-    const r = await drain(new Blob([bytes]).stream().pipeThrough(verifyingStream(d, "blob")));
+    const r = await drain(verifiedBody(new Blob([bytes]).stream(), d, "blob"));
     assert.equal(r.done, false);
     assert.match(r.error!.message, new RegExp(needle));
     assert.ok(r.error!.message.includes(d.digest));

@@ -50,14 +50,7 @@ Deno.test({
         const cfg = `${tmp}/cfg.json`;
         await Deno.writeTextFile(
           cfg,
-          JSON.stringify({
-            s3: {
-              endpoint: s3.endpoint,
-              forcePathStyle: true,
-              accessKeyId: "S3RVER",
-              secretAccessKey: "S3RVER",
-            },
-          }),
+          JSON.stringify({ s3: s3.s3Config() }),
         );
         const { log } = console;
         console.log = () => {};

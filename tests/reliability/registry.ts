@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { binaryExists, binaryPath } from "../helpers/binary.ts";
 import { freePort } from "../helpers/ports.ts";
 import { type Daemon, spawnDaemon } from "../helpers/process.ts";
+import { makeReliabilityStore, type ReliabilityStore } from "./fixture.ts";
 
 /** A running registry process. */
 export interface Served {
@@ -100,4 +101,24 @@ export function percentile(xs: number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
+}
+
+/**
+ * Runs `fn` against the binary serving a fresh {@link makeReliabilityStore} (log level
+ * warn), then stops the binary and removes the store, whether `fn` passed or not.
+ */
+export async function withServedStore(
+  fn: (reg: Served, s: ReliabilityStore) => Promise<void>,
+): Promise<void> {
+  const s = await makeReliabilityStore();
+  try {
+    const reg = await serveBinary(s.tmp, { store: s.store, log: { level: "warn" } });
+    try {
+      await fn(reg, s);
+    } finally {
+      await reg.stop();
+    }
+  } finally {
+    await s.cleanup();
+  }
 }

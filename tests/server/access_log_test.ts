@@ -9,6 +9,7 @@ import pino from "pino";
 import { Registry } from "../../lib/index/registry.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { memorySink } from "../../lib/log_sink.ts";
+import { jsonString } from "../../lib/server/access_log.ts";
 import { type App, createApp, type Middleware } from "../../lib/server/app.ts";
 import { bodyStream, type StreamStore } from "../../lib/store/store.ts";
 import { sample } from "../helpers/metrics.ts";
@@ -131,6 +132,43 @@ Deno.test("access log: one line per request with method, path, status, bytes, ms
     assert.equal(manifest.body.length, f.alpine.size);
     assert.ok(!JSON.stringify(got).includes("s3cr3t"));
     assert.ok(!("user" in strip(got[0])));
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("access log: jsonString writes every string exactly as JSON.stringify does", () => {
+  const cases = [
+    "/v2/library/alpine/blobs/sha256:0123",
+    "",
+    'say "hi"',
+    "back\\slash",
+    "tab\there",
+    "nul\u0000",
+    "unit\u001f",
+    "del\u007f",
+    "line\u2028sep",
+    "naïve 名前 😀",
+    "lone \ud800 high",
+    "lone \udfff low",
+    "reversed \ude00\ud83d",
+  ];
+  for (const s of cases) assert.equal(jsonString(s), JSON.stringify(s), JSON.stringify(s));
+  for (let cp = 0; cp < 0x80; cp++) {
+    const s = `a${String.fromCharCode(cp)}b`;
+    assert.equal(jsonString(s), JSON.stringify(s), `U+${cp.toString(16)}`);
+  }
+});
+
+Deno.test("access log: a user name with quotes, control characters or a lone surrogate keeps the line JSON", async () => {
+  const user = 'e"v\\il\n{"x":1}\ud800';
+  const { f, app, lines } = await setup({ user });
+  try {
+    await send(app, "/v2/");
+    const got = lines();
+    assert.equal(got.length, 1);
+    assert.equal(got[0].user, user);
+    assert.ok(!("x" in got[0]));
   } finally {
     await f.cleanup();
   }

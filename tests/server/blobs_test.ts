@@ -9,142 +9,93 @@ import type { ReadStore } from "../../lib/store/store.ts";
 import { makeFixture } from "./fixture.ts";
 import { appFor, type Case, FakeOrigins, memoryLogger, runCases } from "./harness.ts";
 
+type Want = Case["wantHeaders"];
+
 Deno.test("blobs: Range requests on a streaming store", async (t) => {
   const f = await makeFixture();
   try {
     const { app } = await appFor(f.store);
     const url = `/v2/library/alpine/blobs/${f.layer.digest}`;
     const b = f.layer.bytes; // 1000 bytes
-    const cases: Case[] = [
-      {
-        description: "bytes=0-99 → 206",
-        url,
-        headers: { Range: "bytes=0-99" },
-        status: 206,
-        wantBody: b.slice(0, 100),
-        wantHeaders: { "content-range": "bytes 0-99/1000", "content-length": "100" },
-      },
-      {
-        description: "bytes=990- → the tail",
-        url,
-        headers: { Range: "bytes=990-" },
-        status: 206,
-        wantBody: b.slice(990),
-        wantHeaders: { "content-range": "bytes 990-999/1000", "content-length": "10" },
-      },
-      {
-        description: "bytes=-5 → the last 5",
-        url,
-        headers: { Range: "bytes=-5" },
-        status: 206,
-        wantBody: b.slice(995),
-        wantHeaders: { "content-range": "bytes 995-999/1000" },
-      },
-      {
-        description: "bytes=-5000 → the whole blob as a range",
-        url,
-        headers: { Range: "bytes=-5000" },
-        status: 206,
-        wantBody: b,
-        wantHeaders: { "content-range": "bytes 0-999/1000" },
-      },
-      {
-        description: "end past the size is clamped",
-        url,
-        headers: { Range: "bytes=500-5000" },
-        status: 206,
-        wantBody: b.slice(500),
-        wantHeaders: { "content-range": "bytes 500-999/1000" },
-      },
-      {
-        description: "start past the end → 416",
-        url,
-        headers: { Range: "bytes=1000-" },
-        status: 416,
-        wantCode: "RANGE_INVALID",
-        wantHeaders: { "content-range": "bytes */1000" },
-      },
-      {
-        description: "bytes=-0 → 416",
-        url,
-        headers: { Range: "bytes=-0" },
-        status: 416,
-        wantCode: "RANGE_INVALID",
-      },
-      {
-        description: "multiple ranges are ignored → 200",
-        url,
-        headers: { Range: "bytes=0-1,5-6" },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "a reversed range is ignored → 200",
-        url,
-        headers: { Range: "bytes=9-3" },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "another unit is ignored → 200",
-        url,
-        headers: { Range: "items=0-3" },
-        status: 200,
-        wantBody: b,
-      },
+    const etag = `"${f.layer.digest}"`;
+    // [description, request headers, status, the body (bytes) or error code, headers wanted]
+    const rows: [string, Record<string, string>, number, Uint8Array | string, Want?][] = [
+      ["bytes=0-99 → 206", { Range: "bytes=0-99" }, 206, b.slice(0, 100), {
+        "content-range": "bytes 0-99/1000",
+        "content-length": "100",
+      }],
+      ["bytes=990- → the tail", { Range: "bytes=990-" }, 206, b.slice(990), {
+        "content-range": "bytes 990-999/1000",
+        "content-length": "10",
+      }],
+      ["bytes=-5 → the last 5", { Range: "bytes=-5" }, 206, b.slice(995), {
+        "content-range": "bytes 995-999/1000",
+      }],
+      ["bytes=-5000 → the whole blob as a range", { Range: "bytes=-5000" }, 206, b, {
+        "content-range": "bytes 0-999/1000",
+      }],
+      ["end past the size is clamped", { Range: "bytes=500-5000" }, 206, b.slice(500), {
+        "content-range": "bytes 500-999/1000",
+      }],
+      ["start past the end → 416", { Range: "bytes=1000-" }, 416, "RANGE_INVALID", {
+        "content-range": "bytes */1000",
+      }],
+      ["bytes=-0 → 416", { Range: "bytes=-0" }, 416, "RANGE_INVALID"],
+      ["multiple ranges are ignored → 200", { Range: "bytes=0-1,5-6" }, 200, b],
+      ["a reversed range is ignored → 200", { Range: "bytes=9-3" }, 200, b],
+      ["another unit is ignored → 200", { Range: "items=0-3" }, 200, b],
       // RFC 9110 §13.1.5: Range applies only when If-Range matches the strong ETag.
-      {
-        description: "If-Range = the ETag → 206",
-        url,
-        headers: { Range: "bytes=0-99", "If-Range": `"${f.layer.digest}"` },
-        status: 206,
-        wantBody: b.slice(0, 100),
-        wantHeaders: { "content-range": "bytes 0-99/1000", etag: `"${f.layer.digest}"` },
-      },
-      {
-        description: "If-Range another ETag → 200, whole blob",
-        url,
-        headers: { Range: "bytes=0-99", "If-Range": '"sha256:0000"' },
-        status: 200,
-        wantBody: b,
-        wantHeaders: { "content-range": null, "content-length": "1000" },
-      },
-      {
-        description: "If-Range a weak ETag of the same digest → 200 (weak never matches)",
-        url,
-        headers: { Range: "bytes=0-99", "If-Range": `W/"${f.layer.digest}"` },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "If-Range a date (no Last-Modified is sent) → 200",
-        url,
-        headers: { Range: "bytes=0-99", "If-Range": "Tue, 01 Dec 2026 20:53:43 GMT" },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "If-Range unquoted digest → 200",
-        url,
-        headers: { Range: "bytes=0-99", "If-Range": f.layer.digest },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "If-Range not matching + unsatisfiable Range → 200, not 416",
-        url,
-        headers: { Range: "bytes=5000-", "If-Range": '"x"' },
-        status: 200,
-        wantBody: b,
-      },
-      {
-        description: "If-Range without Range → 200",
-        url,
-        headers: { "If-Range": `"${f.layer.digest}"` },
-        status: 200,
-        wantBody: b,
-      },
+      [
+        "If-Range = the ETag → 206",
+        { Range: "bytes=0-99", "If-Range": etag },
+        206,
+        b.slice(0, 100),
+        {
+          "content-range": "bytes 0-99/1000",
+          etag,
+        },
+      ],
+      [
+        "If-Range another ETag → 200, whole blob",
+        { Range: "bytes=0-99", "If-Range": '"sha256:0000"' },
+        200,
+        b,
+        { "content-range": null, "content-length": "1000" },
+      ],
+      [
+        "If-Range a weak ETag of the same digest → 200 (weak never matches)",
+        { Range: "bytes=0-99", "If-Range": `W/${etag}` },
+        200,
+        b,
+      ],
+      [
+        "If-Range a date (no Last-Modified is sent) → 200",
+        { Range: "bytes=0-99", "If-Range": "Tue, 01 Dec 2026 20:53:43 GMT" },
+        200,
+        b,
+      ],
+      [
+        "If-Range unquoted digest → 200",
+        { Range: "bytes=0-99", "If-Range": f.layer.digest },
+        200,
+        b,
+      ],
+      [
+        "If-Range not matching + unsatisfiable Range → 200, not 416",
+        { Range: "bytes=5000-", "If-Range": '"x"' },
+        200,
+        b,
+      ],
+      ["If-Range without Range → 200", { "If-Range": etag }, 200, b],
     ];
+    const cases: Case[] = rows.map(([description, headers, status, want, wantHeaders]) => ({
+      description,
+      url,
+      headers,
+      status,
+      ...(typeof want === "string" ? { wantCode: want } : { wantBody: want }),
+      wantHeaders,
+    }));
     await runCases(t, app, cases);
   } finally {
     await f.cleanup();
@@ -188,44 +139,26 @@ Deno.test("blobs: with origins, GET is a 307 to the located URL and HEAD stays l
       "locate() got the digest and the index size",
     );
 
-    origins.sync = true;
-    await runCases(t, app, [
-      {
-        description: "a synchronous locate() gives the same 307",
-        url,
+    // Each row changes the fake origins, then asks again: [description, change, answer].
+    const location = `http://cdn-a.test/registry/blobs/sha256/${f.layer.digest.slice(7)}`;
+    const unavailable = { status: 503, wantCode: "UNAVAILABLE" };
+    const stages: [string, () => void, Omit<Case, "description" | "url">][] = [
+      ["a synchronous locate() gives the same 307", () => origins.sync = true, {
         status: 307,
-        wantHeaders: {
-          location: `http://cdn-a.test/registry/blobs/sha256/${f.layer.digest.slice(7)}`,
-        },
-      },
-    ]);
-    origins.fail = new OciError("UNAVAILABLE", "no healthy origin");
-    await runCases(t, app, [
-      {
-        description: "a synchronous locate() throwing is rendered",
-        url,
-        status: 503,
-        wantCode: "UNAVAILABLE",
-      },
-    ]);
-    origins.sync = false;
-    await runCases(t, app, [
-      {
-        description: "locate() throwing an OciError is rendered",
-        url,
-        status: 503,
-        wantCode: "UNAVAILABLE",
-      },
-    ]);
-    origins.fail = new Error("boom");
-    await runCases(t, app, [
-      {
-        description: "locate() throwing anything else → 500 INTERNAL",
-        url,
-        status: 500,
-        wantCode: "INTERNAL",
-      },
-    ]);
+        wantHeaders: { location },
+      }],
+      ["a synchronous locate() throwing is rendered", () => {
+        origins.fail = new OciError("UNAVAILABLE", "no healthy origin");
+      }, unavailable],
+      ["locate() throwing an OciError is rendered", () => origins.sync = false, unavailable],
+      ["locate() throwing anything else → 500 INTERNAL", () => {
+        origins.fail = new Error("boom");
+      }, { status: 500, wantCode: "INTERNAL" }],
+    ];
+    for (const [description, change, want] of stages) {
+      change();
+      await runCases(t, app, [{ description, url, ...want }]);
+    }
     const errorsLogged = lines.filter((l) => (l.level as number) >= 50);
     assert.equal(
       errorsLogged.length,

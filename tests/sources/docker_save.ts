@@ -9,9 +9,8 @@ import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { Buffer } from "node:buffer";
-import tar from "tar-stream";
 import { buildImage, type BuiltImage, type ImageOptions, makeOciLayout } from "../helpers/image.ts";
+import { tarOf } from "./tar_entries.ts";
 
 const enc = new TextEncoder();
 const hex = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
@@ -24,23 +23,7 @@ export type TarEntry =
 
 /** Packs entries (mtime 0) into a tar file. */
 export async function writeTar(file: string, entries: TarEntry[]): Promise<void> {
-  const pack = tar.pack();
-  const chunks: Uint8Array[] = [];
-  const done = (async () => {
-    for await (const c of pack) chunks.push(c as Uint8Array);
-  })();
-  for (const e of entries) {
-    const base = { name: e.name, mode: 0o644, mtime: new Date(0) };
-    await new Promise<void>((res, rej) => {
-      const cb = (err?: Error | null) => (err ? rej(err) : res());
-      if ("body" in e) pack.entry({ ...base, size: e.body.byteLength }, e.body, cb);
-      else if ("symlink" in e) pack.entry({ ...base, type: "symlink", linkname: e.symlink }, cb);
-      else pack.entry({ ...base, type: "link", linkname: e.hardlink }, cb);
-    });
-  }
-  pack.finalize();
-  await done;
-  await fs.writeFile(file, Buffer.concat(chunks));
+  await fs.writeFile(file, await tarOf(entries));
 }
 
 /** One image of a legacy archive and what a test needs to know about it. */

@@ -36,14 +36,7 @@ Deno.test({
       const cfg = `${tmp}/cfg.json`;
       await Deno.writeTextFile(
         cfg,
-        JSON.stringify({
-          s3: {
-            endpoint: s3.endpoint,
-            forcePathStyle: true,
-            accessKeyId: "S3RVER",
-            secretAccessKey: "S3RVER",
-          },
-        }),
+        JSON.stringify({ s3: s3.s3Config() }),
       );
       const file = `${tmp}/sync.txt`;
       await Deno.writeTextFile(

@@ -1,0 +1,84 @@
+/**
+ * @module
+ * The whole-pull rows' own logic (bench/pull_rows.ts): the rotation of the alternated
+ * pulls, the verdict against issue 13's target, and the check that a docker pull really
+ * downloaded every layer of the image it was asked for.
+ */
+import assert from "node:assert/strict";
+import { alternated, checkDockerPull, pullRow } from "../../bench/pull_rows.ts";
+
+Deno.test("alternated: every system once per round, the first one rotated each round", async () => {
+  const order: string[] = [];
+  const pull = (k: string, ms: number) => () => (order.push(k), Promise.resolve(ms));
+  const t = await alternated(3, { floor: pull("f", 1), sr: pull("s", 2), dist: pull("d", 3) });
+  assert.deepEqual(order, ["f", "s", "d", "s", "d", "f", "d", "f", "s"]);
+  assert.deepEqual(t, { floor: [1, 1, 1], sr: [2, 2, 2], dist: [3, 3, 3] });
+});
+
+Deno.test("pullRow: PASS only within 1.05× the floor's median and under distribution's", () => {
+  const row = (sr: number[], floor: number[], dist: number[]) =>
+    pullRow("r", { sr, floor, dist }, "how");
+  const ok = row([1040, 900, 5000], [1000, 990, 1010], [2000, 2000, 2000]);
+  assert.equal(ok.pass, true);
+  assert.deepEqual(ok.ratios, ["1.04×", "0.52×"]);
+  assert.equal(ok.value, "1.04 s");
+  assert.equal(row([1060, 1060, 1060], [1000, 1000, 1000], [2000, 2000, 2000]).pass, false);
+  assert.equal(row([1000, 1000, 1000], [1000, 1000, 1000], [999, 999, 999]).pass, false);
+  assert.match(ok.note ?? "", /^how; static-registry 1\.04, 0\.90, 5\.00 s, floor/);
+});
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+const IMAGE = "127.0.0.1:43239/bench/pull:latest";
+// What docker 28's CLI printed without a terminal, pulling a 2-layer image from
+// static-registry through the bench's private dockerd (digest replaced).
+const FULL = [
+  "latest: Pulling from bench/pull",
+  "2f4298131297: Pulling fs layer",
+  "e2922c72136a: Pulling fs layer",
+  "2f4298131297: Verifying Checksum",
+  "2f4298131297: Download complete",
+  "e2922c72136a: Verifying Checksum",
+  "e2922c72136a: Download complete",
+  "2f4298131297: Pull complete",
+  "e2922c72136a: Pull complete",
+  `Digest: ${DIGEST}`,
+  `Status: Downloaded newer image for ${IMAGE}`,
+  IMAGE,
+  "",
+].join("\n");
+
+Deno.test("checkDockerPull: accepts a full download of the digest asked for", () => {
+  checkDockerPull(IMAGE, FULL, DIGEST, 2);
+});
+
+Deno.test("checkDockerPull: refuses a pull that kept a layer from an earlier one", () => {
+  const kept = FULL.split("\n").filter((l) => !l.startsWith("e2922c72136a:"));
+  kept.splice(1, 0, "e2922c72136a: Already exists");
+  assert.throws(
+    () => checkDockerPull(IMAGE, kept.join("\n"), DIGEST, 2),
+    /downloaded 1 of 2 layers \(1 kept from an earlier pull\)/,
+  );
+});
+
+Deno.test("checkDockerPull: refuses a pull of an image dockerd still had (no layer lines)", () => {
+  // Seen with the image still tagged under another name: only the digest is printed.
+  const cached = [
+    "latest: Pulling from bench/pull",
+    `Digest: ${DIGEST}`,
+    `Status: Downloaded newer image for ${IMAGE}`,
+    IMAGE,
+  ].join("\n");
+  assert.throws(() => checkDockerPull(IMAGE, cached, DIGEST, 2), /downloaded 0 of 2 layers/);
+});
+
+Deno.test("checkDockerPull: refuses another digest, or none", () => {
+  const other = `sha256:${"cd".repeat(32)}`;
+  assert.throws(
+    () => checkDockerPull(IMAGE, FULL.replace(DIGEST, other), DIGEST, 2),
+    new RegExp(`pulled ${other}, not ${DIGEST}`),
+  );
+  assert.throws(
+    () => checkDockerPull(IMAGE, "latest: Pulling from x\n", DIGEST, 2),
+    /pulled undefined/,
+  );
+});
