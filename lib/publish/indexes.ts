@@ -13,10 +13,10 @@
  * the index, and the last catalog update must name the last index (each writer updates the
  * catalog after its index write, so the last one to update reads after every write).
  */
-import { CATALOG_KEY, type LayoutVersion, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
+import { CATALOG_KEY, repoIndexKey } from "../layout/keys.ts";
 import { encodeDocument, readDocument, writeDocument } from "../layout/documents.ts";
 import { manifestEntry } from "../layout/entry.ts";
-import { FieldError, validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
+import { FieldError, validateCatalog, validateRepoIndex } from "../layout/rules.ts";
 import {
   catalogDigest,
   catalogHas,
@@ -34,7 +34,8 @@ import {
 } from "../layout/schema.ts";
 import { applyRemoval, orphanBlobs, unreachable } from "../layout/removal.ts";
 import { nowTime, withTagTimes } from "../layout/tag_times.ts";
-import type { WriteStore } from "../store/store.ts";
+import { isSweepStore, type WriteStore } from "../store/store.ts";
+import { readCatalog, recordThroughHolder } from "./catalog_fold.ts";
 import type { CollectedImage } from "./collect.ts";
 
 /** What publishing one image adds to a tag index, checked before anything is written. */
@@ -166,14 +167,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }
 
-/** The store's catalog, or an empty one of the store's layout version (its marker's). */
-async function readCatalog(store: WriteStore): Promise<Catalog> {
-  const catalog = await readDocument(store, CATALOG_KEY, validateCatalog);
-  if (catalog) return catalog;
-  const marker = await readDocument(store, MARKER_KEY, validateMarker);
-  return emptyCatalog((marker ?? MARKER).version as LayoutVersion);
-}
-
 /**
  * The catalog listing `name` with its tag index as the store holds it now (version 2:
  * its digest), or null when the catalog already says so.
@@ -206,7 +199,7 @@ export async function planIndexes(
   store: WriteStore,
   name: string,
   update: IndexUpdate,
-): Promise<{ repo: boolean; catalog: boolean; moved?: TagMove }> {
+): Promise<{ repo: boolean; catalog: boolean; catalogAhead: boolean; moved?: TagMove }> {
   const [repo, catalog] = await Promise.all([
     mergedRepoIndex(store, name, update),
     readDocument(store, CATALOG_KEY, validateCatalog),
@@ -215,7 +208,14 @@ export async function planIndexes(
   // (A store without a catalog yet gets one: the version of its marker, ensureMarker's.)
   const listed = catalog !== null && catalogHas(catalog, name);
   const recorded = catalog?.version === 1 ? listed : listed && !repo.changed;
-  return { repo: repo.changed, catalog: !recorded, moved: repo.moved };
+  return {
+    repo: repo.changed,
+    catalog: !recorded,
+    moved: repo.moved,
+    // Version 2's catalog is recorded through the lock's holder (catalog_fold.ts): not
+    // taken ahead, or this publisher would hold everyone's recording up while it copies.
+    catalogAhead: !recorded && catalog?.version !== 2,
+  };
 }
 
 /** What {@link updateRepoIndex} did. */
@@ -254,12 +254,21 @@ export function updateRepoIndex(
  * Lists `name` in catalog.json under lock `catalog`, with (layout version 2) the digest
  * of its tag index as it is now. Returns whether the catalog changed.
  */
-export function recordInCatalog(
+export async function recordInCatalog(
   store: WriteStore,
   name: string,
-  acquire: Acquire = () => store.lock(CATALOG_LOCK),
+  acquire?: Acquire,
 ): Promise<boolean> {
-  return withLock(acquire, async () => {
+  // Version 2 changes the catalog at every publish: recorded by whoever holds the lock,
+  // so publishers of different repositories do not queue for it (catalog_fold.ts).
+  if (!acquire && isSweepStore(store) && (await readCatalog(store)).version === 2) {
+    return await recordThroughHolder(
+      store,
+      name,
+      (signal) => store.lock(CATALOG_LOCK, { signal }),
+    );
+  }
+  return await withLock(acquire ?? (() => store.lock(CATALOG_LOCK)), async () => {
     const catalog = await mergedCatalog(store, name);
     if (!catalog) return false;
     await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);

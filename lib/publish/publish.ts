@@ -227,7 +227,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const repoLock = repoLockName(name);
   const locks = new LocksAhead(store, [
     ...(plan.repo ? [repoLock] : []),
-    ...(plan.catalog ? [CATALOG_LOCK] : []),
+    ...(plan.catalogAhead ? [CATALOG_LOCK] : []),
   ]);
   let tagging = false;
   const ledger = new PresenceLedger();
@@ -257,7 +257,11 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       relist = w.created; // a delete may have emptied it and taken it out of the catalog
     }
     if (plan.catalog) {
-      result.catalogChanged = await recordInCatalog(store, name, locks.take(CATALOG_LOCK));
+      result.catalogChanged = await recordInCatalog(
+        store,
+        name,
+        plan.catalogAhead ? locks.take(CATALOG_LOCK) : undefined,
+      );
     } else if (relist) {
       result.catalogChanged = await recordInCatalog(store, name);
     }

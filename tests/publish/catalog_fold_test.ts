@@ -1,0 +1,115 @@
+/**
+ * @module
+ * lib/publish/catalog_fold.ts: layout-v2 publishers of different repositories have their
+ * tag-index digests recorded by whoever holds the catalog lock, instead of each taking it
+ * in turn; every digest lands, no request is left, and a request left by a publisher that
+ * died is recorded by the next holder.
+ */
+import assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
+import { makeOciLayout } from "../helpers/image.ts";
+import { DirStore } from "../../lib/store/dir.ts";
+import type { LockOptions } from "../../lib/store/store.ts";
+import { verifyStore } from "../../lib/publish/verify.ts";
+import { PENDING_PREFIX, recordPending } from "../../lib/publish/catalog_fold.ts";
+import { repoIndexKey } from "../../lib/layout/keys.ts";
+import { catalogDigest, tagIndexDigest } from "../../lib/layout/catalog.ts";
+import { readDocument } from "../../lib/layout/documents.ts";
+import { validateCatalog } from "../../lib/layout/rules.ts";
+import { publishFrom, withTemp } from "./helpers.ts";
+
+/** A store whose catalog lock costs what an S3 lease does (the settle delay), counted. */
+class SlowLockStore extends DirStore {
+  catalogLocks = 0;
+  override async lock(name: string, opts?: LockOptions): Promise<() => Promise<void>> {
+    if (name !== "catalog") return await super.lock(name, opts);
+    const release = await super.lock(name, opts);
+    try {
+      await delay(400, undefined, { signal: opts?.signal });
+    } catch (e) {
+      await release();
+      throw e;
+    }
+    this.catalogLocks++;
+    return release;
+  }
+}
+
+async function pending(store: DirStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list(PENDING_PREFIX)) keys.push(o.key);
+  return keys;
+}
+
+Deno.test("v2: concurrent publishers of different repositories are recorded by the lock's holder", () =>
+  withTemp(async (tmp) => {
+    const N = 6;
+    const store = new SlowLockStore(`${tmp}/store`);
+    for (let i = 0; i < N; i++) {
+      await makeOciLayout(`${tmp}/a${i}`, { tag: "v1", seed: `a${i}`, layers: 1 });
+      await makeOciLayout(`${tmp}/b${i}`, { tag: "v1", seed: `b${i}`, layers: 1 });
+      await publishFrom(`oci:${tmp}/a${i}:v1`, store, `r${i}`, "v1");
+    }
+    store.catalogLocks = 0;
+    await Promise.all(
+      Array.from({ length: N }, (_, i) => publishFrom(`oci:${tmp}/b${i}:v1`, store, `r${i}`, "v2")),
+    );
+    // Taken one after the other, N publishes would take the lock N times; the holder
+    // records the others' requests (how many waited depends on timing, never all N).
+    assert.ok(store.catalogLocks < N, `catalog lock taken ${store.catalogLocks} times for ${N}`);
+    assert.deepEqual(await pending(store), [], "every request was recorded and removed");
+    assert.deepEqual(await verifyStore(store), [], "every catalog digest is its tag index's");
+    const catalog = (await readDocument(store, "catalog.json", validateCatalog))!;
+    for (let i = 0; i < N; i++) {
+      const res = await store.read(repoIndexKey(`r${i}`));
+      assert.equal(res.status, "ok");
+      if (res.status === "ok") {
+        assert.equal(catalogDigest(catalog, `r${i}`), tagIndexDigest(res.bytes));
+      }
+    }
+  }));
+
+Deno.test("v2: a request left by a publisher that died is recorded by the next holder", () =>
+  withTemp(async (tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await makeOciLayout(`${tmp}/b`, { tag: "v1", seed: "b", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "team/x", "v1");
+    await publishFrom(`oci:${tmp}/a:v1`, store, "y", "v1");
+    // A publisher wrote team/x's new index and its request, then died.
+    const before = await store.read(repoIndexKey("team/x"));
+    await publishFrom(`oci:${tmp}/b:v1`, store, "team/x", "v2");
+    const recorded = (await readDocument(store, "catalog.json", validateCatalog))!;
+    const release = await store.lock("catalog");
+    try {
+      if (before.status !== "ok") throw new Error("no index");
+      // Put the catalog back to the old digest, as if the dead publisher never recorded.
+      const stale = { ...recorded, repositories: { ...recorded.repositories } } as typeof recorded;
+      if (stale.version === 2) stale.repositories["team/x"] = tagIndexDigest(before.bytes);
+      await store.write("catalog.json", new TextEncoder().encode(JSON.stringify(stale) + "\n"), {
+        contentType: "application/json",
+        cacheControl: "no-store",
+      });
+      await store.write(
+        `${PENDING_PREFIX}team~x.00000000-0000-4000-8000-000000000000`,
+        new Uint8Array(),
+        {
+          contentType: "application/json",
+          cacheControl: "no-store",
+        },
+      );
+    } finally {
+      await release();
+    }
+    assert.notDeepEqual(await verifyStore(store), [], "the catalog is behind its tag index");
+    // The next publish, of another repository, holds the lock and records both.
+    await publishFrom(`oci:${tmp}/b:v1`, store, "y", "v2");
+    assert.deepEqual(await pending(store), []);
+    assert.deepEqual(await verifyStore(store), []);
+    const release2 = await store.lock("catalog");
+    try {
+      assert.equal(await recordPending(store), false, "nothing left to record");
+    } finally {
+      await release2();
+    }
+  }));
