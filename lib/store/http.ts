@@ -71,7 +71,9 @@ export class HttpStore implements StreamStore {
       if (res.status === 404 || res.status === 410) return { status: "missing" } as const;
       if (res.status !== 200) throw statusError("GET", url, res);
       const bytes = new Uint8Array(await res.arrayBuffer());
-      return { status: "ok", bytes, meta: { ...metaOf(res), size: bytes.byteLength } } as const;
+      const meta = { ...metaOf(res), size: bytes.byteLength };
+      if (maybeSuperseded(res)) delete meta.etag; // the next read asks for the whole object
+      return { status: "ok", bytes, meta } as const;
     });
   }
 
@@ -172,6 +174,22 @@ export class HttpStoreError extends Error {
     this.url = redactUrl(url);
     this.status = status;
   }
+}
+
+/**
+ * Whether a copy just read may already be superseded without its ETag changing: static
+ * servers (nginx, a CDN in front of files) make ETags of the modification time in whole
+ * seconds and the size, so a document rewritten within the same second at the same size —
+ * a version-2 catalog whose only change is a digest, a tag moved in a tag index — keeps its
+ * ETag, and a conditional read of this copy would answer 304 for ever. A copy modified
+ * less than two seconds before the server sent it (both times the server's own clock, so
+ * no skew) is therefore not used for a conditional read; an older copy is safe, since a
+ * later rewrite has a later second. Without both headers nothing is known: conditional.
+ */
+function maybeSuperseded(res: Response): boolean {
+  const date = Date.parse(res.headers.get("date") ?? "");
+  const modified = Date.parse(res.headers.get("last-modified") ?? "");
+  return Number.isFinite(date) && Number.isFinite(modified) && date - modified < 2000;
 }
 
 function metaOf(res: Response): Omit<ObjectMeta, "size"> {
