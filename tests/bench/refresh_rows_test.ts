@@ -46,7 +46,11 @@ Deno.test({
       for (const r of v1) {
         assert.equal(r.pass, null, `${r.name}: ${r.note}`);
         assert.match(r.value, /^unchanged 12 req, .* · 1 change 12 req, /, r.name);
-        assert.match(r.note!, /statuses unchanged 304×12, 1 change 200×1 304×11$/, r.name);
+        assert.match(
+          r.note!,
+          /statuses unchanged 304×12, 1 change 200×1 304×11$/,
+          `${r.name}: ${r.note}`,
+        );
       }
       // Layout v2: marker + catalog, both 304, when unchanged; after a publish the catalog
       // is new and so is the one tag index whose digest changed (issue 13, Deliver 1).
@@ -55,7 +59,11 @@ Deno.test({
       for (const r of v2) {
         assert.equal(r.pass, true, `${r.name}: ${r.value} (${r.note})`);
         assert.match(r.value, /^unchanged 2 req, .* · 1 change 3 req, /, r.name);
-        assert.match(r.note!, /statuses unchanged 304×2, 1 change 200×2 304×1$/, r.name);
+        assert.match(
+          r.note!,
+          /statuses unchanged 304×2, 1 change 200×2 304×1$/,
+          `${r.name}: ${r.note}`,
+        );
       }
     } finally {
       await Deno.remove(workDir, { recursive: true });
