@@ -185,12 +185,18 @@ export class HttpStoreError extends Error {
  * less than two seconds before the server sent it (both times the server's own clock, so
  * no skew) is therefore not used for a conditional read; an older copy is safe, since a
  * later rewrite has a later second. Without both headers nothing is known: conditional.
+ * Object stores' content ETags are exempt (below).
  */
 function maybeSuperseded(res: Response): boolean {
+  // S3, Swift and GCS answer the MD5 of the content (`"<32 hex>"`, `-<parts>` when multipart):
+  // it changes with every rewrite, so their copies are always fine to ask about.
+  if (CONTENT_ETAG.test(res.headers.get("etag") ?? "")) return false;
   const date = Date.parse(res.headers.get("date") ?? "");
   const modified = Date.parse(res.headers.get("last-modified") ?? "");
   return Number.isFinite(date) && Number.isFinite(modified) && date - modified < 2000;
 }
+
+const CONTENT_ETAG = /^"?[0-9a-f]{32}(-\d+)?"?$/;
 
 function metaOf(res: Response): Omit<ObjectMeta, "size"> {
   const meta: Omit<ObjectMeta, "size"> = {};
