@@ -20,18 +20,11 @@ import { FieldError, validateCatalog, validateRepoIndex } from "../layout/rules.
 import {
   catalogDigest,
   catalogHas,
-  emptyCatalog,
   tagIndexDigest,
   withoutRepository,
   withRepository,
 } from "../layout/catalog.ts";
-import {
-  type Catalog,
-  emptyRepoIndex,
-  type ManifestEntry,
-  MARKER,
-  record,
-} from "../layout/schema.ts";
+import { type Catalog, emptyRepoIndex, type ManifestEntry, record } from "../layout/schema.ts";
 import { applyRemoval, orphanBlobs, unreachable } from "../layout/removal.ts";
 import { nowTime, withTagTimes } from "../layout/tag_times.ts";
 import { isSweepStore, type WriteStore } from "../store/store.ts";
