@@ -9,11 +9,10 @@
  */
 import { UsageError } from "./usage.ts";
 import { integer, parseFlags } from "./flags.ts";
-import { readStoreArg } from "./store_arg.ts";
+import { writeStoreArg } from "./store_arg.ts";
 import { digestProblem } from "../oci/digest.ts";
 import { isTag, nameProblem, splitRepoTag } from "../oci/reference.ts";
 import { parseDuration } from "../config/duration.ts";
-import { isWriteStore } from "../store/store.ts";
 import { deleteImages, type DeleteTarget, type RepoDeletion } from "../lifecycle/delete.ts";
 import { hasRule, type RetentionPolicy } from "../lifecycle/retention.ts";
 
@@ -159,13 +158,11 @@ export async function deleteCommand(argv: string[]): Promise<number> {
     return 0;
   }
   // Never created: deleting from a directory that is not a store is an error, not a new store.
-  const { store } = await readStoreArg({ store: args.from, config: args.config, flag: "--from" });
-  if (!isWriteStore(store)) {
-    throw new UsageError(
-      `--from ${store.location}: cannot write there (HTTP stores are read-only; ` +
-        "delete from the directory or bucket behind it)",
-    );
-  }
+  const { store } = await writeStoreArg(
+    { store: args.from, config: args.config, flag: "--from" },
+    undefined,
+    { create: false, action: "delete from" },
+  );
   const result = await deleteImages({
     store,
     targets: args.targets,

@@ -7,9 +7,8 @@
 import process from "node:process";
 import { createLogger } from "../log.ts";
 import { migrate, type MigrateReport } from "../lifecycle/migrate.ts";
-import { isWriteStore } from "../store/store.ts";
 import { parseFlags } from "./flags.ts";
-import { readStoreArg } from "./store_arg.ts";
+import { writeStoreArg } from "./store_arg.ts";
 import { UsageError } from "./usage.ts";
 
 export const MIGRATE_HELP = `Usage: static-registry migrate --store STORE [--dry-run] [--json]
@@ -48,17 +47,11 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     throw new UsageError(`migrate takes no arguments, got ${JSON.stringify(positionals[0])}`);
   }
   const log = createLogger({ level: "warn" });
-  const { store } = await readStoreArg({
-    store: flags.store,
-    config: flags.config,
-    flag: "--store",
-  }, log);
-  if (!isWriteStore(store)) {
-    throw new UsageError(
-      `--store ${store.location}: cannot migrate it (HTTP stores are read-only; ` +
-        "run migrate against the directory or bucket behind it)",
-    );
-  }
+  const { store } = await writeStoreArg(
+    { store: flags.store, config: flags.config, flag: "--store" },
+    log,
+    { create: false, action: "migrate" },
+  );
   const report = await migrate({ store, dryRun: flags["dry-run"], log });
   process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return 0;

@@ -39,17 +39,22 @@ export async function readStoreArg(
   return { store: await openStore(config.store, { log, create }), config };
 }
 
-/** Opens a store for writing; a missing directory is created (a new store). */
+/**
+ * Opens a store for writing. By default a missing directory named by the flag is created
+ * (a new store: publish, import, sync); `create: false` for commands that need an
+ * existing store (delete, migrate). `action` completes the HTTP-store message.
+ */
 export async function writeStoreArg(
   arg: StoreArg,
   log?: Logger,
+  opts: { create?: boolean; action?: string } = {},
 ): Promise<{ store: WriteStore; config: ResolvedConfig }> {
-  // A directory named by the flag is created: a new store (the config resolved what kind).
-  const { store, config } = await readStoreArg(arg, log, arg.store !== undefined);
+  const create = (opts.create ?? true) && arg.store !== undefined;
+  const { store, config } = await readStoreArg(arg, log, create);
   if (!isWriteStore(store)) {
     throw new UsageError(
       `${arg.flag} ${store.location}: cannot write there (HTTP stores are read-only; ` +
-        "publish to the directory or bucket behind it)",
+        `${opts.action ?? "publish to"} the directory or bucket behind it)`,
     );
   }
   return { store, config };
