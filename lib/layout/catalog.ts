@@ -35,13 +35,16 @@ export function emptyCatalog(version: LayoutVersion): Catalog {
 }
 
 /**
- * `catalog` listing `name`, with `digest` as its tag-index digest in version 2 (ignored by
- * version 1, which lists names only). Keys stay sorted, so equal catalogs encode equally.
+ * `catalog` listing `name`, with `digest` as its tag-index digest in version 2 (required
+ * there; version 1 lists names only and takes none). Keys stay sorted, so equal catalogs encode equally.
  */
-export function withRepository(catalog: Catalog, name: string, digest: string): Catalog {
+export function withRepository(catalog: Catalog, name: string, digest?: string): Catalog {
   if (catalog.version === 1) {
     if (catalog.repositories.includes(name)) return catalog;
     return { ...catalog, repositories: [...catalog.repositories, name].sort() };
+  }
+  if (digest === undefined) {
+    throw new Error(`catalog version 2 lists "${name}" with its tag index's digest: none given`);
   }
   return { ...catalog, repositories: sortedRecord({ ...catalog.repositories, [name]: digest }) };
 }

@@ -167,7 +167,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 async function mergedCatalog(store: WriteStore, name: string): Promise<Catalog | null> {
   const catalog = await readCatalog(store);
   if (catalog.version === 1) {
-    return catalogHas(catalog, name) ? null : withRepository(catalog, name, "");
+    return catalogHas(catalog, name) ? null : withRepository(catalog, name);
   }
   const res = await store.read(repoIndexKey(name));
   if (res.status !== "ok") {
@@ -182,6 +182,24 @@ async function mergedCatalog(store: WriteStore, name: string): Promise<Catalog |
   return catalogDigest(catalog, name) === digest ? null : withRepository(catalog, name, digest);
 }
 
+/** What {@link planIndexes} found. */
+export interface IndexPlan {
+  /** The tag index changes. */
+  repo: boolean;
+  /** The catalog changes (name not listed yet, or version 2: its tag-index digest changes). */
+  catalog: boolean;
+  /** The catalog lock is to be taken before copying (version 1 only: lock_ahead.ts). */
+  catalogAhead: boolean;
+  /**
+   * The catalog's layout version as read, undefined for a store with no catalog yet.
+   * Versions only go up (`migrate`), and either recording path handles either version,
+   * so {@link recordInCatalog} may choose its path by it without reading the catalog again.
+   */
+  catalogVersion?: 1 | 2;
+  /** Set when the tag pointed at another manifest before. */
+  moved?: TagMove;
+}
+
 /**
  * Which shared documents publishing `update` into `name` would change, read WITHOUT a
  * lock (so also a first check that the existing documents are well-formed). A document
@@ -192,7 +210,7 @@ export async function planIndexes(
   store: WriteStore,
   name: string,
   update: IndexUpdate,
-): Promise<{ repo: boolean; catalog: boolean; catalogAhead: boolean; moved?: TagMove }> {
+): Promise<IndexPlan> {
   const [repo, catalog] = await Promise.all([
     mergedRepoIndex(store, name, update),
     readDocument(store, CATALOG_KEY, validateCatalog),
@@ -208,6 +226,7 @@ export async function planIndexes(
     // Version 2's catalog is recorded through the lock's holder (catalog_fold.ts): not
     // taken ahead, or this publisher would hold everyone's recording up while it copies.
     catalogAhead: !recorded && catalog?.version !== 2,
+    catalogVersion: catalog?.version,
   };
 }
 
@@ -250,11 +269,14 @@ export function updateRepoIndex(
 export async function recordInCatalog(
   store: WriteStore,
   name: string,
-  acquire?: Acquire,
+  { acquire, version }: { acquire?: Acquire; version?: 1 | 2 } = {},
 ): Promise<boolean> {
   // Version 2 changes the catalog at every publish: recorded by whoever holds the lock,
   // so publishers of different repositories do not queue for it (catalog_fold.ts).
-  if (!acquire && isSweepStore(store) && (await readCatalog(store)).version === 2) {
+  // `version` is the plan's read of the catalog (IndexPlan.catalogVersion): one GET less.
+  if (
+    !acquire && isSweepStore(store) && (version ?? (await readCatalog(store)).version) === 2
+  ) {
     return await recordThroughHolder(
       store,
       name,

@@ -257,13 +257,14 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       relist = w.created; // a delete may have emptied it and taken it out of the catalog
     }
     if (plan.catalog) {
-      result.catalogChanged = await recordInCatalog(
-        store,
-        name,
-        plan.catalogAhead ? locks.take(CATALOG_LOCK) : undefined,
-      );
+      result.catalogChanged = await recordInCatalog(store, name, {
+        acquire: plan.catalogAhead ? locks.take(CATALOG_LOCK) : undefined,
+        version: plan.catalogVersion,
+      });
     } else if (relist) {
-      result.catalogChanged = await recordInCatalog(store, name);
+      result.catalogChanged = await recordInCatalog(store, name, {
+        version: plan.catalogVersion,
+      });
     }
   } catch (e) {
     if (!tagging && signal?.aborted && signal.reason instanceof Interrupted) {

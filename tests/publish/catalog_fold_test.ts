@@ -113,3 +113,27 @@ Deno.test("v2: a request left by a publisher that died is recorded by the next h
       await release2();
     }
   }));
+
+/** A directory store that counts reads of catalog.json. */
+class CatalogReadsStore extends DirStore {
+  catalogReads = 0;
+  override read(key: string, opts?: Parameters<DirStore["read"]>[1]) {
+    if (key === "catalog.json") this.catalogReads++;
+    return super.read(key, opts);
+  }
+}
+
+Deno.test("v2: a publish reads the catalog twice (the plan, then the holder), not three times", () =>
+  withTemp(async (tmp) => {
+    const store = new CatalogReadsStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await makeOciLayout(`${tmp}/b`, { tag: "v1", seed: "b", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "team/x", "v1");
+    store.catalogReads = 0;
+    // A changed tag index in an existing repository: the catalog's digest changes.
+    await publishFrom(`oci:${tmp}/b:v1`, store, "team/x", "v2");
+    // The plan's read (unlocked) already knows the version; the holder re-reads under the
+    // lock, as it must. A third read (choosing the path again) is a wasted GET per publish.
+    assert.equal(store.catalogReads, 2);
+    assert.deepEqual(await verifyStore(store), []);
+  }));
