@@ -13,10 +13,10 @@
  * the index, and the last catalog update must name the last index (each writer updates the
  * catalog after its index write, so the last one to update reads after every write).
  */
-import { CATALOG_KEY, repoIndexKey } from "../layout/keys.ts";
+import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
 import { encodeDocument, readDocument, writeDocument } from "../layout/documents.ts";
 import { manifestEntry } from "../layout/entry.ts";
-import { FieldError, validateCatalog, validateRepoIndex } from "../layout/rules.ts";
+import { FieldError, validateCatalog, validateMarker, validateRepoIndex } from "../layout/rules.ts";
 import {
   catalogDigest,
   catalogHas,
@@ -289,6 +289,22 @@ export async function recordInCatalog(
     await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
     return true;
   });
+}
+
+/**
+ * After a tag-index write its plan did not record (layout version 1, `name` already
+ * listed, so no catalog lock): records its digest if `migrate` has set the marker to
+ * version 2 since the plan read the catalog. A marker read after the write that says 1
+ * means the write came before migrate's marker write, so migrate's second digest pass
+ * reads it (lib/lifecycle/migrate.ts); one that says 2 means migrate may have digested
+ * the index before this write, and without this a version-2 catalog would name the old
+ * index until the next publish (servers reread only what the catalog says changed).
+ * Returns whether the catalog changed.
+ */
+export async function recordIfMigrated(store: WriteStore, name: string): Promise<boolean> {
+  const marker = await readDocument(store, MARKER_KEY, validateMarker);
+  if (marker?.version !== 2) return false;
+  return await recordInCatalog(store, name);
 }
 
 /**

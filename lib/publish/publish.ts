@@ -46,6 +46,7 @@ import {
   CATALOG_LOCK,
   indexUpdate,
   planIndexes,
+  recordIfMigrated,
   recordInCatalog,
   repoLockName,
   type TagMove,
@@ -265,6 +266,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       result.catalogChanged = await recordInCatalog(store, name, {
         version: plan.catalogVersion,
       });
+    } else if (plan.repo && plan.catalogVersion === 1) {
+      result.catalogChanged = await recordIfMigrated(store, name);
     }
   } catch (e) {
     if (!tagging && signal?.aborted && signal.reason instanceof Interrupted) {
