@@ -46,9 +46,30 @@ export interface MarkerOptions {
  * store whose marker names another layout or version (a DocumentError), before writing.
  */
 export async function ensureMarker(store: WriteStore, opts: MarkerOptions = {}): Promise<string> {
+  return await (await checkMarker(store, opts)).id;
+}
+
+/**
+ * {@link ensureMarker} in two steps, so that a new store's marker write, under the marker
+ * lock (on S3 a lease's settle delay), can overlap the blob copy of the first publish
+ * instead of preceding it. Resolves once the marker is read and checked: a store whose
+ * marker names another layout or version is refused here, before anything is written.
+ * `id` then settles when the id is there (at once when the marker has one); it must be
+ * awaited before any document is written, and before the caller exits.
+ */
+export async function checkMarker(
+  store: WriteStore,
+  opts: MarkerOptions = {},
+): Promise<{ id: Promise<string> }> {
   const found = await readDocument(store, MARKER_KEY, validateMarker);
-  if (found?.id !== undefined) return found.id; // the common case: no lock
-  return await withLock(() => store.lock(MARKER_LOCK), async () => {
+  if (found?.id !== undefined) return { id: Promise.resolve(found.id) }; // no lock
+  const id = writeId(store, opts);
+  id.catch(() => {}); // observed by the caller's await; not an unhandled rejection first
+  return { id };
+}
+
+function writeId(store: WriteStore, opts: MarkerOptions): Promise<string> {
+  return withLock(() => store.lock(MARKER_LOCK), async () => {
     // Re-read under the lock: a concurrent first publisher may have written one since.
     const current = await readDocument(store, MARKER_KEY, validateMarker);
     if (current?.id !== undefined) return current.id;

@@ -53,7 +53,7 @@ import {
   updateRepoIndex,
 } from "./indexes.ts";
 import { LocksAhead } from "./lock_ahead.ts";
-import { ensureMarker } from "./marker.ts";
+import { checkMarker } from "./marker.ts";
 import { Interrupted } from "./interrupt.ts";
 import { noProgress, type PublishProgress } from "./progress.ts";
 
@@ -224,7 +224,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const signal = opts.signal;
   signal?.throwIfAborted();
   await removeStaleTemp(store, log);
-  await ensureMarker(store);
+  // Checked now; a new store's id is written while the blobs copy (before any document).
+  const marker = await checkMarker(store);
   const repoLock = repoLockName(name);
   const locks = new LocksAhead(store, [
     ...(plan.repo ? [repoLock] : []),
@@ -237,6 +238,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
 
     // Children before parents: a parent is never stored before what it references.
     result.manifestsWritten += await writeManifests(store, image.manifests, signal, ledger);
+    await marker.id;
 
     signal?.throwIfAborted();
     tagging = true; // from here on the publish completes (see PublishOptions.signal)
@@ -281,7 +283,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     }
     throw e;
   } finally {
-    await locks.abandon();
+    await Promise.all([locks.abandon(), marker.id.catch(() => {})]);
   }
   if (result.moved) {
     const { from, to } = result.moved;
