@@ -8,7 +8,6 @@
  *
  *   config "cfg.json": health.interval: expected a duration like "10s", got "ten"
  */
-import { lookup } from "node:dns/promises";
 import * as fs from "node:fs/promises";
 import { isIP } from "node:net";
 import * as path from "node:path";
@@ -114,6 +113,9 @@ export async function loadConfig(opts: LoadOptions): Promise<ResolvedConfig> {
 async function listenHostProblem(hostname: string, text: string): Promise<Problem | null> {
   if (isIP(hostname) !== 0) return null;
   try {
+    // Imported here: only a host name needs it, and on Bun node:dns costs a few ms of
+    // every start (issue 13).
+    const { lookup } = await import("node:dns/promises");
     await lookup(hostname);
     return null;
   } catch (e) {

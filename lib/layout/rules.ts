@@ -17,7 +17,7 @@
  * adds the key. The server's reader and every writer (publish, import) use these rules, so
  * what is written is what is served.
  */
-import type { TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { digestProblem } from "../oci/digest.ts";
@@ -43,11 +43,14 @@ export class FieldError extends Error {
   }
 }
 
-const markerShape = TypeCompiler.Compile(MarkerSchema);
-const catalogV1Shape = TypeCompiler.Compile(CatalogV1Schema);
-const catalogV2Shape = TypeCompiler.Compile(CatalogV2Schema);
-const entryShape = TypeCompiler.Compile(ManifestEntrySchema);
-const repoIndexShape = TypeCompiler.Compile(RepoIndexSchema);
+// Compiled on first use, not at import: compiling all five is a few ms of every start
+// (issue 13), and a server reads only its layout version's catalog and never checks a
+// lone entry.
+const markerShape = compiled(MarkerSchema);
+const catalogV1Shape = compiled(CatalogV1Schema);
+const catalogV2Shape = compiled(CatalogV2Schema);
+const entryShape = compiled(ManifestEntrySchema);
+const repoIndexShape = compiled(RepoIndexSchema);
 
 /**
  * A store id: what /readyz and logs quote, so short and plain — 1 to 64 of letters,
@@ -172,8 +175,15 @@ interface Shape<T> {
   Schema(): TSchema;
 }
 
+/** `schema`'s compiled check, compiled when first asked for. */
+function compiled<T extends TSchema>(schema: T): () => Shape<Static<T>> {
+  let shape: Shape<Static<T>> | undefined;
+  return () => shape ??= TypeCompiler.Compile(schema);
+}
+
 /** The value as its shape's type, or a FieldError for its first violation. */
-function checkShape<T>(shape: Shape<T>, value: unknown): T {
+function checkShape<T>(shapeOf: () => Shape<T>, value: unknown): T {
+  const shape = shapeOf();
   if (shape.Check(value)) return value;
   const e = shape.Errors(value).First();
   if (!e) throw new FieldError("", "does not match the layout");

@@ -10,10 +10,12 @@
  * will reach: {@link PresignOptions.endpoint}, from the origin's `url` (e.g. a public
  * `https://s3.eu-west-1.amazonaws.com` while the server itself reads an internal
  * endpoint). lib/config (config/origins.ts) resolves and checks every option.
+ *
+ * The AWS SDK is imported on the first presigner's creation, not with this module: it is
+ * most of a server's start-up (about 45 ms of CPU, issue 13) and only presigned origins
+ * use it. In the compiled binary it is a chunk of its own (scripts/build --splitting).
  */
-import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { clientConfig, type S3ClientOptions } from "../store/s3.ts";
+import type { S3ClientOptions } from "../store/s3.ts";
 
 /** Where the layout lives in the bucket. */
 export interface BucketLocation {
@@ -51,6 +53,22 @@ export interface Presigner {
  * ```
  */
 export function createPresigner(opts: PresignOptions): Presigner {
+  // Loading starts now (the origin exists, so the SDK is needed); the first URL waits for it.
+  const signer = loadSigner(opts);
+  signer.catch(() => {}); // a failed load is reported by get()/head(), not as unhandled
+  return {
+    get: async (key) => (await signer).get(key),
+    head: async (key) => (await signer).head(key),
+  };
+}
+
+async function loadSigner(opts: PresignOptions): Promise<Presigner> {
+  const [{ GetObjectCommand, HeadObjectCommand, S3Client }, { getSignedUrl }, { clientConfig }] =
+    await Promise.all([
+      import("@aws-sdk/client-s3"),
+      import("@aws-sdk/s3-request-presigner"),
+      import("../store/s3.ts"),
+    ]);
   const expiresIn = Math.ceil(opts.expiresMs / 1000);
   const client = new S3Client({
     ...clientConfig({ ...opts.s3, endpoint: opts.endpoint }),

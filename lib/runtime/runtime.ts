@@ -4,8 +4,8 @@
  * the product binary is `deno compile`d, or `bun build --compile`d where denort cannot be
  * had. Everything else uses web standards and `node:` built-ins, which both provide.
  */
-import { createReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import type * as NodeFs from "node:fs";
+import type * as NodeStream from "node:stream";
 import { type Bind, listen, type TlsPem } from "./listener.ts";
 
 export type { TlsPem } from "./listener.ts";
@@ -187,6 +187,10 @@ export function fileBody(
     const file = g.Bun.file(path) as Blob;
     return range ? file.slice(range.start, range.end + 1) : file;
   }
+  // Fetched here, not imported: every command loads this file, and on Bun evaluating
+  // node:fs and node:stream costs about 20 ms of a start (issue 13) for a path Bun never takes.
+  const { createReadStream } = g.process.getBuiltinModule("node:fs") as typeof NodeFs;
+  const { Readable } = g.process.getBuiltinModule("node:stream") as typeof NodeStream;
   const stream = createReadStream(path, range ? { ...range } : {});
   return Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
 }

@@ -34,7 +34,7 @@ import { healthz, metricsRoute, readyzRoute } from "./health.ts";
 import { noSuchEndpoint, renderError } from "./http.ts";
 import { manifestsRoute } from "./manifests.ts";
 import { compose, onResponse } from "./middleware.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics } from "./lazy_metrics.ts";
 import { observe } from "./observe.ts";
 import { RequestFigures } from "./request_figures.ts";
 import type { AccessLog } from "./access_log.ts";
