@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import * as fs from "node:fs/promises";
-import { loadTest, type LoadSettings, type WrkResult } from "./wrk.ts";
+import { type LoadSettings, loadTest, type WrkResult } from "./wrk.ts";
 import { makeSyntheticStore, type SyntheticStore } from "./stores.ts";
 import { freePort, type Proc, rssMB, sampleRss, start, waitFor } from "./proc.ts";
 import { ACCEPT, waitReady } from "./serve_rows.ts";
@@ -205,7 +205,9 @@ if (import.meta.main) {
         }
         if (only.has("redirect")) {
           const sampler = sampleRss(s.proc.pid);
-          s.redirect.push(await measured(s, s.blobUrl, load, [], s.cpu.redirect, () => sampler.stop));
+          s.redirect.push(
+            await measured(s, s.blobUrl, load, [], s.cpu.redirect, () => sampler.stop),
+          );
           s.rssLoad = Math.max(s.rssLoad, sampler.peak());
         }
       }
@@ -231,13 +233,14 @@ if (import.meta.main) {
       console.log(
         `  RSS idle ${small.rssIdle.toFixed(1)} / ${large.rssIdle.toFixed(1)} MB; ` +
           `under 307 load ${large.rssLoad.toFixed(1)} MB; ` +
-          `${
-            ((large.rssIdle - small.rssIdle) * 1048576 / (big - 10)).toFixed(0)
-          } B/tag`,
+          `${((large.rssIdle - small.rssIdle) * 1048576 / (big - 10)).toFixed(0)} B/tag`,
       );
       for (const what of ["redirect", "manifest"] as const) {
         if (!only.has(what)) continue;
-        const [sp, lp] = [median(small[what].map((x) => x.p50)), median(large[what].map((x) => x.p50))];
+        const [sp, lp] = [
+          median(small[what].map((x) => x.p50)),
+          median(large[what].map((x) => x.p50)),
+        ];
         const [sr, lr] = [
           median(small[what].map((x) => x.requestsPerSec)),
           median(large[what].map((x) => x.requestsPerSec)),
@@ -245,7 +248,9 @@ if (import.meta.main) {
         console.log(
           `  ${what}: p50 ${lp.toFixed(2)} ms (1M) vs ${sp.toFixed(2)} ms (10) = ` +
             `${(lp / sp).toFixed(3)}x; req/s ${lr.toFixed(0)} vs ${sr.toFixed(0)}; server CPU ` +
-            `${median(large.cpu[what]).toFixed(1)} vs ${median(small.cpu[what]).toFixed(1)} µs/req\n` +
+            `${median(large.cpu[what]).toFixed(1)} vs ${
+              median(small.cpu[what]).toFixed(1)
+            } µs/req\n` +
             `    1M: ${p(large[what])}\n    10: ${p(small[what])}`,
         );
       }

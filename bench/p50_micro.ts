@@ -86,7 +86,9 @@ bunGc(true);
 const gcMs = performance.now() - t;
 const h = heapStats();
 console.log(
-  `${meta.tags} tags: 307 ${redirect.toFixed(0)} CPU ns/req, manifest ${manifest.toFixed(0)} CPU ns/req; ` +
+  `${meta.tags} tags: 307 ${redirect.toFixed(0)} CPU ns/req, manifest ${
+    manifest.toFixed(0)
+  } CPU ns/req; ` +
     `load ${loadMs.toFixed(0)} ms; heap ${(h.heapSize / 1048576).toFixed(1)} MB, ` +
     `${h.objectCount} objects; full GC ${gcMs.toFixed(1)} ms; RSS ${
       (process.memoryUsage().rss / 1048576).toFixed(1)

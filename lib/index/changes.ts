@@ -32,6 +32,8 @@ export function indexChanges(before: Repos, after: Repos): RepoChange[] {
   for (const [repo, view] of after) {
     const old = before.get(repo);
     if (old === view) continue;
+    const was = old?.index.tags ?? {};
+    const now = view.index.tags;
     const change: RepoChange = {
       repo,
       kind: old ? "changed" : "added",
@@ -40,14 +42,11 @@ export function indexChanges(before: Repos, after: Repos): RepoChange[] {
       removed: [],
     };
     for (const tag of view.sortedTags) {
-      const from = old?.tagDigest(tag);
-      const to = view.tagDigest(tag)!;
+      const from = Object.hasOwn(was, tag) ? was[tag] : undefined;
       if (from === undefined) change.added.push(tag);
-      else if (from !== to) change.moved.push({ tag, from, to });
+      else if (from !== now[tag]) change.moved.push({ tag, from, to: now[tag] });
     }
-    for (const tag of old?.sortedTags ?? []) {
-      if (view.tagDigest(tag) === undefined) change.removed.push(tag);
-    }
+    for (const tag of old?.sortedTags ?? []) if (!Object.hasOwn(now, tag)) change.removed.push(tag);
     if (old && !change.added.length && !change.moved.length && !change.removed.length) continue;
     out.push(change);
   }

@@ -5,7 +5,7 @@
  * distribution-spec §"Listing Tags") and the subject → referrers map (distribution-spec
  * §"Listing Referrers").
  */
-import { record, type RepoIndex } from "../layout/schema.ts";
+import type { RepoIndex } from "../layout/schema.ts";
 
 /** A referrer descriptor as the referrers API lists it (image-spec §"Descriptors"). */
 export interface Referrer {
@@ -18,59 +18,9 @@ export interface Referrer {
 
 const NONE: readonly Referrer[] = Object.freeze([]);
 
-type ManifestEntry = RepoIndex["manifests"][string];
-
-/**
- * Shares equal strings and manifest entries between the repositories read in one load or
- * refresh (lib/index/snapshot.ts makes one per read, so nothing outlives the snapshots that
- * use it). Tags of many repositories point at the same few manifests and layers (the
- * synthetic 1M-tag store: 4 manifests; real stores share base layers): one copy each
- * instead of one per repository keeps the index's heap small (issue 13, Deliver 2).
- */
-export class Interner {
-  readonly #strings = new Map<string, string>();
-  /** digest → the entry and its JSON, so only an identical entry is shared. */
-  readonly #entries = new Map<string, { json: string; entry: ManifestEntry }>();
-
-  str(s: string): string {
-    const had = this.#strings.get(s);
-    if (had !== undefined) return had;
-    this.#strings.set(s, s);
-    return s;
-  }
-
-  /**
-   * The shared copy of `entry` (with its strings interned), or `entry` itself when the
-   * digest was seen with different fields (a store written by hand: each repository keeps
-   * what its own index says).
-   */
-  entry(digest: string, entry: ManifestEntry): ManifestEntry {
-    const json = JSON.stringify(entry);
-    const had = this.#entries.get(digest);
-    if (had) return had.json === json ? had.entry : entry;
-    const e: ManifestEntry = { mediaType: this.str(entry.mediaType), size: entry.size };
-    if (entry.annotations !== undefined) e.annotations = entry.annotations;
-    if (entry.artifactType !== undefined) e.artifactType = this.str(entry.artifactType);
-    if (entry.subject !== undefined) e.subject = this.str(entry.subject);
-    if (entry.children !== undefined) e.children = entry.children.map((d) => this.str(d));
-    if (entry.blobs !== undefined) e.blobs = entry.blobs.map((d) => this.str(d));
-    this.#entries.set(digest, { json, entry: e });
-    return e;
-  }
-}
-
-/**
- * One loaded repository: its validated index, held compactly, plus lookups built once.
- *
- * Why not the parsed document itself: a JSON object keyed by tags or digests costs JSC a
- * hidden-class (Structure) chain per distinct key sequence, i.e. per repository in a real
- * store, and every tag's digest a string of its own. Here the tags are one sorted array
- * (which tag listing needs anyway) with a parallel array of small indexes into the
- * repository's distinct manifest digests, found by binary search; manifests and blobs are
- * Maps; digests, tag names and manifest entries are shared across repositories
- * ({@link Interner}). `index` rebuilds the document for the rare callers that want it.
- */
+/** One loaded repository: its validated index plus lookups built once. */
 export class RepoView {
+  readonly index: RepoIndex;
   /** Tags in lexical (code unit) order. */
   readonly sortedTags: readonly string[];
   /** The storage etag the index was read with, for the next conditional read. */
@@ -80,114 +30,41 @@ export class RepoView {
    * unchanged tag index (lib/index/snapshot.ts reads only those whose digest differs).
    */
   readonly digest: string | undefined;
-  readonly #name: string;
-  readonly #version: RepoIndex["version"];
-  readonly #tagged: RepoIndex["tagged"];
-  /** `sortedTags[i]` points at `#targets[#tagTarget[i]]`. */
-  readonly #tagTarget: Uint8Array | Uint16Array | Uint32Array;
-  readonly #targets: readonly string[];
-  readonly #manifests: Map<string, ManifestEntry>;
-  readonly #blobs: Map<string, number>;
-  readonly #referrers: Map<string, Referrer[]> | undefined;
+  readonly #referrers: Map<string, Referrer[]>;
 
-  constructor(index: RepoIndex, etag?: string, digest?: string, pool = new Interner()) {
+  constructor(index: RepoIndex, etag?: string, digest?: string) {
+    this.index = index;
     this.etag = etag;
     this.digest = digest;
-    this.#name = index.name;
-    this.#version = index.version;
-    this.#tagged = index.tagged;
-    const tags = Object.keys(index.tags).sort();
-    const targets: string[] = [];
-    const targetOf = new Map<string, number>();
-    const n = tags.length;
-    const at = new Uint32Array(n); // narrowed below once the number of targets is known
-    for (let i = 0; i < n; i++) {
-      const tag = tags[i] = pool.str(tags[i]);
-      const d = index.tags[tag];
-      let k = targetOf.get(d);
-      if (k === undefined) {
-        targetOf.set(d, k = targets.length);
-        targets.push(pool.str(d));
-      }
-      at[i] = k;
-    }
-    this.sortedTags = tags;
-    this.#targets = targets;
-    this.#tagTarget = targets.length <= 256
-      ? Uint8Array.from(at)
-      : targets.length <= 65536
-      ? Uint16Array.from(at)
-      : at;
-    this.#manifests = new Map();
-    let referrers: Map<string, Referrer[]> | undefined;
-    for (const d in index.manifests) {
-      const m = pool.entry(d, index.manifests[d]);
-      const key = pool.str(d);
-      this.#manifests.set(key, m);
+    this.sortedTags = Object.keys(index.tags).sort();
+    this.#referrers = new Map();
+    for (const digest in index.manifests) {
+      const m = index.manifests[digest];
       if (!m.subject) continue;
-      const r: Referrer = { mediaType: m.mediaType, digest: key, size: m.size };
+      const r: Referrer = { mediaType: m.mediaType, digest, size: m.size };
       if (m.artifactType !== undefined) r.artifactType = m.artifactType;
       if (m.annotations !== undefined) r.annotations = m.annotations;
-      referrers ??= new Map();
-      let list = referrers.get(m.subject);
-      if (!list) referrers.set(m.subject, list = []);
+      let list = this.#referrers.get(m.subject);
+      if (!list) this.#referrers.set(m.subject, list = []);
       list.push(r);
     }
-    this.#blobs = new Map();
-    for (const d in index.blobs) this.#blobs.set(pool.str(d), index.blobs[d]);
     // A stable order makes responses cacheable and tests deterministic.
-    for (const list of referrers?.values() ?? []) list.sort((a, b) => cmp(a.digest, b.digest));
-    this.#referrers = referrers;
+    for (const list of this.#referrers.values()) list.sort((a, b) => cmp(a.digest, b.digest));
   }
 
   /** The manifest digest a tag points at. */
   tagDigest(tag: string): string | undefined {
-    const tags = this.sortedTags;
-    let lo = 0;
-    let hi = tags.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const t = tags[mid];
-      if (t === tag) return this.#targets[this.#tagTarget[mid]];
-      if (t < tag) lo = mid + 1;
-      else hi = mid;
-    }
-    return undefined;
-  }
-
-  /** The index entry of a manifest this repository holds, or undefined. */
-  manifest(digest: string): ManifestEntry | undefined {
-    return this.#manifests.get(digest);
+    return this.index.tags[tag];
   }
 
   /** Size of a blob or manifest this repository references, or undefined. */
   referencedSize(digest: string): number | undefined {
-    return this.#blobs.get(digest) ?? this.#manifests.get(digest)?.size;
+    return this.index.blobs[digest] ?? this.index.manifests[digest]?.size;
   }
 
   /** The manifests whose `subject` is `digest`. */
   referrers(digest: string): readonly Referrer[] {
-    return this.#referrers?.get(digest) ?? NONE;
-  }
-
-  /**
-   * The tag index as a document (tags in sorted order), rebuilt on each call: for `check`
-   * and tests, not for requests.
-   */
-  get index(): RepoIndex {
-    const tags = record<string>();
-    this.sortedTags.forEach((t, i) => tags[t] = this.#targets[this.#tagTarget[i]]);
-    const index: RepoIndex = {
-      version: this.#version,
-      name: this.#name,
-      tags,
-      manifests: record(),
-      blobs: record(),
-    };
-    for (const [d, m] of this.#manifests) index.manifests[d] = m;
-    for (const [d, size] of this.#blobs) index.blobs[d] = size;
-    if (this.#tagged !== undefined) index.tagged = this.#tagged;
-    return index;
+    return this.#referrers.get(digest) ?? NONE;
   }
 }
 

@@ -36,7 +36,7 @@ import type { Catalog } from "../layout/schema.ts";
 import { redact } from "../oci/redact.ts";
 import type { ReadResult, ReadStore } from "../store/store.ts";
 import { NO_PROBLEMS, problem, type Problems, type TrackedProblem } from "./problems.ts";
-import { Interner, RepoView } from "./repo.ts";
+import { RepoView } from "./repo.ts";
 
 /** One consistent snapshot of the store, swapped in whole. */
 export interface Snapshot {
@@ -138,12 +138,9 @@ export async function readSnapshot(
   // Enough reads in flight to hide store latency, few enough not to flood S3 or a CDN;
   // the first store-level failure rejects (pending names are not started).
   reads += toRead.length;
-  // One pool per read: what it shares dies with the snapshots that use it (no growth
-  // across refreshes), and a load shares across the whole store (lib/index/repo.ts).
-  const pool = new Interner();
   const outcomes = await pMap(
     toRead,
-    (name) => readRepo(store, name, prev, before, opts.now, pool),
+    (name) => readRepo(store, name, prev, before, opts.now),
     { concurrency: opts.concurrency },
   );
   const readNow = new Map(toRead.map((name, i) => [name, outcomes[i]]));
@@ -188,7 +185,6 @@ async function readRepo(
   prev: Snapshot | undefined,
   before: Problems,
   now: string,
-  pool: Interner,
 ): Promise<{ view?: RepoView; problem?: TrackedProblem }> {
   const key = repoIndexKey(name);
   const old = prev?.repos.get(name);
@@ -213,7 +209,7 @@ async function readRepo(
   }
   try {
     const index = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
-    return { view: new RepoView(index, res.meta.etag, tagIndexDigest(res.bytes), pool) };
+    return { view: new RepoView(index, res.meta.etag, tagIndexDigest(res.bytes)) };
   } catch (e) {
     if (!(e instanceof DocumentError)) throw e;
     // Isolation: one repository's bad document never takes the others down.

@@ -20,7 +20,7 @@ export function manifestsRoute(log: Logger) {
     // Tags and digests of the index were validated at load: look up first, and parse the
     // reference only to tell a malformed digest (400) from an unknown reference (404).
     const digest = repo.tagDigest(ref) ?? ref;
-    const entry = repo.manifest(digest);
+    const entry = repo.index.manifests[digest];
     if (!entry) {
       parseReference(ref);
       throw errors.manifestUnknown(ref);
