@@ -10,8 +10,16 @@
  *   deno run -A bench/p50_ab.ts --bin /tmp/sr-before --bin dist/static-registry \
  *     [--rounds 5] [--duration 5] [--warmup 1] [--tags 1000000] [--work /tmp/p50-ab]
  *
+ * Besides wrk's p50 and req/s, each load records the server's CPU time per request
+ * (utime+stime of the process over the measured run, /proc/<pid>/stat): less sensitive to
+ * the run queue of a shared machine than latency, though still not immune.
+ *
  * The stores are written once under `--work` and reused by later runs (they are
- * deterministic). `--env K=V` is passed to every server (e.g. BUN_JSC_ options).
+ * deterministic). `--env K=V` is passed to every server (e.g. BUN_JSC_logGC=1); a
+ * `--bin K=V,K2=V2@path` gives one binary's servers an environment of their own (the same
+ * binary with and without a BUN_JSC_ option); `--small-only` starts only the 10-tag
+ * servers; `--only redirect|manifest` picks the loads; `--hold S` keeps the servers up S
+ * seconds after start, printing pid and URLs (for perf/strace by hand).
  */
 import { parseArgs } from "node:util";
 import * as fs from "node:fs/promises";
