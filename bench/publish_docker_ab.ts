@@ -27,7 +27,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function timed(cmd: string, args: string[]): Promise<{ wall: number; cpu: number }> {
   const t0 = performance.now();
   const r = await new Deno.Command("sh", {
-    args: ["-c", '"$@" >/dev/null 2>"$ERRF" || { cat "$ERRF" >&2; exit 1; }; times', "sh", cmd, ...args],
+    args: [
+      "-c",
+      '"$@" >/dev/null 2>"$ERRF" || { cat "$ERRF" >&2; exit 1; }; times',
+      "sh",
+      cmd,
+      ...args,
+    ],
     env: { ERRF: await Deno.makeTempFile() },
     stdin: "null",
   }).output();

@@ -148,7 +148,12 @@ class GrowthWatch {
   #size: number;
   #grewAt = performance.now();
 
-  constructor(path: string, idleMs: number, onBytes: ((n: number) => void) | undefined, onIdle: () => void) {
+  constructor(
+    path: string,
+    idleMs: number,
+    onBytes: ((n: number) => void) | undefined,
+    onIdle: () => void,
+  ) {
     this.#path = path;
     this.#idleMs = idleMs;
     this.#onBytes = onBytes;

@@ -35,12 +35,7 @@ import * as fs from "node:fs/promises";
 import { type RawResponse, RegistryClient, responseError } from "./registry_client.ts";
 import { downloadToFile, linked } from "./blob_download.ts";
 import type { RetryPolicy } from "./registry_retry.ts";
-import {
-  type BlobDownloadOptions,
-  MANIFEST_MAX,
-  type Source,
-  type SourceBlob,
-} from "./source.ts";
+import { type BlobDownloadOptions, MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
 import {
   type Attached,
   type AttachedLookup,
@@ -186,7 +181,9 @@ export class DockerRegistrySource implements Source {
     const { raw, size } = await this.#blob(d.digest, ctl.signal);
     if (size !== d.size) {
       await raw.response.body?.cancel();
-      throw new Error(`${what}: ${this.description} holds ${size} bytes, the descriptor says ${d.size}`);
+      throw new Error(
+        `${what}: ${this.description} holds ${size} bytes, the descriptor says ${d.size}`,
+      );
     }
     try {
       await downloadToFile(raw, ctl, path, { size, signal: opts.signal, onBytes: opts.onBytes });
