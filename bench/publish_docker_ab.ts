@@ -7,11 +7,11 @@
  * (the first of a round rotated), medians and the same-run ratio. Extra binaries (`--bin`
  * repeated) are alternated too, to compare two builds in one run on a shared machine.
  *
- *   deno run -A bench/publish_docker_ab.ts [--rounds 7] [--bin dist/a --bin dist/b] [--keep]
+ *   deno run -A bench/publish_docker_ab.ts [--rounds 7] [--bin A --bin B] [--keep]
  *
- * The binaries also get `--cpu` time (user+sys of the child, from `/usr/bin/time`-free
- * getrusage via /proc: we read the child's utime+stime after it exits with `sh -c 'cmd;
- * times'`).
+ * Each command's CPU time (user + sys of the child) is reported beside its wall time,
+ * read with the shell's `times` after it exits: on a shared machine the wall time of one
+ * run says little, the CPU time says what the command costs.
  */
 import { parseArgs } from "node:util";
 import { makeOciLayout } from "../tests/helpers/image.ts";
@@ -34,7 +34,7 @@ async function timed(cmd: string, args: string[]): Promise<{ wall: number; cpu: 
       cmd,
       ...args,
     ],
-    env: { ERRF: await Deno.makeTempFile() },
+    env: { ERRF: `${workDir}/stderr.txt` },
     stdin: "null",
   }).output();
   const wall = performance.now() - t0;
