@@ -32,8 +32,9 @@ export interface DownloadOptions {
 }
 
 /**
- * Writes the body of `raw` (a 200 whose headers the caller checked, requested with
- * `ctl.signal`) into the existing file `path`, resuming after failures; see the module doc.
+ * Writes the body of `raw` (a 200 whose headers the caller checked, requested with a
+ * signal `ctl` aborts: {@link linked}) into the existing file `path`, resuming after
+ * failures; see the module doc.
  */
 export async function downloadToFile(
   raw: RawResponse,
@@ -76,8 +77,9 @@ export async function downloadToFile(
     }
     await new Promise((r) => setTimeout(r, backoffMs(raw.retry, attempt + 1)));
     o.signal?.throwIfAborted();
-    ctl = linked(o.signal);
-    res = await raw.reopen(have, ctl.signal);
+    const next = linked(o.signal);
+    ctl = next.ctl;
+    res = await raw.reopen(have, next.signal);
     const start = /^bytes ([0-9]+)-/.exec(res.headers.get("content-range") ?? "")?.[1];
     if (res.status === 206 && Number(start) === have && res.body) {
       append = true;
@@ -91,14 +93,15 @@ export async function downloadToFile(
   }
 }
 
-/** An AbortController that `signal` (the caller's) aborts too. */
-export function linked(signal?: AbortSignal): AbortController {
+/**
+ * A controller for one request (the idle watch aborts it) and the signal to send it with:
+ * aborted by the controller or by the caller's `signal`. AbortSignal.any rather than a
+ * listener on `signal`: a sync of thousands of blobs shares one caller signal, and
+ * listeners added per request would pile up on it.
+ */
+export function linked(signal?: AbortSignal): { ctl: AbortController; signal: AbortSignal } {
   const ctl = new AbortController();
-  if (signal) {
-    if (signal.aborted) ctl.abort(signal.reason);
-    else signal.addEventListener("abort", () => ctl.abort(signal.reason), { once: true });
-  }
-  return ctl;
+  return { ctl, signal: signal ? AbortSignal.any([ctl.signal, signal]) : ctl.signal };
 }
 
 /** The body sends more than the expected size (never retried). */

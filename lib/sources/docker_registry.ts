@@ -177,8 +177,8 @@ export class DockerRegistrySource implements Source {
       await fs.writeFile(path, this.#manifests.get(d.digest)!);
       return;
     }
-    const ctl = linked(opts.signal);
-    const { raw, size } = await this.#blob(d.digest, ctl.signal);
+    const { ctl, signal } = linked(opts.signal);
+    const { raw, size } = await this.#blob(d.digest, signal);
     if (size !== d.size) {
       await raw.response.body?.cancel();
       throw new Error(
