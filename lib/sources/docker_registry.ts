@@ -9,8 +9,9 @@
  *   digest for a digest reference); manifests are then published byte for byte.
  * - Child manifests of an index are GET by digest, blobs from `/blobs/<digest>` following
  *   redirects (RegistryClient). Blob bytes are not hashed here: the publisher verifies size
- *   and digest while streaming them into the store (copy.ts), so a corrupt blob fails there
- *   before it is committed.
+ *   and digest while streaming them into the store, or, for a directory store, after
+ *   `download()` wrote them into its temp file natively (blob_download.ts), so a corrupt
+ *   blob fails there before it is committed (copy.ts).
  * - Hosts are read as skopeo reads them (docker_reference.ts). HTTPS always, except
  *   loopback hosts (127.0.0.0/8, localhost, [::1]), which are spoken to in plain HTTP: a
  *   test or port-forwarded registry, never the network.
