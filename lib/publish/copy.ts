@@ -14,6 +14,7 @@ import { blobKey, CACHE_IMMUTABLE } from "../layout/keys.ts";
 import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 import { abortable } from "./interrupt.ts";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 /**
  * `body` checked against descriptor `d`; `what` names the object in errors ("blob"),
@@ -93,6 +94,16 @@ export async function copyBlob(
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
 ): Promise<void> {
+  if (source.download && store.writeFile) {
+    // The body goes to the temp file natively (no JavaScript per chunk, issue 13), so it
+    // is verified once written, before the store commits it: the file is read back from
+    // the page cache, which costs a tenth of what the streaming path's chunks did.
+    const download = source.download.bind(source);
+    return await store.writeFile(blobKey(d.digest), async (path) => {
+      await download(d, path, { signal, onBytes });
+      await verifyFile(path, d, "blob", signal);
+    }, { contentType: "application/octet-stream", cacheControl: CACHE_IMMUTABLE, size: d.size });
+  }
   const opening = source.open(d.digest);
   let blob;
   try {
@@ -114,6 +125,52 @@ export async function copyBlob(
     cacheControl: CACHE_IMMUTABLE,
     size: d.size,
   });
+}
+
+/** Bytes read per read(2) when verifying a file: hashing is as fast at 256 KiB to 4 MiB. */
+const VERIFY_CHUNK = 1 << 20;
+
+/**
+ * Throws unless file `path` holds exactly `d` (size, then digest; the messages of
+ * {@link verifiedBody}). Read in 1 MiB synchronous reads into one buffer (an async read
+ * is a thread-pool hop each; the stream of `Bun.file()` cost 4× the CPU), yielding to
+ * the event loop every 8 MiB so other transfers keep moving. Bounded memory whatever the
+ * size of the file.
+ */
+export async function verifyFile(
+  path: string,
+  d: Descriptor,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== d.size) {
+      throw new Error(
+        size > d.size
+          ? `${what} ${d.digest}: source has more than the descriptor size ${d.size} bytes`
+          : `${what} ${d.digest}: size ${size} does not match descriptor size ${d.size}`,
+      );
+    }
+    const v = new DigestVerifier(d.digest, d.size);
+    const buf = new Uint8Array(Math.min(VERIFY_CHUNK, Math.max(1, size)));
+    for (let at = 0, since = 0; at < size;) {
+      const n = readSync(fd, buf, 0, buf.byteLength, at);
+      if (n <= 0) break; // shrank meanwhile: the size check below says so
+      v.update(buf.subarray(0, n));
+      at += n;
+      since += n;
+      if (since >= 8 * VERIFY_CHUNK) {
+        since = 0;
+        await new Promise((r) => setTimeout(r, 0));
+        signal?.throwIfAborted();
+      }
+    }
+    v.check(what);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -9,8 +9,9 @@
  *   digest for a digest reference); manifests are then published byte for byte.
  * - Child manifests of an index are GET by digest, blobs from `/blobs/<digest>` following
  *   redirects (RegistryClient). Blob bytes are not hashed here: the publisher verifies size
- *   and digest while streaming them into the store (copy.ts), so a corrupt blob fails there
- *   before it is committed.
+ *   and digest while streaming them into the store, or, for a directory store, after
+ *   `download()` wrote them into its temp file natively (blob_download.ts), so a corrupt
+ *   blob fails there before it is committed (copy.ts).
  * - Hosts are read as skopeo reads them (docker_reference.ts). HTTPS always, except
  *   loopback hosts (127.0.0.0/8, localhost, [::1]), which are spoken to in plain HTTP: a
  *   test or port-forwarded registry, never the network.
@@ -31,9 +32,11 @@ import { type Algorithm, digestOf } from "../oci/digest.ts";
 import { UsageError } from "../cli/usage.ts";
 import type { DockerReference } from "./docker_reference.ts";
 import type { CredentialLookup } from "./registry_auth.ts";
-import { RegistryClient, responseError } from "./registry_client.ts";
+import * as fs from "node:fs/promises";
+import { type RawResponse, RegistryClient, responseError } from "./registry_client.ts";
+import { downloadToFile, linked } from "./blob_download.ts";
 import type { RetryPolicy } from "./registry_retry.ts";
-import { MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
+import { type BlobDownloadOptions, MANIFEST_MAX, type Source, type SourceBlob } from "./source.ts";
 import {
   type Attached,
   type AttachedLookup,
@@ -160,10 +163,50 @@ export class DockerRegistrySource implements Source {
       });
       return { body, size: chunk.byteLength };
     }
-    const res = await this.#get(`/v2/${this.ref.repository}/blobs/${digest}`, {
-      // Blobs are stored bytes: no transfer compression that fetch would silently undo.
-      "accept-encoding": "identity",
-    });
+    const raw = await this.#blob(digest);
+    return { body: this.#client.resumable(raw.raw), size: raw.size };
+  }
+
+  /**
+   * Blob `d` into file `path` (blob_download.ts: natively on Bun, resumed after a stall
+   * or a drop). Manifests, held in memory, are written from there.
+   */
+  async download(d: Descriptor, path: string, opts: BlobDownloadOptions = {}): Promise<void> {
+    const what = `source "${this.description}": blob ${d.digest}`;
+    if (this.#manifests.has(d.digest) || this.#manifestDigests.has(d.digest)) {
+      if (!this.#manifests.has(d.digest)) await this.#fetchManifest(d.digest);
+      await fs.writeFile(path, this.#manifests.get(d.digest)!);
+      return;
+    }
+    const { ctl, signal } = linked(opts.signal);
+    const { raw, size } = await this.#blob(d.digest, signal);
+    if (size !== d.size) {
+      await raw.response.body?.cancel();
+      throw new Error(
+        `${what}: ${this.description} holds ${size} bytes, the descriptor says ${d.size}`,
+      );
+    }
+    try {
+      await downloadToFile(raw, ctl, path, { size, signal: opts.signal, onBytes: opts.onBytes });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** GETs blob `digest`: a 200 with its size (the manifest's, else Content-Length). */
+  async #blob(digest: string, signal?: AbortSignal): Promise<{ raw: RawResponse; size: number }> {
+    let raw: RawResponse;
+    try {
+      raw = await this.#client.getRaw(`/v2/${this.ref.repository}/blobs/${digest}`, {
+        // Blobs are stored bytes: no transfer compression that fetch would silently undo.
+        "accept-encoding": "identity",
+      }, signal);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      throw new Error(`source "${this.description}": ${(e as Error).message}`, { cause: e });
+    }
+    const res = raw.response;
     if (res.status !== 200) {
       throw await responseError(
         res,
@@ -184,7 +227,7 @@ export class DockerRegistrySource implements Source {
       await res.body?.cancel();
       throw new Error(`source "${this.description}": blob ${digest}: response has no length`);
     }
-    return { body: res.body, size };
+    return { raw, size };
   }
 
   related(): Promise<Descriptor[]> {

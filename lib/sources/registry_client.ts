@@ -57,6 +57,18 @@ export interface RegistryClientOptions {
  */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
+/** A GET's response as fetch gave it, and how to resume its body (RegistryClient.getRaw). */
+export interface RawResponse {
+  response: Response;
+  /** `GET <url>` (redacted), for messages. */
+  what: string;
+  /** Longest wait for the next bytes of the body (ms). */
+  idleMs: number;
+  retry: RetryPolicy;
+  /** GETs the same URL again from byte `from` (a Range request). */
+  reopen(from: number, signal?: AbortSignal): Promise<Response>;
+}
+
 /** A failure worth another attempt (network, timeout), as opposed to a refusal. */
 class TransientError extends Error {}
 
@@ -118,16 +130,43 @@ export class RegistryClient {
    * returned. A 200's body resumes after a stall or a drop (resumable_body.ts).
    */
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    const url = new URL(path, this.#o.base);
-    const res = await this.#attempts(url, headers);
+    const raw = await this.getRaw(path, headers);
+    const res = raw.response;
     if (res.status !== 200 || !res.body) return res;
-    const body = resumableBody(res, {
+    return new Response(this.resumable(raw), { status: res.status, headers: res.headers });
+  }
+
+  /**
+   * GETs `path` like {@link get}, but hands over the response as fetch gave it (its body
+   * can go to a file natively, lib/runtime/body_file.ts), with what resuming it takes:
+   * `reopen(from)` asks again from byte `from` (retries and auth as any GET), `signal`
+   * aborts the request and its body (an idle watch, an interrupt). {@link resumable}
+   * turns it into the resuming stream get() returns.
+   */
+  async getRaw(
+    path: string,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
+    const url = new URL(path, this.#o.base);
+    const response = await this.#attempts(url, headers, signal);
+    return {
+      response,
+      what: `GET ${redactUrl(url)}`,
       idleMs: this.#o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       retry: this.#retry,
-      what: `GET ${redactUrl(url)}`,
-      reopen: (from) => this.#attempts(url, { ...headers, range: `bytes=${from}-` }),
+      reopen: (from, s) => this.#attempts(url, { ...headers, range: `bytes=${from}-` }, s),
+    };
+  }
+
+  /** A 200 raw response's body as a stream that resumes after a stall or a drop. */
+  resumable(raw: RawResponse): ReadableStream<Uint8Array> {
+    return resumableBody(raw.response, {
+      idleMs: raw.idleMs,
+      retry: raw.retry,
+      what: raw.what,
+      reopen: (from) => raw.reopen(from),
     });
-    return new Response(body, { status: res.status, headers: res.headers });
   }
 
   get #retry(): RetryPolicy {
@@ -135,17 +174,21 @@ export class RegistryClient {
   }
 
   /** {@link #authorized} until it answers something other than a transient failure. */
-  async #attempts(url: URL, headers: Record<string, string>): Promise<Response> {
+  async #attempts(
+    url: URL,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const policy = this.#retry;
     for (let attempt = 1;; attempt++) {
       let res: Response | undefined;
       let why: string;
       try {
-        res = await this.#authorized(url, headers);
+        res = await this.#authorized(url, headers, signal);
         if (!retryableStatus(res.status)) return res;
         why = (await responseError(res, "")).message.replace(/^: /, "");
       } catch (e) {
-        if (!(e instanceof TransientError)) throw e;
+        if (!(e instanceof TransientError) || signal?.aborted) throw e;
         why = e.message;
       }
       const last = attempt >= policy.attempts;
@@ -163,24 +206,32 @@ export class RegistryClient {
   }
 
   /** One attempt: redirects followed, a 401 challenge answered once. */
-  async #authorized(url: URL, headers: Record<string, string>): Promise<Response> {
-    const res = await this.#follow(url, headers);
+  async #authorized(
+    url: URL,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const res = await this.#follow(url, headers, signal);
     // Also when we hold a token: it may have expired during a long publish.
     if (res.status !== 401) return res;
     const challenge = res.headers.get("www-authenticate");
     if (!challenge) return res;
     await res.body?.cancel();
     this.#authorization = await this.#answer(parseChallenge(challenge));
-    return await this.#follow(url, headers);
+    return await this.#follow(url, headers, signal);
   }
 
-  async #follow(start: URL, headers: Record<string, string>): Promise<Response> {
+  async #follow(
+    start: URL,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const origin = new URL(this.#o.base).origin;
     let url = start;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const h = new Headers(headers);
       if (this.#authorization && url.origin === origin) h.set("authorization", this.#authorization);
-      const res = await this.#request(url, h, "manual");
+      const res = await this.#request(url, h, "manual", signal);
       const location = res.headers.get("location");
       if (!REDIRECTS.has(res.status) || !location) return res;
       await res.body?.cancel();
@@ -194,15 +245,23 @@ export class RegistryClient {
     throw new Error(`GET ${redactUrl(start)}: more than ${MAX_REDIRECTS} redirects`);
   }
 
-  async #request(url: URL, headers: Headers, redirect: RequestRedirect): Promise<Response> {
+  async #request(
+    url: URL,
+    headers: Headers,
+    redirect: RequestRedirect,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const ms = this.#o.timeoutMs ?? 30_000;
     // Every request, the token endpoint's and each redirect hop's too (lib/version.ts).
     headers.set("user-agent", userAgent());
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new Error(`no response in ${ms} ms`)), ms);
+    // The caller's signal aborts the body too, after the headers (the timer does not).
+    const both = signal ? AbortSignal.any([ctl.signal, signal]) : ctl.signal;
     try {
-      return await this.#fetch(url, { headers, redirect, signal: ctl.signal });
+      return await this.#fetch(url, { headers, redirect, signal: both });
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       const why = ctl.signal.aborted ? String(ctl.signal.reason?.message) : String(e);
       throw new TransientError(why, { cause: e });
     } finally {

@@ -20,6 +20,13 @@ export interface SourceBlob {
   size: number;
 }
 
+/** What {@link Source.download} is told. */
+export interface BlobDownloadOptions {
+  signal?: AbortSignal;
+  /** Told how many more bytes reached the file (progress). */
+  onBytes?: (n: number) => void;
+}
+
 /** Where an image comes from. */
 export interface Source {
   /** The source as the user wrote it, for messages: `oci:/tmp/img:v1`. */
@@ -30,6 +37,13 @@ export interface Source {
   resolve(): Promise<Descriptor>;
   /** Streams a blob or manifest. Throws an Error naming the digest when it is missing. */
   open(digest: string): Promise<SourceBlob>;
+  /**
+   * Sources that can do better than {@link open} (registries, lib/sources/blob_download.ts):
+   * writes blob `d` into the existing empty file `path`, natively where the runtime can.
+   * The file may hold anything when it resolves: the caller verifies size and digest
+   * before committing it. Errors name the blob; `signal` aborts with its reason.
+   */
+  download?(d: Descriptor, path: string, opts?: BlobDownloadOptions): Promise<void>;
   /**
    * Other manifests the source holds besides the root (for an OCI layout: the rest of
    * index.json). publish copies those whose `subject` is a published manifest (referrers).

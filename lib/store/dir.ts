@@ -127,22 +127,55 @@ export class DirStore implements StreamStore, WriteStore, SweepStore {
       else await writeBatched(fh.fd, body);
       await fh.sync();
       await fh.close();
-      const dir = path.dirname(dest);
-      // A rename is durable only once its directory is synced. Documents (tag index,
-      // catalog, marker) reference objects: every directory an object was renamed into
-      // is synced before a document is renamed, and the document's own after, so a power
-      // loss never leaves a durable document naming a lost object, nor loses a publish
-      // that reported success. Objects alone need not wait: nothing references them yet.
-      const isDocument = !key.startsWith("blobs/");
-      if (isDocument) await this.#syncDirs();
-      await this.#inDir(dir, () => fs.rename(tmp, dest));
-      this.#unsynced.add(dir);
-      if (isDocument) await this.#syncDirs();
+      await this.#commit(key, tmp, dest);
     } catch (e) {
       await fh.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw e;
     }
+  }
+
+  /**
+   * {@link write} with the temp file written by `fill` (by path: a body written natively
+   * by the runtime, lib/runtime/body_file.ts), then synced and renamed the same way.
+   */
+  async writeFile(
+    key: string,
+    fill: (path: string) => Promise<void>,
+    _meta: WriteMeta,
+  ): Promise<void> {
+    const dest = this.pathOf(key);
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const tmp = path.join(tmpDir, `${process.pid}-${HOST_TAG}-${randomUUID()}.part`);
+    await (await this.#inDir(tmpDir, () => fs.open(tmp, "wx", 0o644))).close();
+    try {
+      await fill(tmp);
+      const fh = await fs.open(tmp, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await this.#commit(key, tmp, dest);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** Renames a synced temp file into place (see the comment inside on durability). */
+  async #commit(key: string, tmp: string, dest: string): Promise<void> {
+    const dir = path.dirname(dest);
+    // A rename is durable only once its directory is synced. Documents (tag index,
+    // catalog, marker) reference objects: every directory an object was renamed into
+    // is synced before a document is renamed, and the document's own after, so a power
+    // loss never leaves a durable document naming a lost object, nor loses a publish
+    // that reported success. Objects alone need not wait: nothing references them yet.
+    const isDocument = !key.startsWith("blobs/");
+    if (isDocument) await this.#syncDirs();
+    await this.#inDir(dir, () => fs.rename(tmp, dest));
+    this.#unsynced.add(dir);
+    if (isDocument) await this.#syncDirs();
   }
 
   /** fsync(2) every directory a rename went into since the last call. */

@@ -87,6 +87,12 @@ export interface WriteStore extends ReadStore {
    * writer's; resolves to how many. Stores whose writes leave nothing behind omit it.
    */
   removeStaleTemp?(): Promise<number>;
+  /**
+   * Stores on a local file system: writes an object by letting `fill` write its temp file
+   * at `path` (a source can then write a body natively, lib/sources/blob_download.ts),
+   * committed as {@link write} commits when `fill` resolves, discarded when it rejects.
+   */
+  writeFile?(key: string, fill: (path: string) => Promise<void>, meta: WriteMeta): Promise<void>;
 }
 
 export interface LockOptions {
