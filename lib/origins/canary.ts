@@ -24,6 +24,7 @@ import { MARKER_KEY } from "../layout/keys.ts";
 import { decodeDocument, DocumentError } from "../layout/documents.ts";
 import { validateMarker } from "../layout/rules.ts";
 import { userAgent } from "../version.ts";
+import { readCapped } from "../capped_body.ts";
 
 /** Marker bodies larger than this are refused unread (the real one is ~100 bytes). */
 export const MAX_MARKER_BYTES = 64 * 1024;
@@ -118,7 +119,11 @@ async function readMarker(res: Response): Promise<{ storeId: string | null; memo
     await res.body?.cancel();
     throw new Error(`the marker is ${length} bytes, more than ${MAX_MARKER_BYTES}`);
   }
-  const bytes = await boundedBytes(res.body, MAX_MARKER_BYTES);
+  const bytes = await readCapped(
+    res.body,
+    MAX_MARKER_BYTES,
+    () => new Error(`the marker is more than ${MAX_MARKER_BYTES} bytes`),
+  );
   let storeId: string | null;
   try {
     storeId = decodeDocument(MARKER_KEY, bytes, validateMarker).id ?? null;
@@ -128,32 +133,4 @@ async function readMarker(res: Response): Promise<{ storeId: string | null; memo
   }
   const etag = res.headers.get("etag");
   return { storeId, ...(etag ? { memo: { etag, storeId } } : {}) };
-}
-
-/** The body's bytes; throws once more than `max` arrive (the rest is not read). */
-async function boundedBytes(
-  body: ReadableStream<Uint8Array> | null,
-  max: number,
-): Promise<Uint8Array> {
-  if (!body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    n += value.byteLength;
-    if (n > max) {
-      await reader.cancel();
-      throw new Error(`the marker is more than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * @module
  * A registry blob downloaded into a file: the body goes from the HTTP client to the file
- * natively where the runtime can (lib/runtime/body_file.ts; no JavaScript per chunk, issue
+ * natively where the runtime can (lib/runtime/runtime.ts nativeBodyToFile; no JavaScript per chunk, issue
  * 13), else through a reader loop. The promises of the streaming path hold here too:
  *
  * - **Bounded**: the native write is used only for a body whose Content-Length is what the
@@ -17,8 +17,8 @@
  *   committed (lib/publish/copy.ts), so a wrong body never lands.
  */
 import { closeSync, openSync, statSync } from "node:fs";
-import { writeAll } from "../store/dir.ts";
-import { nativeBodyToFile } from "../runtime/body_file.ts";
+import { writeBatched } from "../store/dir.ts";
+import { nativeBodyToFile } from "../runtime/runtime.ts";
 import { backoffMs } from "./registry_retry.ts";
 import type { RawResponse } from "./registry_client.ts";
 
@@ -127,38 +127,23 @@ async function writeBody(
   if (nativeBodyToFile && header !== null && Number(header) === size - have) {
     return await nativeBodyToFile(res, path, append);
   }
-  // ~1 MiB synchronous writev batches, as DirStore.write does (see writeBatched there).
-  // What was received before a failure is written too: the resume starts after it.
+  // ~1 MiB synchronous writev batches, as DirStore.write does; what was received before a
+  // failure is written too: the resume starts after it.
   const fd = openSync(path, append ? "a" : "w");
-  let batch: Uint8Array[] = [];
   try {
     let n = have;
-    let bytes = 0;
     streamed.bytes = n;
-    for await (const chunk of res.body!) {
+    await writeBatched(fd, res.body!, (chunk) => {
       if (n + chunk.byteLength > size) {
         throw new OverrunError(`sends more than the expected ${size} bytes`);
       }
       n += chunk.byteLength;
       streamed.bytes = n;
-      batch.push(chunk);
-      bytes += chunk.byteLength;
-      if (bytes >= WRITE_BATCH) {
-        writeAll(fd, batch);
-        batch = [];
-        bytes = 0;
-      }
-    }
+    });
   } finally {
-    try {
-      writeAll(fd, batch);
-    } finally {
-      closeSync(fd);
-    }
+    closeSync(fd);
   }
 }
-
-const WRITE_BATCH = 1 << 20;
 
 /** A file's size, 0 when it cannot be read. */
 function sizeOf(path: string): number {

@@ -44,6 +44,7 @@ import {
   nextLink,
   type ReferrersAnswer,
 } from "./referrers.ts";
+import { readCapped } from "../capped_body.ts";
 
 /** What we accept for manifests, best first (distribution-spec §"Pulling manifests"). */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(", ");
@@ -305,18 +306,9 @@ async function readLimited(res: Response, what: string): Promise<Uint8Array> {
     await res.body?.cancel();
     throw new Error(`${what}: ${declared} bytes exceeds the ${MANIFEST_MAX}-byte limit`);
   }
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of res.body ?? new ReadableStream<Uint8Array>()) {
-    n += c.byteLength;
-    if (n > MANIFEST_MAX) throw new Error(`${what}: more than ${MANIFEST_MAX} bytes`);
-    chunks.push(c);
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return await readCapped(
+    res.body,
+    MANIFEST_MAX,
+    () => new Error(`${what}: more than ${MANIFEST_MAX} bytes`),
+  );
 }

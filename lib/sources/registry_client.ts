@@ -138,7 +138,7 @@ export class RegistryClient {
 
   /**
    * GETs `path` like {@link get}, but hands over the response as fetch gave it (its body
-   * can go to a file natively, lib/runtime/body_file.ts), with what resuming it takes:
+   * can go to a file natively, lib/runtime/runtime.ts nativeBodyToFile), with what resuming it takes:
    * `reopen(from)` asks again from byte `from` (retries and auth as any GET), `signal`
    * aborts the request and its body (an idle watch, an interrupt). {@link resumable}
    * turns it into the resuming stream get() returns.

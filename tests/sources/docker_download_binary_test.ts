@@ -1,7 +1,7 @@
 /**
  * @module
  * The compiled binary (bun: blob bodies written to the temp file natively,
- * lib/runtime/body_file.ts) publishing `docker://` from a registry that sends bad bodies
+ * lib/runtime/runtime.ts nativeBodyToFile) publishing `docker://` from a registry that sends bad bodies
  * on purpose, over raw HTTP/1.1 so a body can disagree with its Content-Length: a flipped
  * byte, a body that ends short, a chunked body longer than the descriptor, bytes past the
  * Content-Length, a body that stalls halfway. A bad body never becomes visible under
