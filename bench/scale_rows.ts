@@ -20,6 +20,7 @@ import { rssMB, sampleRss, waitFor } from "./proc.ts";
 import { ACCEPT, waitReady } from "./serve_rows.ts";
 import { startStoreOrigins } from "./nginx.ts";
 import { errorRow, mb, ms, ratio, type Row, rps } from "./table.ts";
+import { writeDistinctStore } from "./distinct_store.ts";
 
 interface Scale {
   store: SyntheticStore;
@@ -173,6 +174,61 @@ const START_TARGET: Record<number, number> = { 10_000: 200, 100_000: 2000, 1_000
 const RSS_IDLE_TARGET: Record<number, number> = { 10_000: 80, 100_000: 400, 1_000_000: 400 };
 const RSS_LOAD_TARGET: Record<number, number> = { 100_000: 400, 1_000_000: 400 };
 
+/**
+ * Start-up and idle RSS of a store of `repositories` × 100 tags that share nothing
+ * (bench/distinct_store.ts: a manifest, config and layer of their own per tag, like CI
+ * builds), against the same targets as the synthetic store, whose 100 tag names and 4
+ * manifests are shared by every repository and so cost the engine one string each. One
+ * start: at 1M tags a load takes tens of seconds. Ready = the last repository's tags/list
+ * answers 200 (the store has tag indexes only, no manifests to GET).
+ */
+async function distinctRows(
+  bin: string,
+  workDir: string,
+  repositories: number,
+  smallRss: number | undefined,
+): Promise<Row[]> {
+  const dir = `${workDir}/store-distinct-${repositories}`;
+  writeDistinctStore(dir, repositories);
+  const tags = repositories * 100;
+  const last = `team${(repositories - 1) % 100}/app${repositories - 1}`;
+  const t0 = performance.now();
+  const reg = await startRegistry(bin, workDir, { store: dir }, { timeoutMs: 600_000 });
+  try {
+    const ready = await waitFor(reg.proc, `${reg.url}/v2/${last}/tags/list?n=1`, {
+      t0,
+      timeoutMs: 600_000,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss = rssMB(reg.proc.pid);
+    const t = START_TARGET[tags];
+    const ti = RSS_IDLE_TARGET[tags];
+    const what = `${label(tags)} tags sharing nothing (${repositories} repos)`;
+    return [{
+      name: `start-up, ${what}`,
+      value: `${ms(reg.startupMs)} (/v2/), ${ms(ready)} (last repository)`,
+      baselines: [],
+      ratios: [],
+      target: t ? `≤ ${ms(t)}` : "",
+      pass: t ? Math.max(reg.startupMs, ready) <= t : null,
+      note: "one start; bench/distinct_store.ts's store (tag indexes only)",
+    }, {
+      name: `RSS idle, ${what}`,
+      value: mb(rss),
+      baselines: [],
+      ratios: [],
+      target: ti ? `≤ ${ti} MB` : "",
+      pass: ti ? rss <= ti : null,
+      note: smallRss === undefined
+        ? ""
+        : `${((rss - smallRss) * 1048576 / tags).toFixed(0)} B/tag over the smallest store`,
+    }];
+  } finally {
+    await reg.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /** Start-up, RSS and p50 rows for each tag count. */
 export async function scaleRows(
   bin: string,
@@ -230,6 +286,16 @@ export async function scaleRows(
   }
   const small = by.get(Math.min(...counts));
   const big = by.get(Math.max(...counts));
+  // The same largest count without the synthetic store's sharing (issue 13 Deliver 2 says
+  // nothing of how tags share; real stores share little).
+  const most = Math.max(...counts);
+  if (most >= 100_000) {
+    try {
+      rows.push(...await distinctRows(bin, workDir, most / 100, small?.rssIdle));
+    } catch (e) {
+      rows.push(errorRow(`${label(most)} tags sharing nothing`, "", e));
+    }
+  }
   if (small && big && small !== big) {
     const [bl, sl] = [label(big.store.tags), label(small.store.tags)];
     // Memory per tag: what the big store's index adds to the idle process over the small one.
