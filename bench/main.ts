@@ -164,7 +164,7 @@ async function main(argv: string[]) {
         rows.push(
           ...await pullRows(bin, workDir, {
             rounds: opt.quick ? 1 : 3,
-            dockerRounds: opt.quick ? 1 : 5,
+            dockerRounds: opt.quick ? 1 : 7,
             layers: 20,
             layerSize: opt.quick ? 1 << 20 : 5 << 20,
           }),
