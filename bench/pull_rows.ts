@@ -26,11 +26,7 @@
  * (single pulls 5.2-7.4 s, the three indistinguishable); overlay2 unpacks each layer once.
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
-import {
-  startContainerd,
-  startDockerd,
-  unmountUnder,
-} from "../tests/helpers/client_daemons.ts";
+import { startContainerd, startDockerd, unmountUnder } from "../tests/helpers/client_daemons.ts";
 import type { Daemon } from "../tests/helpers/process.ts";
 import { startDistribution } from "./distribution.ts";
 import { freePort, runOk, waitFor } from "./proc.ts";
@@ -154,7 +150,9 @@ export function fetchPhase(image: string, lines: TimedLine[], layers: number): n
     if (id) done.set(id, at);
   }
   if (done.size !== layers) {
-    throw new Error(`docker pull ${image}: ${done.size} of ${layers} layers said Download complete`);
+    throw new Error(
+      `docker pull ${image}: ${done.size} of ${layers} layers said Download complete`,
+    );
   }
   return Math.max(...done.values());
 }
