@@ -259,11 +259,23 @@ const worst = (ws: Window[]) => Math.max(...ws.map((w) => w.requests.length));
 const busy = (ws: Window[]) => median(ws.map((w) => w.busyMs));
 const figure = (ws: Window[]) => `${worst(ws)} req, ${ms(busy(ws))}`;
 
-function row(kind: Kind, count: number, version: Version, m: Measured, v1?: Measured): Row {
+function row(
+  kind: Kind,
+  count: number,
+  version: Version,
+  m: Measured & { tookMs: number },
+  v1?: Measured,
+): Row {
   const name = `refresh, ${label(count)} repos, ${KIND_NAME[kind]}, layout v${version}`;
   const value = `unchanged ${figure(m.unchanged)} · 1 change ${figure(m.changed)}`;
   const n = m.unchanged.length;
-  const note = `${n} refresh${n === 1 ? "" : "es"} each, requests the most of any, time the ` +
+  const where = kind === "s3"
+    ? "s3rver with its one-descriptor-per-304 leak closed (bench/s3rver-run-closing.cjs); "
+    : "";
+  const note = `${where}row ${(m.tookMs / 1000).toFixed(0)} s (server start with its ` +
+    `first load, then every refresh); ${n} refresh${
+      n === 1 ? "" : "es"
+    } each, requests the most of any, time the ` +
     `median store-busy window (${m.unchanged.map((w) => ms(w.busyMs)).join(", ")} · ` +
     `${m.changed.map((w) => ms(w.busyMs)).join(", ")}); statuses unchanged ` +
     `${statuses(m.unchanged[0])}, 1 change ${statuses(m.changed[0])}`;
@@ -304,9 +316,10 @@ async function kindRows(b: Bench, kind: Kind, count: number): Promise<Row[]> {
       // where that is slow (s3rver serves ~10× fewer GETs a second than nginx here).
       const fullRead = count * (kind === "s3" ? 10 : 1);
       const samples = version === 1 && fullRead >= 100_000 ? 1 : b.o.samples;
+      const began = performance.now();
       const m = await measure(b, kind, store, version, samples);
       if (version === 1) v1 = m;
-      rows.push(row(kind, count, version, m, v1));
+      rows.push(row(kind, count, version, { ...m, tookMs: performance.now() - began }, v1));
     } catch (e) {
       rows.push(errorRow(name, version === 2 ? "unchanged ≤ 2 req · change ≤ +4" : "", e));
     }
