@@ -138,23 +138,28 @@ export interface TimedLine {
 }
 
 /**
- * The pull's fetch phase: ms from its start to the last layer's "Download complete" (docker
- * prints it once a blob is fully downloaded and its digest verified; unpacking follows,
- * one layer after another, and is dockerd's local work, the same whatever served the
- * blobs). Throws unless each of `layers` distinct layers said so.
+ * The pull's fetch phase: ms from its start to the end of the last layer's download. A
+ * layer's download has ended at its "Verifying Checksum" or "Download complete" line (the
+ * blob was read whole; unpacking follows, one layer after another, and is dockerd's local
+ * work, the same whatever served the blobs). dockerd sends a watcher only the latest
+ * progress of a transfer (distribution/xfer), so a busy pull may skip both lines for a
+ * layer: then its first "Extracting" or "Pull complete" line, which comes after its
+ * download, bounds it. Throws unless each of `layers` distinct layers has one of these.
  */
 export function fetchPhase(image: string, lines: TimedLine[], layers: number): number {
-  const done = new Map<string, number>();
+  const fetched = new Map<string, number>();
+  const after = new Map<string, number>();
   for (const { at, line } of lines) {
-    const id = /^(\S+): Download complete$/.exec(line)?.[1];
-    if (id) done.set(id, at);
+    const m = /^(\S+): (Verifying Checksum|Download complete|Extracting|Pull complete)/.exec(line);
+    if (!m) continue;
+    if (m[2] === "Verifying Checksum" || m[2] === "Download complete") fetched.set(m[1], at);
+    else if (!after.has(m[1])) after.set(m[1], at);
   }
-  if (done.size !== layers) {
-    throw new Error(
-      `docker pull ${image}: ${done.size} of ${layers} layers said Download complete`,
-    );
+  for (const [id, at] of after) if (!fetched.has(id)) fetched.set(id, at);
+  if (fetched.size !== layers) {
+    throw new Error(`docker pull ${image}: ${fetched.size} of ${layers} layers were downloaded`);
   }
-  return Math.max(...done.values());
+  return Math.max(...fetched.values());
 }
 
 /** `docker …` with each line of its stdout timed from the start; throws on failure. */
@@ -386,8 +391,8 @@ export async function pullRows(
       rows.push(pullRow(
         `${dockerName}, fetch phase`,
         fetch,
-        `${how}; time to the last layer's "Download complete" (what the registry serves; ` +
-          "the rest of the wall time is dockerd unpacking layers one by one)",
+        `${how}; time to the last layer's "Download complete" (fetchPhase): what the ` +
+          "registry serves, the rest of the wall time being dockerd unpacking layers one by one",
       ));
     } catch (e) {
       rows.push(errorRow(dockerName, PULL_TARGET, e));
