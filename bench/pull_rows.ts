@@ -13,18 +13,21 @@
  * a shared machine. Also `publish docker://` of that image from distribution into a
  * directory store against `skopeo copy docker:// oci:` of the same image, alternated too.
  *
- * The same three pulls with `docker pull` from a private dockerd (tests/helpers/clients.ts:
- * vfs storage, no iptables, no bridge, its own data root, exec root, pidfile and sockets in
- * a temp dir, stopped by PID). dockerd takes 127.0.0.0/8 as insecure, so plain HTTP works.
- * docker HEADs the manifest by tag, then GETs it by digest: the floor's manifest location
- * answers both with the manifest's media type and digest. The image is removed after each
- * pull, and every pull is checked to have downloaded every layer ("Pull complete" for each)
- * and to have pulled the image's digest. vfs copies each layer's parent before unpacking it, so
- * docker's wall time includes more local work than skopeo's; the ratios still compare the
- * registries, the local work being the same for all three.
+ * The same three pulls with `docker pull` from a private dockerd (tests/helpers/
+ * client_daemons.ts: overlay2 where the kernel and the data root allow it, else vfs with the
+ * reason in the row's note; no iptables, no bridge, its own data root, exec root, pidfile and
+ * sockets in a temp dir, stopped by PID). dockerd takes 127.0.0.0/8 as insecure, so plain
+ * HTTP works. docker HEADs the manifest by tag, then GETs it by digest: the floor's manifest
+ * location answers both with the manifest's media type and digest. Only the pull is timed
+ * (dockerd already up); the image is removed after each pull and dockerd checked to hold no
+ * image (so no layer), and every pull is checked to have downloaded every layer ("Pull
+ * complete" for each) and to have pulled the image's digest. Under vfs each layer's parent
+ * is copied before the layer is unpacked, so local copying swamped the registry's share
+ * (single pulls 5.2-7.4 s, the three indistinguishable); overlay2 unpacks each layer once.
  */
 import { makeOciLayout } from "../tests/helpers/image.ts";
-import { PullClients } from "../tests/helpers/clients.ts";
+import { startContainerd, startDockerd, unmountUnder } from "../tests/helpers/client_daemons.ts";
+import type { Daemon } from "../tests/helpers/process.ts";
 import { startDistribution } from "./distribution.ts";
 import { freePort, runOk, waitFor } from "./proc.ts";
 import { runNginx } from "./nginx.ts";
@@ -128,51 +131,136 @@ export function checkDockerPull(
   }
 }
 
+/** One line docker printed, `at` ms after the pull started. */
+export interface TimedLine {
+  at: number;
+  line: string;
+}
+
+/**
+ * The pull's fetch phase: ms from its start to the end of the last layer's download. A
+ * layer's download has ended at its "Verifying Checksum" or "Download complete" line (the
+ * blob was read whole; unpacking follows, one layer after another, and is dockerd's local
+ * work, the same whatever served the blobs). dockerd sends a watcher only the latest
+ * progress of a transfer (distribution/xfer), so a busy pull may skip both lines for a
+ * layer: then its first "Extracting" or "Pull complete" line, which comes after its
+ * download, bounds it. Throws unless each of `layers` distinct layers has one of these.
+ */
+export function fetchPhase(image: string, lines: TimedLine[], layers: number): number {
+  const fetched = new Map<string, number>();
+  const after = new Map<string, number>();
+  for (const { at, line } of lines) {
+    const m = /^(\S+): (Verifying Checksum|Download complete|Extracting|Pull complete)/.exec(line);
+    if (!m) continue;
+    if (m[2] === "Verifying Checksum" || m[2] === "Download complete") fetched.set(m[1], at);
+    else if (!after.has(m[1])) after.set(m[1], at);
+  }
+  for (const [id, at] of after) if (!fetched.has(id)) fetched.set(id, at);
+  if (fetched.size !== layers) {
+    throw new Error(`docker pull ${image}: ${fetched.size} of ${layers} layers were downloaded`);
+  }
+  return Math.max(...fetched.values());
+}
+
+/** `docker …` with each line of its stdout timed from the start; throws on failure. */
+async function timedDocker(args: string[]): Promise<{ ms: number; lines: TimedLine[] }> {
+  const t0 = performance.now();
+  const child = new Deno.Command("docker", {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines: TimedLine[] = [];
+  let rest = "";
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    const at = performance.now() - t0;
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop()!;
+    for (const line of parts) lines.push({ at, line });
+  }
+  if (rest) lines.push({ at: performance.now() - t0, line: rest });
+  const { code } = await child.status;
+  const ms = performance.now() - t0;
+  if (code !== 0) {
+    throw new Error(`docker ${args.join(" ")} exited with status ${code}:\n${await stderr}`);
+  }
+  await stderr;
+  return { ms, lines };
+}
+
 /**
  * `docker pull` of the image from `host` through dockerd `sock`, then `docker image rm`.
- * Throws if docker did not download every layer or pulled another digest.
+ * Returns the wall time and the fetch phase ({@link fetchPhase}). Throws if docker did not
+ * download every layer or pulled another digest.
  */
 async function dockerPull(
   sock: string,
   host: string,
   image: { rootDigest: string; layers: number },
-): Promise<number> {
+): Promise<{ wall: number; fetch: number }> {
   const ref = `${host}/${REPO}:${TAG}`;
-  const t0 = performance.now();
-  const { stdout } = await runOk("docker", ["-H", sock, "pull", ref]);
-  const ms = performance.now() - t0;
+  const { ms, lines } = await timedDocker(["-H", sock, "pull", ref]);
   await runOk("docker", ["-H", sock, "image", "rm", "-f", ref]);
-  checkDockerPull(ref, stdout, image.rootDigest, image.layers);
+  checkDockerPull(ref, lines.map((l) => l.line).join("\n"), image.rootDigest, image.layers);
+  const fetch = fetchPhase(ref, lines, image.layers);
   // No image left means no layer left (the layer store counts references): the next pull
   // downloads everything again.
   const left = (await runOk("docker", ["-H", sock, "image", "ls", "-a", "-q"])).stdout.trim();
   if (left) throw new Error(`dockerd still holds images after docker image rm: ${left}`);
-  return ms;
+  return { wall: ms, fetch };
 }
 
-/** PullClients with its dockerd started, or an error saying why not (no docker, dockerd failed). */
-async function startDocker(): Promise<PullClients> {
+/** The bench's private dockerd: its `-H` address, graph driver, and why not overlay2. */
+interface PrivateDocker {
+  sock: string;
+  driver: string;
+  fallback?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A private containerd and dockerd (tests/helpers/client_daemons.ts: overlay2 where it
+ * starts, vfs with the reason otherwise), or an error saying why not (no docker, dockerd
+ * failed). Stopped by PID, mounts under its dir unmounted, the dir removed.
+ */
+async function startDocker(workDir: string): Promise<PrivateDocker> {
   const which = await new Deno.Command("sh", {
-    args: ["-c", "command -v docker && command -v dockerd"],
+    args: ["-c", "command -v docker && command -v dockerd && command -v containerd"],
     stdout: "null",
     stderr: "null",
   }).output();
   if (!which.success) {
     throw new Error(
-      "docker pull not measured: docker/dockerd not installed (scripts/install-system-deps installs docker.io)",
+      "docker pull not measured: docker/dockerd/containerd not installed " +
+        "(scripts/install-system-deps installs docker.io)",
     );
   }
-  const clients = await PullClients.create({ budgetMs: 3_600_000 });
+  const dir = await Deno.makeTempDir({ dir: workDir, prefix: "docker-" });
+  const daemons: Daemon[] = [];
+  const close = async () => {
+    try {
+      // dockerd runs on containerd: stopped first.
+      for (const d of daemons.reverse()) await d.stop(d.name === "dockerd" ? 15_000 : 10_000);
+    } finally {
+      await unmountUnder(dir);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  };
   try {
-    await clients.dockerHost();
-    return clients;
+    const c = await startContainerd(`${dir}/containerd`);
+    daemons.push(c.daemon);
+    const d = await startDockerd(`${dir}/docker`, c.sock);
+    daemons.push(d.daemon);
+    return { sock: d.host, driver: d.driver, fallback: d.fallback, close };
   } catch (e) {
-    const logs = clients.daemonLogs();
-    await clients.close();
+    const logs = daemons.map((d) => d.logs().slice(-1000)).join("\n");
+    await close();
     throw new Error(
       `docker pull not measured: the private dockerd did not start: ${
         (e as Error)?.message ?? e
-      }\n${logs.slice(-1000)}`,
+      }\n${logs}`,
     );
   }
 }
@@ -277,23 +365,38 @@ export async function pullRows(
     // docker pull from a private dockerd: the same three, alternated the same way.
     const dockerRounds = opts.dockerRounds ?? opts.rounds;
     const dockerName = `whole pull, docker pull (${what})`;
-    let docker: PullClients | undefined;
+    let docker: PrivateDocker | undefined;
     try {
-      docker = await startDocker();
-      const sock = await docker.dockerHost();
+      docker = await startDocker(workDir);
+      const sock = docker.sock;
       const want = { rootDigest: image.rootDigest, layers: image.manifests[0].layers.length };
       await dockerPull(sock, hs, want); // warm dockerd and the origin
+      // The same pulls give both rows: alternated() takes the wall times, the fetch phases
+      // are kept on the side in the same order.
+      const fetch: Pulls = { floor: [], sr: [], dist: [] };
+      const pull = (key: keyof Pulls, h: string) => async () => {
+        const t = await dockerPull(sock, h, want);
+        fetch[key].push(t.fetch);
+        return t.wall;
+      };
+      const wall = await alternated(dockerRounds, {
+        floor: pull("floor", hf),
+        sr: pull("sr", hs),
+        dist: pull("dist", hd),
+      });
+      const how = `medians of ${dockerRounds} alternated pulls, private dockerd (${docker.driver}` +
+        (docker.fallback ? `: ${docker.fallback}` : "") +
+        "), image removed after each, every layer checked downloaded";
+      rows.push(pullRow(dockerName, wall, how));
       rows.push(pullRow(
-        dockerName,
-        await alternated(dockerRounds, {
-          floor: () => dockerPull(sock, hf, want),
-          sr: () => dockerPull(sock, hs, want),
-          dist: () => dockerPull(sock, hd, want),
-        }),
-        `medians of ${dockerRounds} alternated pulls, private dockerd (vfs), image removed after each`,
+        `${dockerName}, fetch phase`,
+        fetch,
+        `${how}; time to the last layer's "Download complete" (fetchPhase): what the ` +
+          "registry serves, the rest of the wall time being dockerd unpacking layers one by one",
       ));
     } catch (e) {
       rows.push(errorRow(dockerName, PULL_TARGET, e));
+      rows.push(errorRow(`${dockerName}, fetch phase`, PULL_TARGET, e));
     } finally {
       await docker?.close();
     }

@@ -2,10 +2,10 @@
  * @module
  * The whole-pull rows' own logic (bench/pull_rows.ts): the rotation of the alternated
  * pulls, the verdict against issue 13's target, and the check that a docker pull really
- * downloaded every layer of the image it was asked for.
+ * downloaded every layer of the image it was asked for, and when its fetch phase ended.
  */
 import assert from "node:assert/strict";
-import { alternated, checkDockerPull, pullRow } from "../../bench/pull_rows.ts";
+import { alternated, checkDockerPull, fetchPhase, pullRow } from "../../bench/pull_rows.ts";
 
 Deno.test("alternated: every system once per round, the first one rotated each round", async () => {
   const order: string[] = [];
@@ -81,4 +81,27 @@ Deno.test("checkDockerPull: refuses another digest, or none", () => {
     () => checkDockerPull(IMAGE, "latest: Pulling from x\n", DIGEST, 2),
     /pulled undefined/,
   );
+});
+
+Deno.test("fetchPhase: the time of the last layer's download end, not of the unpacking", () => {
+  const lines = FULL.split("\n").map((line, i) => ({ at: i * 10, line }));
+  // "e2922c72136a: Download complete" is line 6; the Pull complete lines come after.
+  assert.equal(fetchPhase(IMAGE, lines, 2), 60);
+  // A layer seen twice counts at its last download line.
+  const twice = [...lines.slice(0, 7), { at: 65, line: "e2922c72136a: Download complete" }];
+  assert.equal(fetchPhase(IMAGE, twice, 2), 65);
+});
+
+Deno.test("fetchPhase: a layer whose download lines dockerd skipped ends at its next line", () => {
+  // Only the latest progress reaches a watcher: seen as 19 of 20 "Download complete".
+  const skipped = FULL.split("\n").map((line, i) => ({ at: i * 10, line }))
+    .filter((l) => !/^e2922c72136a: (Verifying Checksum|Download complete)$/.test(l.line));
+  // Its "Pull complete" (line 8) bounds it.
+  assert.equal(fetchPhase(IMAGE, skipped, 2), 80);
+});
+
+Deno.test("fetchPhase: refuses a pull where a layer was never downloaded", () => {
+  const lines = FULL.split("\n").filter((l) => !l.startsWith("e2922c72136a:") || /Pulling/.test(l))
+    .map((line, i) => ({ at: i, line }));
+  assert.throws(() => fetchPhase(IMAGE, lines, 2), /1 of 2 layers were downloaded/);
 });
