@@ -196,20 +196,21 @@ export function fileBody(
 }
 
 /**
- * Writes `res`'s body at the end of file `path` (`append`) or over it, natively: on Bun,
+ * Writes `res`'s body over file `path`, natively: on Bun,
  * `Bun.write(file, response)` moves the bytes from its HTTP thread to the file without a
  * JavaScript call per chunk. Measured on `publish docker://` of a 100 MB image (issue 13;
  * bench/publish_docker_ab.ts, 6 blobs in flight): 1.9 s of CPU for fetch's reader loop
  * plus writev, 0.4 s for Bun.write, hashing the file afterwards another 0.08 s. Rejects
- * when the body fails (a drop, an abort of the request's signal). Undefined where the
- * runtime has no such write (Deno): the caller streams the body itself.
+ * when the body fails (a drop, an abort of the request's signal). Not for appending: into
+ * an fd opened for append, Bun 1.4.4 sometimes wrote part of the body twice. Undefined
+ * where the runtime has no such write (Deno): the caller streams the body itself.
  */
 export const nativeBodyToFile:
-  | ((res: Response, path: string, append: boolean) => Promise<void>)
+  | ((res: Response, path: string) => Promise<void>)
   | undefined = g.Bun
-    ? async (res, path, append) => {
+    ? async (res, path) => {
       const { openSync, closeSync } = g.process.getBuiltinModule("node:fs") as typeof NodeFs;
-      const fd = openSync(path, append ? "a" : "w");
+      const fd = openSync(path, "w");
       try {
         await g.Bun.write(g.Bun.file(fd), res);
       } finally {

@@ -124,8 +124,12 @@ async function writeBody(
   streamed: { bytes: number },
 ): Promise<void> {
   const header = res.headers.get("content-length");
-  if (nativeBodyToFile && header !== null && Number(header) === size - have) {
-    return await nativeBodyToFile(res, path, append);
+  // Natively only over a fresh file: Bun 1.4.4's Bun.write into an fd opened for append
+  // sometimes wrote part of a resumed (206) body twice (seen in
+  // tests/sync/sync_auth_faults_test.ts: 20000 + 280382 bytes became 560764), so a resume
+  // streams through the reader loop, whose every write is ours.
+  if (nativeBodyToFile && !append && header !== null && Number(header) === size - have) {
+    return await nativeBodyToFile(res, path);
   }
   // ~1 MiB synchronous writev batches, as DirStore.write does; what was received before a
   // failure is written too: the resume starts after it.
