@@ -70,19 +70,28 @@ async function assertRecorded(store: DirStore): Promise<void> {
   assert.deepEqual(await verifyStore(store), []);
 }
 
+/**
+ * A v1 store, and a publish of `NAME:v2` held at its tag-index write (its plan saw
+ * version 1 with the repository listed); `release` lets the write go.
+ */
+async function heldPublish(tmp: string) {
+  const store = await v1Store(tmp);
+  const held = signal();
+  const release = signal();
+  store.gates.set(repoIndexKey(NAME), async () => {
+    held.fire();
+    await release.promise;
+  });
+  const publishing = publishFrom(`oci:${tmp}/b:v1`, store, NAME, "v2");
+  await held.promise;
+  return { store, publishing, release: release.fire };
+}
+
 Deno.test("migrate runs whole while a v1 publish is writing its tag index: the publish records itself", () =>
   withTemp(async (tmp) => {
-    const store = await v1Store(tmp);
-    const held = signal();
-    const release = signal();
-    store.gates.set(repoIndexKey(NAME), async () => {
-      held.fire();
-      await release.promise;
-    });
-    const publishing = publishFrom(`oci:${tmp}/b:v1`, store, NAME, "v2");
-    await held.promise; // the plan saw version 1 with the repository listed
+    const { store, publishing, release } = await heldPublish(tmp);
     await migrate({ store }); // digests the old index: the publish has not written yet
-    release.fire();
+    release();
     const r: PublishResult = await publishing;
     assert.equal(r.indexChanged, true);
     assert.equal(r.catalogChanged, true, "the publish saw marker 2 and recorded its digest");
@@ -91,19 +100,11 @@ Deno.test("migrate runs whole while a v1 publish is writing its tag index: the p
 
 Deno.test("a v1 publish writes its tag index between migrate's first digest and its marker write", () =>
   withTemp(async (tmp) => {
-    const store = await v1Store(tmp);
-    const held = signal();
-    const release = signal();
-    store.gates.set(repoIndexKey(NAME), async () => {
-      held.fire();
-      await release.promise;
-    });
-    const publishing = publishFrom(`oci:${tmp}/b:v1`, store, NAME, "v2");
-    await held.promise;
+    const { store, publishing, release } = await heldPublish(tmp);
     // When migrate is about to write the marker, the publish finishes: it writes its index
     // and reads marker 1, so it does not record. Migrate must read the index after this.
     store.gates.set("static-registry.json", async () => {
-      release.fire();
+      release();
       const r = await publishing;
       assert.equal(r.catalogChanged, false, "marker still 1: the publish left it to migrate");
     });
