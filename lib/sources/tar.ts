@@ -20,7 +20,7 @@
  * (the temporary path means nothing to the user and is gone by then).
  */
 import * as fs from "node:fs/promises";
-import { createReadStream, createWriteStream, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, rmSync, type WriteStream } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Transform } from "node:stream";
@@ -142,6 +142,7 @@ async function extract(
   const at: Position = { read: 0, end: 0 };
   const seen = new Map<string, number>();
   const ex = tar.extract();
+  const disk = new Disk();
   const entries = (async () => {
     for await (const entry of ex) {
       const { header, offset } = entry;
@@ -164,18 +165,18 @@ async function extract(
       }
       const dest = path.join(dir, ...name.split("/"));
       if (header.type === "file" || header.type === "contiguous-file") {
-        await placed(header.name, where, () => fs.mkdir(path.dirname(dest), { recursive: true }));
+        await placed(header.name, where, () => disk.mkdir(path.dirname(dest)));
         await placed(
           header.name,
           where,
-          () => pipeline(entry, createWriteStream(dest, { flags: "wx" })),
+          () => pipeline(entry, disk.create(dest)),
           "is a file where an earlier entry made a directory",
         );
         continue;
       }
       entry.resume();
       if (header.type === "directory") {
-        await placed(header.name, where, () => fs.mkdir(dest, { recursive: true }));
+        await placed(header.name, where, () => disk.mkdir(dest));
       } else if ((header.type === "symlink" || header.type === "link") && header.linkname) {
         links.set(
           name,
@@ -199,11 +200,61 @@ async function extract(
   try {
     await Promise.all([pipeline(createReadStream(file), counter, ex), failed]);
   } catch (e) {
+    await disk.stop();
     throw explain(e, at, label);
   }
   if (at.read - at.end < BLOCK) {
     throw new Error(`${label}: truncated at byte ${at.read} (no end-of-archive marker)`);
   }
+}
+
+/**
+ * What the extraction loop does on disk, so that a failure can stop it before the caller
+ * removes the directory. The loop is not awaited after a failure (a tar-stream entry, a
+ * streamx stream, destroyed under node's pipeline() may never settle it), and a write or
+ * mkdir it still had going raced the removal: `ENOTEMPTY: directory not empty, rm`.
+ */
+class Disk {
+  #stopped = false;
+  #busy = new Set<Promise<unknown>>();
+  #open = new Set<WriteStream>();
+
+  mkdir(dir: string): Promise<unknown> {
+    this.#check();
+    const p = fs.mkdir(dir, { recursive: true });
+    const settled = p.catch(() => {}).finally(() => this.#busy.delete(settled));
+    this.#busy.add(settled);
+    return p;
+  }
+
+  /** A new file's write stream (fails when the file exists). */
+  create(file: string): WriteStream {
+    this.#check();
+    const ws = createWriteStream(file, { flags: "wx" });
+    this.#open.add(ws);
+    ws.once("close", () => this.#open.delete(ws));
+    return ws;
+  }
+
+  /** Refuses what comes next, closes what is open, waits for what is under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([...this.#open].map(closed));
+    await Promise.all(this.#busy);
+  }
+
+  #check(): void {
+    if (this.#stopped) throw new Error("extraction stopped");
+  }
+}
+
+/** Destroys a write stream and resolves once its file is closed. */
+function closed(ws: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.closed) return resolve();
+    ws.once("close", () => resolve());
+    ws.destroy();
+  });
 }
 
 /** A link's target as a member name: a symlink's is relative to its directory. */
