@@ -305,7 +305,8 @@ async function buildOne(
 ): Promise<Served> {
   // Mount logs say which mount (health checks, refresh failures); the root's stay as they were.
   const log = mount.prefix === "" ? rootLog : rootLog.child({ mount: mount.prefix });
-  const storeKey = JSON.stringify(mount.store);
+  // A changed `index` setting rebuilds the registry too: it decides what is held.
+  const storeKey = JSON.stringify([mount.store, config.index]);
   const originsKey = JSON.stringify([
     mount,
     config.health,
@@ -323,7 +324,7 @@ async function buildOne(
     }
   } else {
     store = await openStore(mount.store, { log });
-    registry = new Registry(store, { log });
+    registry = new Registry(store, { log, index: config.index });
     if (initial) await loadOrReport(registry, config, log);
     else await registry.load();
   }

@@ -139,6 +139,9 @@ export function resolveConfig(
       negativeTtlMs: ms("verifyBlobs.negativeTtl", u.verifyBlobs!.negativeTtl, 0),
     },
     refresh: { intervalMs: ms("refresh.interval", u.refresh!.interval) },
+    index: u.index!.load === "on-demand"
+      ? { load: "on-demand", cacheBytes: u.index!.cacheBytes! }
+      : { load: "all" },
     v1: v1Origin === undefined ? {} : { origin: v1Origin },
     log: { level: u.log!.level as LogLevel, access: u.log!.access! },
     metrics: {},

@@ -12,6 +12,7 @@ import type { OriginOptions } from "../origins/origins.ts";
 import type { Fallback, RoutingRule } from "../origins/routing.ts";
 import type { VerifyOptions } from "../origins/verify.ts";
 import type { S3ClientOptions } from "../store/s3.ts";
+import type { IndexLoad } from "../index/held.ts";
 import type { TlsFiles } from "./tls.ts";
 
 export interface ListenAddress {
@@ -66,6 +67,8 @@ export interface ResolvedConfig {
   health: HealthOptions;
   verifyBlobs: VerifyOptions;
   refresh: { intervalMs: number };
+  /** Which tag indexes a server holds (lib/index/held.ts). */
+  index: IndexLoad;
   v1: { origin?: string };
   log: { level: LogLevel; access: boolean };
   /** `metrics.listen`: `/metrics` is served there only (absent: on `listen`). */

@@ -288,6 +288,23 @@ export const ConfigSchema = Type.Object({
   refresh: Type.Optional(Type.Object({
     interval: Type.Optional(duration("How often the index is re-read from the store.", "30s")),
   }, { ...closed, default: {} })),
+  index: Type.Optional(Type.Object({
+    load: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("on-demand")], {
+      default: "all",
+      description: 'Which tag indexes are held: "all" (read at start, served while the ' +
+        'store is down) or "on-demand" (read at their first request, held in an LRU ' +
+        "bounded by cacheBytes: for stores too big to hold, lib/index/held.ts).",
+      "x-expected": '"all" or "on-demand"',
+    })),
+    // At least one large tag index; at most what a 64-bit host could hold.
+    cacheBytes: Type.Optional(Type.Integer({
+      minimum: 1 << 20,
+      maximum: 2 ** 40,
+      default: 128 << 20,
+      description: 'With load "on-demand": bytes of tag-index documents held (each ' +
+        "takes about 2.5 times its size in memory once parsed).",
+    })),
+  }, { ...closed, default: {} })),
   v1: Type.Optional(Type.Object({
     origin: Type.Optional(httpUrl("Base URL that /v1/... requests are redirected to.")),
   }, { ...closed, default: {} })),

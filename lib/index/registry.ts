@@ -27,6 +27,7 @@ import { type IndexProblem, logChanges, NO_PROBLEMS, publicProblems } from "./pr
 import { RepoView } from "./repo.ts";
 import { readSnapshot, type Snapshot } from "./snapshot.ts";
 import { indexChanges, logIndexChanges } from "./changes.ts";
+import { HeldIndexes, type IndexLoad } from "./held.ts";
 
 export { RepoView };
 export type { IndexProblem };
@@ -46,6 +47,8 @@ export interface RegistryOptions {
   manifestCacheBytes?: number;
   /** Tag indexes read at once during load/refresh (default 16). */
   concurrency?: number;
+  /** Which tag indexes are held (default all; lib/index/held.ts). */
+  index?: IndexLoad;
 }
 
 /** What `/readyz` and `/metrics` report about the index. */
@@ -86,27 +89,32 @@ export class Registry {
   #generation = 0;
   #cache: LRUCache<string, Uint8Array>;
   #inflight = new Map<string, Promise<Uint8Array | undefined>>();
+  /** With `index.load: "on-demand"`: the tag indexes held; else every one is in #state. */
+  #held: HeldIndexes | undefined;
 
   constructor(store: ReadStore, opts: RegistryOptions) {
     this.store = store;
     this.#log = opts.log;
     this.#concurrency = opts.concurrency ?? 16;
     this.#cache = manifestCache(opts.manifestCacheBytes ?? 64 << 20);
+    const index = opts.index ?? { load: "all" };
+    if (index.load === "on-demand") this.#held = new HeldIndexes(store, opts.log, index.cacheBytes);
   }
 
   /** Reads the whole index. Throws (naming the store and key) when it cannot. */
   async load(): Promise<void> {
     const started = performance.now();
-    let snap: Snapshot;
+    let read: [Snapshot | undefined, Snapshot];
     try {
-      snap = await this.#read();
+      read = await this.#read();
     } catch (e) {
       // Recorded for /readyz: a server may start with an unreachable store and retry.
       this.#lastError = { message: redact((e as Error).message), at: new Date().toISOString() };
       throw e;
     }
     this.#lastRefreshMs = performance.now() - started;
-    this.#swap(snap);
+    this.#swap(...read);
+    const snap = read[1];
     this.#loadedAt = this.#lastRefresh;
     this.#log.info({
       store: this.store.location,
@@ -114,6 +122,7 @@ export class Registry {
       repositories: snap.names.length,
       tags: snap.tags,
       ...(snap.catalog ? { layout: snap.catalog.version } : {}),
+      ...(this.#held ? { index: "on-demand" } : {}),
       ...(snap.problems.size ? { problems: snap.problems.size } : {}),
       ms: Math.round(performance.now() - started),
     }, "index loaded");
@@ -133,9 +142,9 @@ export class Registry {
     try {
       const first = this.#state === undefined;
       const started = performance.now();
-      const snap = await this.#read();
+      const read = await this.#read();
       this.#lastRefreshMs = performance.now() - started;
-      this.#swap(snap);
+      this.#swap(...read);
       if (first) this.#loadedAt = this.#lastRefresh;
       return true;
     } catch (e) {
@@ -146,15 +155,20 @@ export class Registry {
     }
   }
 
-  #read(): Promise<Snapshot> {
-    return readSnapshot(this.store, this.#state, {
+  /** The snapshot read on top of (on demand: with the views held now), and the new one. */
+  async #read(): Promise<[Snapshot | undefined, Snapshot]> {
+    const s = this.#state;
+    const prev = s && this.#held ? { ...s, repos: this.#held.held() } : s;
+    const next = await readSnapshot(this.store, prev, {
       concurrency: this.#concurrency,
       now: new Date().toISOString(),
+      onDemand: this.#held !== undefined,
     });
+    return [prev, next];
   }
 
   /** Swaps a snapshot in, logging the problems and the store identity that changed. */
-  #swap(next: Snapshot): void {
+  #swap(prev: Snapshot | undefined, next: Snapshot): void {
     const before = this.#state?.problems ?? NO_PROBLEMS;
     const id = this.#state?.storeId;
     if (this.#state && next.storeId !== id) {
@@ -165,9 +179,10 @@ export class Registry {
       else this.#log.warn(fields, `store identity changed from ${id} to ${next.storeId ?? "none"}`);
     }
     // The first load says "index loaded"; every later swap says what it picked up.
-    if (this.#state) {
-      logIndexChanges(this.#log, this.store.location, indexChanges(this.#state.repos, next.repos));
+    if (prev) {
+      logIndexChanges(this.#log, this.store.location, indexChanges(prev.repos, next.repos));
     }
+    this.#held?.update(next);
     this.#state = next;
     this.#lastRefresh = new Date();
     this.#lastError = null;
@@ -206,9 +221,24 @@ export class Registry {
     return this.#state?.names ?? [];
   }
 
-  /** A repository's validated index and precomputed lookups, or undefined. */
+  /**
+   * A repository's validated index and precomputed lookups as held now, or undefined. On
+   * demand (lib/index/held.ts) only those read so far are held: requests use {@link lookup}.
+   */
   repo(name: string): RepoView | undefined {
-    return this.#state?.repos.get(name);
+    const s = this.#state;
+    if (!s || !this.#held) return s?.repos.get(name);
+    return this.#held.peek(name);
+  }
+
+  /**
+   * What a request is served from: {@link repo}, or on demand the repository's tag index
+   * read now (a promise, which rejects with UNAVAILABLE when it cannot be read now).
+   */
+  lookup(name: string): RepoView | Promise<RepoView> | undefined {
+    const s = this.#state;
+    if (!s || !this.#held) return s?.repos.get(name);
+    return this.#held.view(name, s);
   }
 
   status(): RegistryStatus {
@@ -220,13 +250,20 @@ export class Registry {
       lastError: this.#lastError,
       refreshFailures: this.#failures,
       repositories: s?.names.length ?? 0,
-      tags: s?.tags ?? 0,
-      problems: publicProblems(s?.problems ?? NO_PROBLEMS),
+      tags: this.#held?.tags() ?? s?.tags ?? 0,
+      problems: publicProblems(this.#problems(s)),
       storeId: s?.storeId ?? null,
       layoutVersion: s?.catalog?.version ?? 0,
       lastReads: s?.reads ?? 0,
       lastRefreshMs: this.#lastRefreshMs,
     };
+  }
+
+  /** The snapshot's problems and, on demand, those of the reads of tag indexes not held. */
+  #problems(s: Snapshot | undefined) {
+    const own = s?.problems ?? NO_PROBLEMS;
+    const held = this.#held?.problems() ?? NO_PROBLEMS;
+    return held.size ? new Map([...own, ...held]) : own;
   }
 
   /**

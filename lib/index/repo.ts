@@ -30,12 +30,15 @@ export class RepoView {
    * unchanged tag index (lib/index/snapshot.ts reads only those whose digest differs).
    */
   readonly digest: string | undefined;
+  /** The size of the document read (what index.cacheBytes counts, lib/index/held.ts). */
+  readonly bytes: number;
   readonly #referrers: Map<string, Referrer[]>;
 
-  constructor(index: RepoIndex, etag?: string, digest?: string) {
+  constructor(index: RepoIndex, etag?: string, digest?: string, bytes = 0) {
     this.index = index;
     this.etag = etag;
     this.digest = digest;
+    this.bytes = bytes;
     this.sortedTags = Object.keys(index.tags).sort();
     this.#referrers = new Map();
     for (const digest in index.manifests) {

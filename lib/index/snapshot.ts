@@ -26,6 +26,11 @@
  * A listed repository with a problem is read on every refresh, served or not, so one that
  * was missing (an rsync that copied `catalog.json` before `repositories/`) appears once it
  * is there.
+ *
+ * With `onDemand` (config `index.load: "on-demand"`, lib/index/held.ts) `prev.repos` holds
+ * only the tag indexes held, and only those are read again (by the same rules); the others
+ * are read at their first request, so a load reads the marker and the catalog only, and
+ * every listed repository counts as served.
  */
 import pMap from "p-map";
 import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../layout/keys.ts";
@@ -70,6 +75,8 @@ export interface ReadOptions {
   concurrency: number;
   /** The time problems are stamped with (ISO 8601). */
   now: string;
+  /** Read only the tag indexes `prev` holds (see the module doc). */
+  onDemand?: boolean;
 }
 
 /** Reads the store's index on top of `prev`. Throws (naming store and key) when store-level. */
@@ -124,9 +131,10 @@ export async function readSnapshot(
   // What to read: version 1, everything; version 2, what the catalog says changed and
   // what was pending. Unchanged ones keep their view (the same object: changes.ts skips it).
   const toRead = listed.filter((name) => {
+    const old = prev?.repos.get(name);
+    if (opts.onDemand && old === undefined) return false;
     if (catalog?.version !== 2) return true;
     if (prev?.pending.has(name)) return true;
-    const old = prev?.repos.get(name);
     return old === undefined || old.digest !== catalogDigest(catalog, name);
   });
   if (toRead.length === 0 && prev && res.status !== "ok") {
@@ -152,14 +160,14 @@ export async function readSnapshot(
     const outcome = readNow.get(name);
     const view = outcome ? outcome.view : prev?.repos.get(name);
     if (outcome?.problem) problems.set(outcome.problem.key, outcome.problem);
-    if (
-      catalog?.version !== 2 || outcome?.problem || view?.digest !== catalogDigest(catalog, name)
-    ) {
-      pending.add(name);
-    }
+    const stale = catalog?.version !== 2 || outcome?.problem !== undefined ||
+      view?.digest !== catalogDigest(catalog, name);
+    // On demand, one not held is read at its request, not at a refresh.
+    if (stale && (view || !opts.onDemand)) pending.add(name);
+    if (opts.onDemand) names.push(name);
     if (!view) continue;
     repos.set(name, view);
-    names.push(name);
+    if (!opts.onDemand) names.push(name);
     tags += view.sortedTags.length;
   }
   return {
@@ -179,7 +187,7 @@ export async function readSnapshot(
 }
 
 /** One repository: its view (the new one, the last good one, or none) and its problem. */
-async function readRepo(
+export async function readRepo(
   store: ReadStore,
   name: string,
   prev: Snapshot | undefined,
@@ -209,7 +217,8 @@ async function readRepo(
   }
   try {
     const index = decodeDocument(key, res.bytes, (v) => validateRepoIndex(v, name));
-    return { view: new RepoView(index, res.meta.etag, tagIndexDigest(res.bytes)) };
+    const digest = tagIndexDigest(res.bytes);
+    return { view: new RepoView(index, res.meta.etag, digest, res.bytes.byteLength) };
   } catch (e) {
     if (!(e instanceof DocumentError)) throw e;
     // Isolation: one repository's bad document never takes the others down.

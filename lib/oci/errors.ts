@@ -101,4 +101,9 @@ export const errors = {
       { headers: { "Content-Range": `bytes */${size}` } },
     ),
   unavailable: (why: string) => new OciError("UNAVAILABLE", `registry not ready: ${why}`),
+  /** A listed repository whose tag index cannot be read now (lib/index/held.ts). */
+  repoUnavailable: (name: string, why: string) =>
+    new OciError("UNAVAILABLE", `the tag index of ${name} cannot be read now: ${why}`, { name }, {
+      headers: { "Retry-After": "5" },
+    }),
 };

@@ -20,7 +20,8 @@ import type { Logger } from "../log.ts";
 import type { StreamStore } from "../store/store.ts";
 import type { RequestContext } from "./context.ts";
 import { API_VERSION, API_VERSION_HEADER, empty } from "./http.ts";
-import { findRepo } from "./lookup.ts";
+import { withRepo } from "./lookup.ts";
+import type { RepoView } from "../index/registry.ts";
 import { ifRangeHolds, parseRange } from "./range.ts";
 
 const OCTETS = "application/octet-stream";
@@ -151,7 +152,10 @@ export function blobsRoute(log: Logger) {
   // Not async: when origins.locate() answers synchronously the 307 is built without a
   // promise, which is most of the cost of the most frequent request of a pull.
   return function blobs(c: RequestContext): Response | Promise<Response> {
-    const repo = findRepo(c);
+    return withRepo(c, (repo) => blob(c, repo));
+  };
+
+  function blob(c: RequestContext, repo: RepoView): Response | Promise<Response> {
     const ref = c.ref;
     // Keys of the index were validated as digests at load: look up first, and parse only
     // to tell a malformed digest (400) from an unknown one (404).
@@ -183,5 +187,5 @@ export function blobsRoute(log: Logger) {
     return typeof location === "string"
       ? redirect(location, digest)
       : location.then((l) => redirect(l, digest));
-  };
+  }
 }

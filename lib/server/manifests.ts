@@ -16,7 +16,8 @@ import { findRepo } from "./lookup.ts";
 export function manifestsRoute(log: Logger) {
   return async function manifests(c: RequestContext): Promise<Response> {
     const { req, ref } = c;
-    const repo = findRepo(c);
+    const found = findRepo(c);
+    const repo = found instanceof Promise ? await found : found;
     // Tags and digests of the index were validated at load: look up first, and parse the
     // reference only to tell a malformed digest (400) from an unknown reference (404).
     const digest = repo.tagDigest(ref) ?? ref;

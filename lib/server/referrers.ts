@@ -9,11 +9,15 @@ import { parseDigest } from "../oci/digest.ts";
 import { OCI_INDEX } from "../oci/mediatypes.ts";
 import type { RequestContext } from "./context.ts";
 import { json } from "./http.ts";
-import { findRepo } from "./lookup.ts";
+import { withRepo } from "./lookup.ts";
+import type { RepoView } from "../index/registry.ts";
 
 /** The referrers handler. */
-export function referrers(c: RequestContext): Response {
-  const repo = findRepo(c);
+export function referrers(c: RequestContext): Response | Promise<Response> {
+  return withRepo(c, (repo) => listReferrers(c, repo));
+}
+
+function listReferrers(c: RequestContext, repo: RepoView): Response {
   const digest = parseDigest(c.ref).digest;
   let list = repo.referrers(digest);
   const headers: Record<string, string> = { "Content-Type": OCI_INDEX };

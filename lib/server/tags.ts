@@ -5,16 +5,17 @@
  */
 import type { RequestContext } from "./context.ts";
 import { json } from "./http.ts";
-import { findRepo } from "./lookup.ts";
+import { withRepo } from "./lookup.ts";
 import { paginate } from "./paging.ts";
 
 /** The tags handler. Under a mount, the body and Link use the client's name (`c.name`). */
-export function tags(c: RequestContext): Response {
-  const repo = findRepo(c);
-  const page = paginate(repo.sortedTags, c.query, `/v2/${c.name}/tags/list`);
-  return json(
-    200,
-    { name: c.name, tags: page.items },
-    page.link ? { Link: page.link } : undefined,
-  );
+export function tags(c: RequestContext): Response | Promise<Response> {
+  return withRepo(c, (repo) => {
+    const page = paginate(repo.sortedTags, c.query, `/v2/${c.name}/tags/list`);
+    return json(
+      200,
+      { name: c.name, tags: page.items },
+      page.link ? { Link: page.link } : undefined,
+    );
+  });
 }

@@ -5,12 +5,19 @@
  */
 import { DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST } from "../../lib/oci/mediatypes.ts";
 import { makeFixture, SBOM_TYPE, SIG_TYPE } from "./fixture.ts";
+import type { IndexLoad } from "../../lib/index/held.ts";
 import { appFor, type Case, runCases } from "./harness.ts";
 
-Deno.test("createApp() serves the pull API", async (t) => {
+// The same table with every tag index held, and with each read at its first request
+// (index.load "on-demand", lib/index/held.ts): a client must not tell them apart.
+for (const index of [{ load: "all" }, { load: "on-demand", cacheBytes: 1 << 20 }] as const) {
+  Deno.test(`createApp() serves the pull API (index.load ${index.load})`, (t) => pullApi(t, index));
+}
+
+async function pullApi(t: Deno.TestContext, index: IndexLoad) {
   const f = await makeFixture();
   try {
-    const { app } = await appFor(f.store);
+    const { app } = await appFor(f.store, { index });
     const a = f.alpine;
     const sigDesc = {
       mediaType: OCI_MANIFEST,
@@ -257,4 +264,4 @@ Deno.test("createApp() serves the pull API", async (t) => {
   } finally {
     await f.cleanup();
   }
-});
+}

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import pino from "pino";
 import { type Logger, silentLogger } from "../../lib/log.ts";
 import { Registry } from "../../lib/index/registry.ts";
+import type { IndexLoad } from "../../lib/index/held.ts";
 import { type App, createApp, type Origins, type OriginStats } from "../../lib/server/app.ts";
 import type { ReadStore } from "../../lib/store/store.ts";
 
@@ -95,11 +96,12 @@ export class FakeOrigins implements Origins {
 /** A loaded Registry and an app over `store`. */
 export async function appFor(
   store: ReadStore,
-  opts: { origins?: Origins; v1Origin?: string; log?: Logger } = {},
+  opts: { origins?: Origins; v1Origin?: string; log?: Logger; index?: IndexLoad } = {},
 ): Promise<{ app: App; registry: Registry }> {
-  const registry = new Registry(store, { log: silentLogger });
+  const { index, ...rest } = opts;
+  const registry = new Registry(store, { log: silentLogger, index });
   await registry.load();
-  const app = createApp({ registry, store, ...opts, log: opts.log ?? silentLogger });
+  const app = createApp({ registry, store, ...rest, log: opts.log ?? silentLogger });
   return { app, registry };
 }
 
