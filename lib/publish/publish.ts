@@ -37,7 +37,7 @@ import type { Descriptor } from "../oci/mediatypes.ts";
 import { UsageError } from "../cli/usage.ts";
 import { isTag, nameProblem } from "../oci/reference.ts";
 import type { WriteStore } from "../store/store.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { collectImage, type CollectOptions } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
@@ -135,7 +135,28 @@ async function removeStaleTemp(store: WriteStore, log: Logger): Promise<void> {
   }
 }
 
-/** True when the store already holds `d` with the right size (content-addressed: done). */
+/**
+ * The logger when the caller gives none. Not lib/log.ts's `silentLogger`: importing that
+ * module evaluates pino, several ms of a `publish docker://` start on Bun (issue 13), and
+ * publish (with gc_guard.ts) only calls the level methods.
+ */
+const quiet: Logger = (() => {
+  const drop = () => {};
+  const q = {
+    level: "silent",
+    fatal: drop,
+    error: drop,
+    warn: drop,
+    info: drop,
+    debug: drop,
+    trace: drop,
+    silent: drop,
+    isLevelEnabled: () => false,
+    child: () => q,
+  };
+  return q as unknown as Logger;
+})();
+
 /**
  * Step 2: copies the blobs the store lacks, `concurrency` at a time, and starts taking
  * the locks once the rest of the copy should take less than the store's lock lead time.
@@ -148,7 +169,7 @@ async function copyBlobs(
   ledger: PresenceLedger,
 ): Promise<void> {
   const { store, source } = opts;
-  const log = opts.log ?? silentLogger;
+  const log = opts.log ?? quiet;
   const progress = opts.progress ?? noProgress;
   const blobs = [...image.values()];
   const total = blobs.reduce((n, b) => n + b.size, 0);
@@ -192,7 +213,7 @@ async function copyBlobs(
 /** Publishes one image; see the module doc for the order. */
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const { source, store, name, tag } = opts;
-  const log = opts.log ?? silentLogger;
+  const log = opts.log ?? quiet;
   checkDestination(name, tag);
 
   const image = await collectImage(source, {
