@@ -86,6 +86,11 @@ export function verifiedBody(
  * Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. When
  * `signal` aborts, the copy stops at once: the stream errors with the signal's reason, so
  * the store's atomic write discards what it had (and the source body is cancelled).
+ *
+ * `gate`: nothing is committed to the store before it resolves, and the copy fails with
+ * its error when it rejects (publish's checks, which run while the first blobs download).
+ * A download into a temp file waits for it only before the commit; a streamed write,
+ * which the store may make visible as it goes (S3), waits for it before it starts.
  */
 export async function copyBlob(
   source: Source,
@@ -93,6 +98,7 @@ export async function copyBlob(
   d: Descriptor,
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
+  gate?: Promise<unknown>,
 ): Promise<void> {
   if (source.download && store.writeFile) {
     // The body goes to the temp file natively (no JavaScript per chunk, issue 13), so it
@@ -102,8 +108,10 @@ export async function copyBlob(
     return await store.writeFile(blobKey(d.digest), async (path) => {
       await download(d, path, { signal, onBytes });
       await verifyFile(path, d, "blob", signal);
+      if (gate) await abortable(gate, signal);
     }, { contentType: "application/octet-stream", cacheControl: CACHE_IMMUTABLE, size: d.size });
   }
+  if (gate) await abortable(gate, signal);
   const opening = source.open(d.digest);
   let blob;
   try {
