@@ -15,6 +15,7 @@ import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 import { abortable } from "./interrupt.ts";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { nativeHasher } from "../runtime/runtime.ts";
 
 /**
  * `body` checked against descriptor `d`; `what` names the object in errors ("blob"),
@@ -34,7 +35,7 @@ export function verifiedBody(
   onBytes: (n: number) => void = () => {},
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  const v = new DigestVerifier(d.digest, d.size);
+  const v = new DigestVerifier(d.digest, d.size, nativeHasher);
   const reader = body.getReader();
   let onAbort: (() => void) | undefined;
   const unlisten = () => onAbort && signal?.removeEventListener("abort", onAbort);
@@ -141,7 +142,9 @@ const VERIFY_CHUNK = 1 << 20;
 /**
  * Throws unless file `path` holds exactly `d` (size, then digest; the messages of
  * {@link verifiedBody}). Read in 1 MiB synchronous reads into one buffer (an async read
- * is a thread-pool hop each; the stream of `Bun.file()` cost 4× the CPU), yielding to
+ * is a thread-pool hop each; the stream of `Bun.file()` cost 4× the CPU; `Bun.mmap` and
+ * hashing the mapping cost twice the CPU of these reads), hashed with the runtime's native
+ * hasher (a third of node:crypto's CPU on Bun), yielding to
  * the event loop every 8 MiB so other transfers keep moving. Bounded memory whatever the
  * size of the file.
  */
@@ -161,7 +164,7 @@ export async function verifyFile(
           : `${what} ${d.digest}: size ${size} does not match descriptor size ${d.size}`,
       );
     }
-    const v = new DigestVerifier(d.digest, d.size);
+    const v = new DigestVerifier(d.digest, d.size, nativeHasher);
     const buf = new Uint8Array(Math.min(VERIFY_CHUNK, Math.max(1, size)));
     for (let at = 0, since = 0; at < size;) {
       const n = readSync(fd, buf, 0, buf.byteLength, at);
