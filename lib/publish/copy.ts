@@ -139,12 +139,12 @@ export async function copyBlob(
 /** Bytes read per read(2) when verifying a file: hashing is as fast at 256 KiB to 4 MiB. */
 const VERIFY_CHUNK = 1 << 20;
 /**
- * Read buffers of finished verifications, reused: a fresh 1 MiB buffer is zeroed and
+ * The read buffer of every verification, made once: a fresh 1 MiB buffer is zeroed and
  * faulted in page by page (memset and page faults were ~4 % of a `publish docker://`'s
- * CPU in perf, issue 13). One per verification in flight (they interleave past 8 MiB).
+ * CPU in perf, issue 13). One is enough although verifications interleave: each read
+ * into it is hashed before the next await.
  */
-const spareBuffers: Uint8Array[] = [];
-const MAX_SPARE_BUFFERS = 8;
+let readBuffer: Uint8Array | undefined;
 
 /**
  * Throws unless file `path` holds exactly `d` (size, then digest; the messages of
@@ -162,7 +162,6 @@ export async function verifyFile(
   signal?: AbortSignal,
 ): Promise<void> {
   const fd = openSync(path, "r");
-  let buf: Uint8Array | undefined;
   try {
     const size = fstatSync(fd).size;
     if (size !== d.size) {
@@ -173,7 +172,7 @@ export async function verifyFile(
       );
     }
     const v = new DigestVerifier(d.digest, d.size, nativeHasher);
-    buf = spareBuffers.pop() ?? new Uint8Array(VERIFY_CHUNK);
+    const buf = readBuffer ??= new Uint8Array(VERIFY_CHUNK);
     for (let at = 0, since = 0; at < size;) {
       const n = readSync(fd, buf, 0, buf.byteLength, at);
       if (n <= 0) break; // shrank meanwhile: the size check below says so
@@ -189,7 +188,6 @@ export async function verifyFile(
     v.check(what);
   } finally {
     closeSync(fd);
-    if (buf && spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buf);
   }
 }
 
