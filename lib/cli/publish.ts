@@ -11,6 +11,8 @@
  * lib/publish/interrupt.ts).
  */
 import process from "node:process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { UsageError } from "./usage.ts";
 import { isTag, splitRepoTag } from "../oci/reference.ts";
 import { openSource } from "../sources/open.ts";
@@ -18,7 +20,8 @@ import { parseSourceSpec, type SourceSpec } from "../sources/spec.ts";
 import { authFile, fileCredentials } from "../sources/registry_auth.ts";
 import { parseFlags } from "./flags.ts";
 import { parseDuration } from "../config/duration.ts";
-import { writeStoreArg } from "./store_arg.ts";
+import { DirStore } from "../store/dir.ts";
+import type { WriteStore } from "../store/store.ts";
 import { checkDestination, publish, type PublishResult } from "../publish/publish.ts";
 import { defaultProgress, formatBytes } from "../publish/progress.ts";
 import { describeTiming, stopwatch, type Timing } from "./progress_summary.ts";
@@ -130,6 +133,36 @@ export function parsePublishArgs(argv: string[]): Parsed | "help" {
   };
 }
 
+/** A `--to` that can only be a directory: no scheme (`s3://`, `https://`) nor a mistyped one. */
+const PLAIN_DIR = /^(?![A-Za-z][A-Za-z0-9+.-]*:)(?!(?:s3|https?)\/\/)/i;
+
+/**
+ * The `--to` store. A plain directory, with no `--config` and no `STATIC_REGISTRY_*`
+ * variable that the config loader would read, is opened here as `openStore` opens one
+ * (created if missing, then it must be a directory): the config loader and the logger
+ * it brings (TypeBox config schema, jsonc-parser, pino) were ~15 ms of a 0.55 s
+ * `publish docker://` on Bun, spent before the first request (issue 13). Anything else,
+ * and a directory that cannot be made, goes through writeStoreArg, whose errors name the
+ * flag or the config key.
+ */
+export async function openTarget(
+  args: { to: string; config?: string },
+  env: Record<string, string | undefined> = process.env,
+): Promise<WriteStore> {
+  const configured = Object.keys(env).some((k) =>
+    k.startsWith("STATIC_REGISTRY_") && k !== "STATIC_REGISTRY_DEBUG"
+  );
+  if (args.config === undefined && !configured && args.to !== "" && PLAIN_DIR.test(args.to)) {
+    const dir = path.resolve(args.to);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      if (fs.statSync(dir).isDirectory()) return new DirStore(dir);
+    } catch { /* writeStoreArg says what is wrong with it */ }
+  }
+  const { writeStoreArg } = await import("./store_arg.ts");
+  return (await writeStoreArg({ store: args.to, config: args.config, flag: "--to" })).store;
+}
+
 /** Timers take at most 2^31-1 ms; a day is far past any useful wait anyway. */
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
 
@@ -169,7 +202,7 @@ export async function publishCommand(argv: string[]): Promise<number> {
 
 async function publishWith(args: Parsed, interrupt: InterruptHandle): Promise<number> {
   const clock = stopwatch();
-  const { store } = await writeStoreArg({ store: args.to, config: args.config, flag: "--to" });
+  const store = await openTarget(args);
   const auth = authFile(process.env);
   const source = await openSource(args.source, {
     credentials: auth && fileCredentials(auth.file, auth.required),

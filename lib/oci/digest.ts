@@ -46,20 +46,28 @@ export function digestOf(bytes: Uint8Array | string, algorithm: Algorithm = "sha
   return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
 }
 
+/** An incremental hash as node:crypto's `Hash` and Bun's `CryptoHasher` both are. */
+export interface Hasher {
+  update(chunk: Uint8Array): unknown;
+  digest(encoding: "hex"): string;
+}
+
 /**
  * Incremental digest and size, for verifying a blob while it is copied.
  * `const v = new DigestVerifier("sha256:…", 123); v.update(chunk); v.check("layer 2")`.
+ * `hasher` makes the hash (default node:crypto's; the runtime may have a faster one,
+ * lib/runtime/runtime.ts `nativeHasher`).
  */
 export class DigestVerifier {
   readonly expected: ParsedDigest;
   readonly expectedSize: number | undefined;
   size = 0;
-  #hash: Hash;
+  #hash: Hash | Hasher;
 
-  constructor(digest: string, expectedSize?: number) {
+  constructor(digest: string, expectedSize?: number, hasher?: (algorithm: Algorithm) => Hasher) {
     this.expected = parseDigest(digest);
     this.expectedSize = expectedSize;
-    this.#hash = createHash(this.expected.algorithm);
+    this.#hash = hasher ? hasher(this.expected.algorithm) : createHash(this.expected.algorithm);
   }
 
   update(chunk: Uint8Array): void {

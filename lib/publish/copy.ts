@@ -15,6 +15,7 @@ import type { WriteStore } from "../store/store.ts";
 import type { Source } from "../sources/source.ts";
 import { abortable } from "./interrupt.ts";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { nativeHasher } from "../runtime/runtime.ts";
 
 /**
  * `body` checked against descriptor `d`; `what` names the object in errors ("blob"),
@@ -34,7 +35,7 @@ export function verifiedBody(
   onBytes: (n: number) => void = () => {},
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array> {
-  const v = new DigestVerifier(d.digest, d.size);
+  const v = new DigestVerifier(d.digest, d.size, nativeHasher);
   const reader = body.getReader();
   let onAbort: (() => void) | undefined;
   const unlisten = () => onAbort && signal?.removeEventListener("abort", onAbort);
@@ -86,6 +87,11 @@ export function verifiedBody(
  * Streams blob `d` from `source` into `store` at blobKey(d.digest), verified. When
  * `signal` aborts, the copy stops at once: the stream errors with the signal's reason, so
  * the store's atomic write discards what it had (and the source body is cancelled).
+ *
+ * `gate`: nothing is committed to the store before it resolves, and the copy fails with
+ * its error when it rejects (publish's checks, which run while the first blobs download).
+ * A download into a temp file waits for it only before the commit; a streamed write,
+ * which the store may make visible as it goes (S3), waits for it before it starts.
  */
 export async function copyBlob(
   source: Source,
@@ -93,6 +99,7 @@ export async function copyBlob(
   d: Descriptor,
   onBytes?: (n: number) => void,
   signal?: AbortSignal,
+  gate?: Promise<unknown>,
 ): Promise<void> {
   if (source.download && store.writeFile) {
     // The body goes to the temp file natively (no JavaScript per chunk, issue 13), so it
@@ -102,8 +109,10 @@ export async function copyBlob(
     return await store.writeFile(blobKey(d.digest), async (path) => {
       await download(d, path, { signal, onBytes });
       await verifyFile(path, d, "blob", signal);
+      if (gate) await abortable(gate, signal);
     }, { contentType: "application/octet-stream", cacheControl: CACHE_IMMUTABLE, size: d.size });
   }
+  if (gate) await abortable(gate, signal);
   const opening = source.open(d.digest);
   let blob;
   try {
@@ -129,11 +138,20 @@ export async function copyBlob(
 
 /** Bytes read per read(2) when verifying a file: hashing is as fast at 256 KiB to 4 MiB. */
 const VERIFY_CHUNK = 1 << 20;
+/**
+ * The read buffer of every verification, made once: a fresh 1 MiB buffer is zeroed and
+ * faulted in page by page (memset and page faults were ~4 % of a `publish docker://`'s
+ * CPU in perf, issue 13). One is enough although verifications interleave: each read
+ * into it is hashed before the next await.
+ */
+let readBuffer: Uint8Array | undefined;
 
 /**
  * Throws unless file `path` holds exactly `d` (size, then digest; the messages of
  * {@link verifiedBody}). Read in 1 MiB synchronous reads into one buffer (an async read
- * is a thread-pool hop each; the stream of `Bun.file()` cost 4× the CPU), yielding to
+ * is a thread-pool hop each; the stream of `Bun.file()` cost 4× the CPU; `Bun.mmap` and
+ * hashing the mapping cost twice the CPU of these reads), hashed with the runtime's native
+ * hasher (a third of node:crypto's CPU on Bun), yielding to
  * the event loop every 8 MiB so other transfers keep moving. Bounded memory whatever the
  * size of the file.
  */
@@ -153,8 +171,8 @@ export async function verifyFile(
           : `${what} ${d.digest}: size ${size} does not match descriptor size ${d.size}`,
       );
     }
-    const v = new DigestVerifier(d.digest, d.size);
-    const buf = new Uint8Array(Math.min(VERIFY_CHUNK, Math.max(1, size)));
+    const v = new DigestVerifier(d.digest, d.size, nativeHasher);
+    const buf = readBuffer ??= new Uint8Array(VERIFY_CHUNK);
     for (let at = 0, since = 0; at < size;) {
       const n = readSync(fd, buf, 0, buf.byteLength, at);
       if (n <= 0) break; // shrank meanwhile: the size check below says so

@@ -30,28 +30,8 @@ import { legacyImage, type ManifestItem, ociImage } from "./docker_archive_image
 import type { Source } from "./source.ts";
 
 export { DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LAYER_GZIP } from "./docker_archive_image.ts";
-
-/** REF of `docker-archive:FILE:REF`: a `name:tag` or `@N`. */
-export type ArchiveRef = { kind: "tag"; ref: string; tag?: string } | {
-  kind: "index";
-  index: number;
-};
-
-/** Parses REF; throws UsageError for a digest reference or a bad `@N`. */
-export function parseArchiveRef(ref: string, spec: string): ArchiveRef {
-  if (ref.startsWith("@")) {
-    if (!/^@(0|[1-9][0-9]*)$/.test(ref)) {
-      throw new UsageError(`source "${spec}": "${ref}" is not @N (an image index, from 0)`);
-    }
-    return { kind: "index", index: Number(ref.slice(1)) };
-  }
-  if (ref.includes("@")) {
-    throw new UsageError(`source "${spec}": "${ref}": name:tag or @N, not a digest reference`);
-  }
-  const slash = ref.lastIndexOf("/");
-  const colon = ref.lastIndexOf(":");
-  return colon > slash ? { kind: "tag", ref, tag: ref.slice(colon + 1) } : { kind: "tag", ref };
-}
+import type { ArchiveRef } from "./archive_ref.ts";
+export { type ArchiveRef, parseArchiveRef } from "./archive_ref.ts";
 
 /** `busybox` → `busybox:latest`, `docker.io/library/x:1` → `x:1` (docker's familiar form). */
 export function normalizeRepoTag(ref: string): string {

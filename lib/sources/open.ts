@@ -4,13 +4,15 @@
  * file each. Archives (`oci-archive:`, `docker-archive:`) are unpacked into a temporary
  * directory that {@link Source.close} removes; `openLayout` is the `oci:`/`oci-archive:`
  * half that `import` uses to walk a whole layout.
+ *
+ * Each transport's module is imported when a spec names it: the archive reader (tar-stream,
+ * node:zlib) and the layout reader (node:stream) cost a `publish docker://` several ms of
+ * its start on Bun and are never used by it (issue 13: as fast as skopeo).
  */
 import * as fs from "node:fs/promises";
 import { UsageError } from "../cli/usage.ts";
-import { openDockerArchive } from "./docker_archive.ts";
-import { type DockerRegistryOptions, DockerRegistrySource } from "./docker_registry.ts";
-import { openOciArchive } from "./oci_archive.ts";
-import { OciLayoutSource } from "./oci_layout.ts";
+import type { DockerRegistryOptions } from "./docker_registry.ts";
+import type { OciLayoutSource } from "./oci_layout.ts";
 import type { Source } from "./source.ts";
 import { parseSourceSpec, type SourceSpec } from "./spec.ts";
 
@@ -42,9 +44,11 @@ export async function openSource(
       return await openLayout(s);
     case "docker-archive":
       await requireFile(s.path, s.text);
-      return await openDockerArchive(s.path, s.ref, s.text);
-    case "docker":
+      return await (await import("./docker_archive.ts")).openDockerArchive(s.path, s.ref, s.text);
+    case "docker": {
+      const { DockerRegistrySource } = await import("./docker_registry.ts");
       return new DockerRegistrySource(s.ref, s.text, opts);
+    }
   }
 }
 
@@ -52,9 +56,12 @@ export async function openSource(
 export async function openLayout(
   s: SourceSpec & { transport: "oci" | "oci-archive" },
 ): Promise<OciLayoutSource> {
-  if (s.transport === "oci") return new OciLayoutSource(s.path, s.tag, s.text);
+  if (s.transport === "oci") {
+    const { OciLayoutSource } = await import("./oci_layout.ts");
+    return new OciLayoutSource(s.path, s.tag, s.text);
+  }
   await requireFile(s.path, s.text);
-  return await openOciArchive(s.path, s.tag, s.text);
+  return await (await import("./oci_archive.ts")).openOciArchive(s.path, s.tag, s.text);
 }
 
 /** A missing archive is the user's mistake (exit 2), not an unpacking failure. */

@@ -11,7 +11,7 @@
  * | `docker://HOST/REPO[:TAG]`    | docker_reference.ts            | TAG, else `latest`   |
  */
 import { UsageError } from "../cli/usage.ts";
-import { type ArchiveRef, parseArchiveRef } from "./docker_archive.ts";
+import { type ArchiveRef, parseArchiveRef } from "./archive_ref.ts";
 import { type DockerReference, parseDockerReference } from "./docker_reference.ts";
 
 /** The transports `openSource()` understands. */
