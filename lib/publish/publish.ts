@@ -44,6 +44,7 @@ import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
   CATALOG_LOCK,
+  catalogRecorder,
   indexUpdate,
   planIndexes,
   recordIfMigrated,
@@ -231,6 +232,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     ...(plan.repo ? [repoLock] : []),
     ...(plan.catalogAhead ? [CATALOG_LOCK] : []),
   ]);
+  const recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, taken ahead too
+  if (recorder) locks.alsoStart(() => recorder.start());
   let tagging = false;
   const ledger = new PresenceLedger();
   try {
@@ -263,6 +266,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       result.catalogChanged = await recordInCatalog(store, name, {
         acquire: plan.catalogAhead ? locks.take(CATALOG_LOCK) : undefined,
         version: plan.catalogVersion,
+        recorder,
       });
     } else if (relist) {
       result.catalogChanged = await recordInCatalog(store, name, {
@@ -283,7 +287,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     }
     throw e;
   } finally {
-    await Promise.all([locks.abandon(), marker.id.catch(() => {})]);
+    await Promise.all([locks.abandon(), recorder?.abandon(), marker.id.catch(() => {})]);
   }
   if (result.moved) {
     const { from, to } = result.moved;
