@@ -112,7 +112,13 @@ function summary(evs: Ev[], t0: number): string {
     ["repo-held", at((e) => e.op === "lock-held" && !!e.key?.startsWith("repo:"))],
     ["index", at((e) => e.op === "write" && !!e.key?.endsWith("_index.json"))],
     ["repo-rel", at((e) => e.op === "lock-released" && !!e.key?.startsWith("repo:"))],
-    ["request", at((e) => e.op === "write" && !!e.key?.startsWith(".catalog/pending/"))],
+    ["intent", at((e) => e.op === "write" && !!e.key?.endsWith(".intent"))],
+    [
+      "request",
+      at((e) =>
+        e.op === "write" && !!e.key?.startsWith(".catalog/pending/") && !e.key.endsWith(".intent")
+      ),
+    ],
     ["cat-held", at((e) => e.op === "lock-held" && e.key === "catalog")],
     ["cat-abandon", at((e) => e.op === "lock-abandon" && e.key === "catalog")],
     ["catalog", at((e) => e.op === "write" && e.key === "catalog.json", true)],

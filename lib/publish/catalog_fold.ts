@@ -157,8 +157,7 @@ export class CatalogRecorder {
    * recorded, by this publisher's serving loop or another holder's.
    */
   async record(): Promise<boolean> {
-    // The request is written after the tag index (the argument in the module doc).
-    await this.#store.write(this.#key, new Uint8Array(), EMPTY);
+    await this.request();
     this.start({ intent: false });
     const gone = waitGone(this.#store, this.#key, this.#stop.signal);
     // A failed acquisition, or a failed pass of our serving loop, rejects the race.
@@ -170,6 +169,18 @@ export class CatalogRecorder {
     }
     return true;
   }
+
+  /**
+   * Writes this publisher's request (once): call it only AFTER the tag-index write (the
+   * argument in the module doc); {@link record} calls it if nobody did. A bound function,
+   * to be passed as a callback (indexes.ts updateRepoIndex's `written`).
+   */
+  readonly request = (): Promise<void> => {
+    this.#requested ??= this.#store.write(this.#key, new Uint8Array(), EMPTY);
+    this.#requested.catch(() => {}); // awaited by record()
+    return this.#requested;
+  };
+  #requested?: Promise<void>;
 
   /** Frees what {@link start} took: a failed publish. Never throws. */
   async abandon(): Promise<void> {
@@ -269,7 +280,7 @@ async function recordPass(
   store: SweepStore,
 ): Promise<{ recorded: boolean; removed: string[]; intents: string[] }> {
   const keys: string[] = [];
-  const intents: string[] = [];
+  let intents: string[] = [];
   for await (const o of store.list(PENDING_PREFIX)) {
     (o.key.endsWith(INTENT) ? intents : keys).push(o.key);
   }
@@ -292,6 +303,10 @@ async function recordPass(
     }
   });
   if (catalog !== before) await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
-  await Promise.all(keys.map((k) => store.remove(k)));
+  // A recorded publisher's intent goes with its request: the holder need not list again
+  // until that publisher removes it (its own removal is then a no-op).
+  const done = new Set(keys.map((k) => k + INTENT));
+  await Promise.all([...keys, ...intents.filter((k) => done.has(k))].map((k) => store.remove(k)));
+  intents = intents.filter((k) => !done.has(k));
   return { recorded: catalog !== before, removed: keys, intents };
 }

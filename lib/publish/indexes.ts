@@ -269,10 +269,15 @@ export function updateRepoIndex(
   name: string,
   update: IndexUpdate,
   acquire: Acquire = () => store.lock(repoLockName(name)),
+  /** Called once the changed index is written, before the lock is released. */
+  written?: () => void,
 ): Promise<IndexWrite> {
   return withLock(acquire, async () => {
     const { index, changed, created, moved } = await mergedRepoIndex(store, name, update);
-    if (changed) await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
+    if (changed) {
+      await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
+      written?.();
+    }
     return { changed, created, moved };
   });
 }

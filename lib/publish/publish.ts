@@ -256,7 +256,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
         log,
         what: `publish ${name}:${tag}`,
       }, locks.take(repoLock));
-      const w = await updateRepoIndex(store, name, update, guard.acquire);
+      // v2: the catalog request is written as soon as the index is (catalog_fold.ts),
+      // beside the repository lock's release rather than after it.
+      const w = await updateRepoIndex(store, name, update, guard.acquire, recorder?.request);
       await guard.after();
       result.indexChanged = w.changed;
       if (w.moved) result.moved = w.moved;
