@@ -195,11 +195,14 @@ export class CatalogRecorder {
     return this.#finished ??= this.#end();
   }
   #finished?: Promise<void>;
+  /** Our own serving loop recorded our request (and removed our intent with it). */
+  #servedByUs = false;
 
   async #end(): Promise<void> {
     this.#done = true;
     this.#stop.abort(new Error("the request was recorded"));
-    if (this.#intent) {
+    // A holder that recorded our request removed our intent with it (recordPass).
+    if (this.#intent && !this.#servedByUs) {
       await this.#intent.catch(() => {});
       await this.#store.remove(this.#key + INTENT).catch(() => {});
     }
@@ -215,12 +218,18 @@ export class CatalogRecorder {
   async #serve(release: Release): Promise<boolean> {
     const firstSeen = new Map<string, number>();
     let changed = false;
+    let catalog: Catalog | undefined;
     try {
       // Ends: every publish reaches record() or abandon() (publish.ts), which set #done.
       for (;;) {
-        const { recorded, removed, intents } = await recordPass(this.#store);
+        const pass = await recordPass(this.#store, catalog);
+        const { recorded, removed, intents } = pass;
+        catalog = pass.catalog;
         changed ||= recorded;
-        if (removed.includes(this.#key)) this.#served();
+        if (removed.includes(this.#key)) {
+          this.#servedByUs = true;
+          this.#served();
+        }
         const now = performance.now();
         let waitFor = 0;
         for (const k of intents) {
@@ -230,7 +239,10 @@ export class CatalogRecorder {
           if (now - since < LINGER_MS) waitFor++;
           else await this.#store.remove(k).catch(() => {}); // a dead publisher's
         }
-        if (removed.length === 0 && this.#done && waitFor === 0) break;
+        // Done, and nobody announced: release without listing again. A request written
+        // after this pass's listing is its publisher's to record (it waits for the lock
+        // too), so this only decides who records it, never whether it is.
+        if ((this.#done || this.#servedByUs) && waitFor === 0) break;
         if (removed.length === 0) await sleep(POLL_MS);
       }
     } finally {
@@ -274,18 +286,22 @@ export async function recordPending(store: SweepStore): Promise<boolean> {
  * One pass, holding the catalog lock: lists `.catalog/pending/`, digests the tag index of
  * every request's repository as it is NOW (after the listing, so after the request was
  * written, so after its index write), stores the catalog if that changes it, then removes
- * exactly the requests listed. Intents are returned, not touched.
+ * exactly the requests listed, with their publishers' intents; other intents are returned.
+ * `known`: the catalog this holder read or wrote in an earlier pass of the same hold —
+ * every catalog writer holds the lock (publish, delete, migrate), so it is still the
+ * stored one, and re-reading it would be one GET per pass for nothing.
  */
 async function recordPass(
   store: SweepStore,
-): Promise<{ recorded: boolean; removed: string[]; intents: string[] }> {
+  known?: Catalog,
+): Promise<{ recorded: boolean; removed: string[]; intents: string[]; catalog?: Catalog }> {
   const keys: string[] = [];
   let intents: string[] = [];
   for await (const o of store.list(PENDING_PREFIX)) {
     (o.key.endsWith(INTENT) ? intents : keys).push(o.key);
   }
-  if (keys.length === 0) return { recorded: false, removed: keys, intents };
-  let catalog = await readCatalog(store);
+  if (keys.length === 0) return { recorded: false, removed: keys, intents, catalog: known };
+  let catalog = known ?? await readCatalog(store);
   if (catalog.version !== 2) {
     throw new Error(`store ${store.location}: ${CATALOG_KEY} is not layout version 2`);
   }
@@ -308,5 +324,5 @@ async function recordPass(
   const done = new Set(keys.map((k) => k + INTENT));
   await Promise.all([...keys, ...intents.filter((k) => done.has(k))].map((k) => store.remove(k)));
   intents = intents.filter((k) => !done.has(k));
-  return { recorded: catalog !== before, removed: keys, intents };
+  return { recorded: catalog !== before, removed: keys, intents, catalog };
 }
