@@ -219,7 +219,9 @@ async function contentionRow(
     pass: v1 / v2 >= 1.0,
     note: `wall time until the last of ${CONTENDERS} processes exits, median of ${rounds} ` +
       `alternated rounds; v2 ${secs(wall[2])} s, v1 ${secs(wall[1])} s; ` +
-      `outliers (> 2× median): ${outliers({ v1: wall[1], v2: wall[2] })}; v2 records every publish's tag-index ` +
+      `outliers (> 2× median): ${
+        outliers({ v1: wall[1], v2: wall[2] })
+      }; v2 records every publish's tag-index ` +
       "digest through the catalog lock's holder, which takes the lock while the blobs copy " +
       "(lib/publish/catalog_fold.ts)",
   };
