@@ -49,9 +49,24 @@ export async function readCatalog(store: ReadStore): Promise<Catalog> {
 
 /** Where requests to record a tag index live (writer bookkeeping: servers never read it). */
 export const PENDING_PREFIX = ".catalog/pending/";
+/** The suffix of an intent (see {@link CatalogRecorder}); anything else there is a request. */
+const INTENT = ".intent";
 
-/** How often a waiting publisher looks whether its request was recorded (ms). */
-const POLL_MS = 100;
+/**
+ * How often a waiting publisher looks whether its request was recorded, and how often a
+ * holder that lingers for announced publishers lists the requests (ms). Short: a waiter's
+ * poll is a HEAD of an object that exists for well under a second, and on the critical
+ * path of every concurrent publish (issue 13).
+ */
+const POLL_MS = 25;
+/**
+ * How long a holder keeps the lock for one announced publisher (an intent) that has not
+ * had its request recorded yet (ms, from when this holder first listed the intent). The
+ * intent is written when the publisher's copy is expected to end within the store's
+ * lock lead time (lock_ahead.ts, S3: 750 ms), so a live one turns into a request well
+ * within this; one still there after it (a dead publisher's) is removed.
+ */
+const LINGER_MS = 3000;
 
 type Release = () => Promise<void>;
 export type LockTaker = (signal: AbortSignal) => Promise<Release>;
@@ -61,42 +76,183 @@ const requestKey = (name: string) =>
   `${PENDING_PREFIX}${name.replaceAll("/", "~")}.${randomUUID()}`;
 const nameOf = (key: string) =>
   key.slice(PENDING_PREFIX.length, key.lastIndexOf(".")).replaceAll("~", "/");
+const EMPTY = {
+  contentType: DOCUMENT_TYPE,
+  cacheControl: "no-store",
+} as const;
 
 /**
  * Gets repository `name`'s current tag-index digest into the version-2 catalog, by this
  * publisher or by the holder of the catalog lock. Resolves to whether this call wrote
  * the catalog or had its request recorded (true), or found it already recorded.
  */
-export async function recordThroughHolder(
+export function recordThroughHolder(
   store: SweepStore,
   name: string,
   takeLock: LockTaker,
 ): Promise<boolean> {
-  const key = requestKey(name);
-  await store.write(key, new Uint8Array(), {
-    contentType: DOCUMENT_TYPE,
-    cacheControl: "no-store",
-  });
-  const stop = new AbortController();
-  const lock = takeLock(stop.signal);
-  lock.catch(() => {}); // observed below, or abandoned once the request is recorded
-  const recorded = waitGone(store, key, stop.signal);
-  const first = await Promise.race([
-    lock.then((release) => ({ release })),
-    recorded.then(() => ({ release: undefined })),
-  ]);
-  stop.abort();
-  if (!first.release) {
-    // Recorded by the holder: withdraw the lock attempt (a lease won meanwhile is released).
-    void lock.then((release) => release(), () => {});
+  return new CatalogRecorder(store, name, takeLock).record();
+}
+
+/**
+ * One publisher's recording, with the catalog lock taken AHEAD (while its blobs copy, so
+ * the S3 lease's settle delay overlaps the copy: lock_ahead.ts) and a holder that serves
+ * everyone while it holds the lock.
+ *
+ * {@link start} writes an *intent* `.catalog/pending/<name>.<uuid>.intent` ("a request is
+ * coming") and starts acquiring the lock. Whoever gets the lock serves: it records every
+ * request listed (as {@link recordPending}, pass by pass), and keeps the lock while
+ * intents of other publishers are listed, for at most {@link LINGER_MS} each, and until
+ * its own request is recorded. So concurrent publishers whose copies end at about the same
+ * time pay one settle delay between them, overlapped with their copies, instead of a new
+ * one for each publisher that comes after the holder released (the timeline in
+ * bench/contention_timeline.ts showed exactly that: +0.5 s per late publisher).
+ *
+ * Intents are an optimisation only: correctness rests on the requests, as before. An
+ * intent keeps a holder a while, never keeps a request from being recorded, and losing one
+ * (removed as stale, or by a holder of an older version, which records it as a request of
+ * a repository that does not exist, i.e. records nothing and removes it) costs at most the
+ * settle delay it was meant to save. A publisher removes its intent once its request is
+ * recorded, or when it fails ({@link abandon}).
+ */
+export class CatalogRecorder {
+  readonly #store: SweepStore;
+  readonly #takeLock: LockTaker;
+  readonly #key: string;
+  readonly #stop = new AbortController();
+  #lock?: Promise<Release>;
+  #intent?: Promise<void>;
+  /** Resolved by the serving loop when it removed this publisher's request. */
+  #served!: () => void;
+  readonly #servedHere = new Promise<void>((r) => this.#served = r);
+  /** Set once this publisher's request is recorded (or it failed): serving may end. */
+  #done = false;
+  #serving?: Promise<boolean>;
+  /** The lock was won (then #serving ends by releasing it). */
+  #held = false;
+
+  constructor(store: SweepStore, name: string, takeLock: LockTaker) {
+    this.#store = store;
+    this.#takeLock = takeLock;
+    this.#key = requestKey(name);
+  }
+
+  /** Announces the request to come and starts acquiring the lock (once). */
+  start({ intent = true } = {}): void {
+    if (this.#lock) return;
+    if (intent) {
+      this.#intent = this.#store.write(this.#key + INTENT, new Uint8Array(), EMPTY);
+      this.#intent.catch(() => {}); // best effort: awaited (and its error ignored) at the end
+    }
+    this.#lock = this.#takeLock(this.#stop.signal);
+    this.#serving = this.#lock.then((release) => {
+      this.#held = true;
+      return this.#serve(release);
+    });
+    this.#serving.catch(() => {}); // observed by record() and #finish()
+  }
+
+  /**
+   * After this publisher's tag-index write: writes its request and waits until it is
+   * recorded, by this publisher's serving loop or another holder's.
+   */
+  async record(): Promise<boolean> {
+    await this.request();
+    this.start({ intent: false });
+    const gone = waitGone(this.#store, this.#key, this.#stop.signal);
+    // A failed acquisition, or a failed pass of our serving loop, rejects the race.
+    const failed = this.#serving!.then(() => new Promise<void>(() => {}));
+    try {
+      await Promise.race([gone, this.#servedHere, failed]);
+    } finally {
+      await this.#finish();
+    }
     return true;
   }
-  try {
-    return await recordPending(store);
-  } finally {
-    await first.release();
+
+  /**
+   * Writes this publisher's request (once): call it only AFTER the tag-index write (the
+   * argument in the module doc); {@link record} calls it if nobody did. A bound function,
+   * to be passed as a callback (indexes.ts updateRepoIndex's `written`).
+   */
+  readonly request = (): Promise<void> => {
+    this.#requested ??= this.#store.write(this.#key, new Uint8Array(), EMPTY);
+    this.#requested.catch(() => {}); // awaited by record()
+    return this.#requested;
+  };
+  #requested?: Promise<void>;
+
+  /** Frees what {@link start} took: a failed publish. Never throws. */
+  async abandon(): Promise<void> {
+    await this.#finish().catch(() => {});
+  }
+
+  /**
+   * Ends this publisher's part: stops its waits, removes its intent, and lets its serving
+   * loop (when it holds the lock) end and release; rethrows a failed release.
+   */
+  #finish(): Promise<void> {
+    return this.#finished ??= this.#end();
+  }
+  #finished?: Promise<void>;
+  /** Our own serving loop recorded our request (and removed our intent with it). */
+  #servedByUs = false;
+
+  async #end(): Promise<void> {
+    this.#done = true;
+    this.#stop.abort(new Error("the request was recorded"));
+    // A holder that recorded our request removed our intent with it (recordPass).
+    if (this.#intent && !this.#servedByUs) {
+      await this.#intent.catch(() => {});
+      await this.#store.remove(this.#key + INTENT).catch(() => {});
+    }
+    try {
+      await this.#serving;
+    } catch (e) {
+      // Not held: the acquisition we just stopped (or one that failed: record() saw it).
+      if (this.#held) throw e;
+    }
+  }
+
+  /** Holding the lock: records requests until this publisher is done and none is expected. */
+  async #serve(release: Release): Promise<boolean> {
+    const firstSeen = new Map<string, number>();
+    let changed = false;
+    let catalog: Catalog | undefined;
+    try {
+      // Ends: every publish reaches record() or abandon() (publish.ts), which set #done.
+      for (;;) {
+        const pass = await recordPass(this.#store, catalog);
+        const { recorded, removed, intents } = pass;
+        catalog = pass.catalog;
+        changed ||= recorded;
+        if (removed.includes(this.#key)) {
+          this.#servedByUs = true;
+          this.#served();
+        }
+        const now = performance.now();
+        let waitFor = 0;
+        for (const k of intents) {
+          if (k === this.#key + INTENT) continue;
+          const since = firstSeen.get(k) ?? now;
+          firstSeen.set(k, since);
+          if (now - since < LINGER_MS) waitFor++;
+          else await this.#store.remove(k).catch(() => {}); // a dead publisher's
+        }
+        // Done, and nobody announced: release without listing again. A request written
+        // after this pass's listing is its publisher's to record (it waits for the lock
+        // too), so this only decides who records it, never whether it is.
+        if ((this.#done || this.#servedByUs) && waitFor === 0) break;
+        if (removed.length === 0) await sleep(POLL_MS);
+      }
+    } finally {
+      await release();
+    }
+    return changed;
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `key` is gone; stops (never resolving) when `signal` aborts. */
 function waitGone(store: SweepStore, key: string, signal: AbortSignal): Promise<void> {
@@ -119,31 +275,54 @@ function waitGone(store: SweepStore, key: string, signal: AbortSignal): Promise<
 export async function recordPending(store: SweepStore): Promise<boolean> {
   let changed = false;
   for (let pass = 0; pass < 100; pass++) {
-    const keys: string[] = [];
-    for await (const o of store.list(PENDING_PREFIX)) keys.push(o.key);
-    if (keys.length === 0) break;
-    let catalog = await readCatalog(store);
-    if (catalog.version !== 2) {
-      throw new Error(`store ${store.location}: ${CATALOG_KEY} is not layout version 2`);
-    }
-    const names = [...new Set(keys.map(nameOf))].sort();
-    const digests = await pMap(names, async (name) => {
-      const res = await store.read(repoIndexKey(name));
-      return res.status === "ok" ? tagIndexDigest(res.bytes) : undefined;
-    }, { concurrency: 16 });
-    const before = catalog;
-    names.forEach((name, i) => {
-      const d = digests[i];
-      // A request whose index is gone (a repository deleted since) records nothing.
-      if (d !== undefined && catalogDigest(catalog, name) !== d) {
-        catalog = withRepository(catalog, name, d);
-      }
-    });
-    if (catalog !== before) {
-      await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
-      changed = true;
-    }
-    await Promise.all(keys.map((k) => store.remove(k)));
+    const { recorded, removed } = await recordPass(store);
+    changed ||= recorded;
+    if (removed.length === 0) break;
   }
   return changed;
+}
+
+/**
+ * One pass, holding the catalog lock: lists `.catalog/pending/`, digests the tag index of
+ * every request's repository as it is NOW (after the listing, so after the request was
+ * written, so after its index write), stores the catalog if that changes it, then removes
+ * exactly the requests listed, with their publishers' intents; other intents are returned.
+ * `known`: the catalog this holder read or wrote in an earlier pass of the same hold —
+ * every catalog writer holds the lock (publish, delete, migrate), so it is still the
+ * stored one, and re-reading it would be one GET per pass for nothing.
+ */
+async function recordPass(
+  store: SweepStore,
+  known?: Catalog,
+): Promise<{ recorded: boolean; removed: string[]; intents: string[]; catalog?: Catalog }> {
+  const keys: string[] = [];
+  let intents: string[] = [];
+  for await (const o of store.list(PENDING_PREFIX)) {
+    (o.key.endsWith(INTENT) ? intents : keys).push(o.key);
+  }
+  if (keys.length === 0) return { recorded: false, removed: keys, intents, catalog: known };
+  let catalog = known ?? await readCatalog(store);
+  if (catalog.version !== 2) {
+    throw new Error(`store ${store.location}: ${CATALOG_KEY} is not layout version 2`);
+  }
+  const names = [...new Set(keys.map(nameOf))].sort();
+  const digests = await pMap(names, async (name) => {
+    const res = await store.read(repoIndexKey(name));
+    return res.status === "ok" ? tagIndexDigest(res.bytes) : undefined;
+  }, { concurrency: 16 });
+  const before = catalog;
+  names.forEach((name, i) => {
+    const d = digests[i];
+    // A request whose index is gone (a repository deleted since) records nothing.
+    if (d !== undefined && catalogDigest(catalog, name) !== d) {
+      catalog = withRepository(catalog, name, d);
+    }
+  });
+  if (catalog !== before) await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
+  // A recorded publisher's intent goes with its request: the holder need not list again
+  // until that publisher removes it (its own removal is then a no-op).
+  const done = new Set(keys.map((k) => k + INTENT));
+  await Promise.all([...keys, ...intents.filter((k) => done.has(k))].map((k) => store.remove(k)));
+  intents = intents.filter((k) => !done.has(k));
+  return { recorded: catalog !== before, removed: keys, intents, catalog };
 }

@@ -28,7 +28,7 @@ import { type Catalog, emptyRepoIndex, type ManifestEntry, record } from "../lay
 import { applyRemoval, orphanBlobs, unreachable } from "../layout/removal.ts";
 import { nowTime, withTagTimes } from "../layout/tag_times.ts";
 import { isSweepStore, type WriteStore } from "../store/store.ts";
-import { readCatalog, recordThroughHolder } from "./catalog_fold.ts";
+import { CatalogRecorder, readCatalog, recordThroughHolder } from "./catalog_fold.ts";
 import type { CollectedImage } from "./collect.ts";
 
 /** What publishing one image adds to a tag index, checked before anything is written. */
@@ -223,11 +223,26 @@ export async function planIndexes(
     repo: repo.changed,
     catalog: !recorded,
     moved: repo.moved,
-    // Version 2's catalog is recorded through the lock's holder (catalog_fold.ts): not
-    // taken ahead, or this publisher would hold everyone's recording up while it copies.
+    // Version 2's catalog is recorded through the lock's holder (catalog_fold.ts), whose
+    // lock is taken ahead by its own CatalogRecorder (catalogRecorder below): it serves
+    // everyone's requests while it holds the lock, so it holds nobody up while it copies.
     catalogAhead: !recorded && catalog?.version !== 2,
     catalogVersion: catalog?.version,
   };
+}
+
+/**
+ * The recorder that takes the layout-v2 catalog lock ahead for a publish whose plan will
+ * change the catalog (start it with the other locks: lock_ahead.ts), or undefined when
+ * the catalog is recorded another way (version 1, a store that cannot list, no change).
+ */
+export function catalogRecorder(
+  store: WriteStore,
+  name: string,
+  plan: IndexPlan,
+): CatalogRecorder | undefined {
+  if (!plan.catalog || plan.catalogVersion !== 2 || !isSweepStore(store)) return undefined;
+  return new CatalogRecorder(store, name, (signal) => store.lock(CATALOG_LOCK, { signal }));
 }
 
 /** What {@link updateRepoIndex} did. */
@@ -254,10 +269,15 @@ export function updateRepoIndex(
   name: string,
   update: IndexUpdate,
   acquire: Acquire = () => store.lock(repoLockName(name)),
+  /** Called once the changed index is written, before the lock is released. */
+  written?: () => void,
 ): Promise<IndexWrite> {
   return withLock(acquire, async () => {
     const { index, changed, created, moved } = await mergedRepoIndex(store, name, update);
-    if (changed) await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
+    if (changed) {
+      await writeDocument(store, repoIndexKey(name), index, tagIndexRules(name));
+      written?.();
+    }
     return { changed, created, moved };
   });
 }
@@ -269,8 +289,14 @@ export function updateRepoIndex(
 export async function recordInCatalog(
   store: WriteStore,
   name: string,
-  { acquire, version }: { acquire?: Acquire; version?: 1 | 2 } = {},
+  { acquire, version, recorder }: {
+    acquire?: Acquire;
+    version?: 1 | 2;
+    /** The plan's version-2 recorder ({@link catalogRecorder}), maybe started ahead. */
+    recorder?: CatalogRecorder;
+  } = {},
 ): Promise<boolean> {
+  if (recorder) return await recorder.record();
   // Version 2 changes the catalog at every publish: recorded by whoever holds the lock,
   // so publishers of different repositories do not queue for it (catalog_fold.ts).
   // `version` is the plan's read of the catalog (IndexPlan.catalogVersion): one GET less.

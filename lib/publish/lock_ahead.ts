@@ -31,6 +31,8 @@ export class LocksAhead {
   readonly #abort = new AbortController();
   readonly #pending = new Map<string, Promise<Release>>();
   readonly #used = new Set<string>();
+  readonly #alsoStart: (() => void)[] = [];
+  #begun = false;
 
   /** `names`: the locks this publish will take, in the order it will use them. */
   constructor(store: WriteStore, names: string[]) {
@@ -39,12 +41,23 @@ export class LocksAhead {
   }
 
   get started(): boolean {
-    return this.#pending.size > 0 || this.#names.length === 0 || this.#used.size > 0;
+    return this.#begun || this.#used.size > 0 ||
+      (this.#names.length === 0 && this.#alsoStart.length === 0);
+  }
+
+  /**
+   * Also runs `fn` when acquisition starts: a lock taken by someone else's code, such as
+   * the layout-v2 catalog lock of catalog_fold.ts's CatalogRecorder (which frees it itself).
+   */
+  alsoStart(fn: () => void): void {
+    this.#alsoStart.push(fn);
   }
 
   /** Starts acquiring every lock (once). */
   start(): void {
     if (this.started) return;
+    this.#begun = true;
+    for (const fn of this.#alsoStart) fn();
     for (const name of this.#names) {
       const p = this.#store.lock(name, { signal: this.#abort.signal });
       p.catch(() => {}); // observed by take(); an unobserved rejection must not kill us

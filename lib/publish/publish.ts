@@ -44,6 +44,7 @@ import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
 import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
   CATALOG_LOCK,
+  catalogRecorder,
   indexUpdate,
   planIndexes,
   recordIfMigrated,
@@ -284,6 +285,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   let imageBlobs = staged.image.blobs.size;
   let tagging = false;
   let locks: LocksAhead | undefined;
+  let recorder: ReturnType<typeof catalogRecorder> | undefined;
   let marker: Awaited<typeof checks>["marker"] | undefined;
   try {
     const early = copyBlobs(copies, [...staged.image.blobs.values()], checks);
@@ -306,6 +308,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       ...(plan.repo ? [repoLock] : []),
       ...(plan.catalogAhead ? [CATALOG_LOCK] : []),
     ]);
+    recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, taken ahead too
+    if (recorder) locks.alsoStart(() => recorder!.start());
     copies.locks = locks;
     await early;
     // What the lookups added (signature and attestation layers).
@@ -330,7 +334,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
         log,
         what: `publish ${name}:${tag}`,
       }, locks.take(repoLock));
-      const w = await updateRepoIndex(store, name, update, guard.acquire);
+      // v2: the catalog request is written as soon as the index is (catalog_fold.ts),
+      // beside the repository lock's release rather than after it.
+      const w = await updateRepoIndex(store, name, update, guard.acquire, recorder?.request);
       await guard.after();
       result.indexChanged = w.changed;
       if (w.moved) result.moved = w.moved;
@@ -340,6 +346,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       result.catalogChanged = await recordInCatalog(store, name, {
         acquire: plan.catalogAhead ? locks.take(CATALOG_LOCK) : undefined,
         version: plan.catalogVersion,
+        recorder,
       });
     } else if (relist) {
       result.catalogChanged = await recordInCatalog(store, name, {
@@ -362,7 +369,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw e;
   } finally {
     stopProgress();
-    await Promise.all([locks?.abandon(), marker?.id.catch(() => {})]);
+    await Promise.all([locks?.abandon(), recorder?.abandon(), marker?.id.catch(() => {})]);
   }
   if (result.moved) {
     const { from, to } = result.moved;

@@ -21,6 +21,23 @@
  *   GET+PUT latency, or contenders keep withdrawing.
  * then at most one holder is inside the critical section at a time.
  *
+ * Why a too-slow claim is left to age out (ttlMs) rather than kept or withdrawn sooner.
+ * Let S read "free" at R, its PUT land at W and be acknowledged at A (A - t0 is the round
+ * trip measured, t0 <= R). Fischer's bound says W - R < settleMs; when it holds, every
+ * contender that read "free" before W has written before W + settleMs, so S's read-back
+ * after A + settleMs sees a later token if anyone overwrote S, and no one entered on an
+ * earlier write (S overwrote it before its read-back). When S's round trip exceeds the
+ * delay, another contender H may have read "free" after R, written, settled, read back its
+ * own token and ENTERED before W: S's write then replaces H's lease while H holds the lock.
+ * S cannot tell that case from "nobody was there": H's token is gone from the one object
+ * both can see, and H's renewal, finding a foreign token, stops writing (it reports the
+ * loss at release()). So keeping the claim after a second settle would let S enter beside
+ * H; withdrawing it (or rewriting it with a short expiry) would let a third contender
+ * enter beside H. Only a fencing token or a conditional write (which Swift's s3api lacks)
+ * tells the cases apart; without either the only safe end of such a claim is its expiry.
+ * What is safe is making such claims rarer: a "free" read that alone took most of the
+ * budget is not claimed on, but read again at once (not writing is always safe).
+ *
  * Liveness: the holder renews its lease every `ttlMs / 3` (each renewal changes the
  * document). A waiter takes a lease over when it is expired by the holder's wall clock
  * (`expiresAt + clockSkewMs` in the past: a crashed publisher long ago), or when the
@@ -63,6 +80,12 @@ export interface LeaseOptions {
   /** Stops waiting; a token already written is withdrawn, a lease already won is released. */
   signal?: AbortSignal;
 }
+
+/**
+ * A "free" read slower than this fraction of the settle delay is not claimed on: the
+ * contender reads once more first (see acquireLease).
+ */
+const SLOW_READ = 0.4;
 
 /** The settle delay when none is configured (ms). */
 export const DEFAULT_SETTLE_MS = 500;
@@ -112,11 +135,14 @@ export async function acquireLease(
   let seen: { raw: string; since: number } | null = null;
   let backoff = Math.max(20, settleMs / 4);
 
+  // Set after a "free" read too slow to spend the bound's budget on (below): read again.
+  let reread = false;
   for (;;) {
     signal?.throwIfAborted();
     const t0 = performance.now();
     const raw = await readRaw(io, key);
     const now = performance.now();
+    const readMs = now - t0;
     if (raw !== null && (seen === null || seen.raw !== raw)) seen = { raw, since: now };
     const lease = raw === null ? null : parseLease(raw);
     // An unparseable document is not "free": a mock store (s3rver) serves a half-written
@@ -124,6 +150,16 @@ export async function acquireLease(
     const free = raw === null ||
       (lease !== null && lease.expiresAt + skewMs < Date.now()) ||
       (seen !== null && now - seen.since >= ttlMs);
+    if (free && !reread && readMs > settleMs * SLOW_READ) {
+      // The round trip checked below runs from this read's START: a read that alone used
+      // most of the budget (a stalled event loop, a busy store) leaves little for the
+      // PUT, and a claim over the bound is never withdrawn (it ages out, ttlMs: every
+      // contender waits). Not writing is always safe, and a fresh read is as good as this
+      // one; read once more at once, and claim on that one whatever it costs.
+      reread = true;
+      continue;
+    }
+    reread = false;
     if (free) {
       const mine: Lease = { token, owner, expiresAt: Date.now() + ttlMs, seq: 0 };
       await io.put(key, enc.encode(JSON.stringify(mine)));

@@ -11,7 +11,7 @@ import { makeOciLayout } from "../helpers/image.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import type { LockOptions } from "../../lib/store/store.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
-import { PENDING_PREFIX, recordPending } from "../../lib/publish/catalog_fold.ts";
+import { CatalogRecorder, PENDING_PREFIX, recordPending } from "../../lib/publish/catalog_fold.ts";
 import { repoIndexKey } from "../../lib/layout/keys.ts";
 import { catalogDigest, tagIndexDigest } from "../../lib/layout/catalog.ts";
 import { readDocument } from "../../lib/layout/documents.ts";
@@ -137,3 +137,73 @@ Deno.test("v2: a publish reads the catalog twice (the plan, then the holder), no
     assert.equal(store.catalogReads, 2);
     assert.deepEqual(await verifyStore(store), []);
   }));
+
+Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publisher that announced itself, which never takes the lock", () =>
+  withTemp(async (tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await makeOciLayout(`${tmp}/b`, { tag: "v1", seed: "b", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "x", "v1");
+    await publishFrom(`oci:${tmp}/a:v1`, store, "y", "v1");
+    const held: string[] = [];
+    const taker = (who: string) => async (signal: AbortSignal) => {
+      const release = await store.lock("catalog", { signal });
+      held.push(who);
+      return release;
+    };
+    const a = new CatalogRecorder(store, "x", taker("a"));
+    const b = new CatalogRecorder(store, "y", taker("b"));
+    a.start(); // both copying, both taking the lock ahead: a gets it
+    await delay(50);
+    b.start();
+    await delay(50);
+    assert.deepEqual(held, ["a"]);
+    // a finishes first: its own tag index, then its recording; it must not release yet,
+    // b has announced a request (its intent) and would otherwise take the lock after it.
+    await store.write(repoIndexKey("x"), await indexBytes(store, "x", "v2"), JSON_OPTS);
+    let aDone = false;
+    const aRecord = a.record().then((r) => (aDone = true, r));
+    await delay(200);
+    assert.equal(aDone, false, "the holder lingers while another publisher is announced");
+    await store.write(repoIndexKey("y"), await indexBytes(store, "y", "v2"), JSON_OPTS);
+    assert.equal(await b.record(), true);
+    assert.equal(await aRecord, true);
+    assert.deepEqual(held, ["a"], "b was recorded by a, without a lock of its own");
+    assert.deepEqual(await pending(store), [], "requests and intents are gone");
+    assert.deepEqual(await verifyStore(store), [], "both digests recorded");
+    // The lock is free again.
+    await (await store.lock("catalog", { signal: AbortSignal.timeout(2000) }))();
+  }));
+
+Deno.test("CatalogRecorder: an announced publisher that dies keeps the holder at most LINGER_MS, and its intent is removed", () =>
+  withTemp(async (tmp) => {
+    const store = new DirStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "x", "v1");
+    // A dead publisher's intent.
+    await store.write(
+      `${PENDING_PREFIX}z.00000000-0000-4000-8000-000000000000.intent`,
+      new Uint8Array(),
+      JSON_OPTS,
+    );
+    const a = new CatalogRecorder(store, "x", (signal) => store.lock("catalog", { signal }));
+    a.start();
+    await store.write(repoIndexKey("x"), await indexBytes(store, "x", "v2"), JSON_OPTS);
+    const t0 = performance.now();
+    await a.record();
+    const took = performance.now() - t0;
+    assert.ok(took >= 2500 && took < 6000, `held ${took} ms for a dead intent`);
+    assert.deepEqual(await pending(store), []);
+    assert.deepEqual(await verifyStore(store), []);
+  }));
+
+const JSON_OPTS = { contentType: "application/json", cacheControl: "no-store" } as const;
+
+/** Repository `name`'s tag index with one more tag (a new document, as a publish writes). */
+async function indexBytes(store: DirStore, name: string, tag: string): Promise<Uint8Array> {
+  const res = await store.read(repoIndexKey(name));
+  if (res.status !== "ok") throw new Error(`no index for ${name}`);
+  const index = JSON.parse(new TextDecoder().decode(res.bytes));
+  index.tags[tag] = Object.values(index.tags)[0];
+  return new TextEncoder().encode(JSON.stringify(index) + "\n");
+}

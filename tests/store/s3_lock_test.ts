@@ -116,3 +116,39 @@ Deno.test("acquireLease() aborted during its settle delay withdraws its token", 
   await assert.rejects(claiming, /publish failed/);
   assert.equal(objects.has("L"), false, "the claim is gone: the next publisher need not wait");
 });
+
+Deno.test("acquireLease() reads again instead of claiming on a 'free' read that used most of the bound", async () => {
+  // The first GET stalls for 60% of the settle delay, the PUT takes 30%: claiming on that
+  // read would be a round trip of 90% (over the bound: not withdrawn, aged out after ttl,
+  // here the 800 ms timeout). Read again, claim on the fast read: held after one settle.
+  const { io } = memoryIO();
+  let gets = 0;
+  const slowFirst: LeaseIO = {
+    ...io,
+    async get(k) {
+      if (gets++ === 0) await sleep(60);
+      return await io.get(k);
+    },
+    async put(k, b) {
+      await sleep(30);
+      await io.put(k, b);
+    },
+  };
+  const t0 = performance.now();
+  const release = await acquireLease(slowFirst, "L", {
+    settleMs: 100,
+    ttlMs: 60_000,
+    timeoutMs: 800,
+    location: "mem",
+  });
+  const took = performance.now() - t0;
+  assert.ok(took < 400, `held after ${took} ms`);
+  assert.equal(gets, 3, "the slow read, the fresh read, the read-back");
+  await release();
+});
+
+Deno.test("acquireLease() claims on the second read even when it is slow too (no livelock)", async () => {
+  const { io } = memoryIO((op) => (op === "get" ? 50 : 0)); // every GET: half the settle
+  const release = await acquireLease(io, "L", { settleMs: 100, ttlMs: 60_000, timeoutMs: 2000 });
+  await release();
+});
