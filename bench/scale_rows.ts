@@ -284,9 +284,7 @@ async function everyRepositoryOnce(
       `${repositories} tag indexes in ${ms(took)} (${
         (took * 1000 / repositories).toFixed(0)
       } µs each, ` +
-      `16 at a time), index.cacheBytes at its default 128 MiB${
-        failed ? `; ${failed} not 200` : ""
-      }`,
+      `16 at a time), index.cacheBytes at its default 64 MiB${failed ? `; ${failed} not 200` : ""}`,
   };
 }
 

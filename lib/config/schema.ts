@@ -300,9 +300,9 @@ export const ConfigSchema = Type.Object({
     cacheBytes: Type.Optional(Type.Integer({
       minimum: 1 << 20,
       maximum: 2 ** 40,
-      default: 128 << 20,
-      description: 'With load "on-demand": bytes of tag-index documents held (each ' +
-        "takes about 2.5 times its size in memory once parsed).",
+      default: 64 << 20,
+      description: 'With load "on-demand": memory the held tag indexes may take, in ' +
+        "bytes (each counted as 2.5 times its document's size: what one takes once parsed).",
     })),
   }, { ...closed, default: {} })),
   v1: Type.Optional(Type.Object({

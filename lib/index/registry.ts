@@ -183,7 +183,9 @@ export class Registry {
       logIndexChanges(this.#log, this.store.location, indexChanges(prev.repos, next.repos));
     }
     this.#held?.update(next);
-    this.#state = next;
+    // On demand the LRU is the only holder of views: a snapshot keeping the refresh's
+    // views would hold those evicted since, up to a second cache's worth, until the next.
+    this.#state = this.#held ? { ...next, repos: new Map() } : next;
     this.#lastRefresh = new Date();
     this.#lastError = null;
     logChanges(this.#log, this.store.location, before, next.problems);

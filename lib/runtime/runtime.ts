@@ -263,3 +263,13 @@ export function listenSignal(signal: "SIGTERM" | "SIGINT", fn: () => void): () =
   g.process.on(signal, fn);
   return () => g.process.off(signal, fn);
 }
+
+/**
+ * Asks for a garbage collection, without waiting for it where the runtime can (Bun:
+ * `Bun.gc(false)`); a no-op where there is no API (Deno without `--expose-gc`). For a
+ * burst of short-lived allocations the collector would otherwise let the heap grow over
+ * (lib/index/held.ts: tag indexes read and evicted on demand).
+ */
+export function collectGarbage(): void {
+  g.Bun?.gc(false);
+}

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../lib/log.ts";
 import { Registry } from "../../lib/index/registry.ts";
-import { RETRY_MS } from "../../lib/index/held.ts";
+import { MEMORY_PER_BYTE, RETRY_MS } from "../../lib/index/held.ts";
 import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../../lib/layout/keys.ts";
 import { OciError } from "../../lib/oci/errors.ts";
 import { DirStore } from "../../lib/store/dir.ts";
@@ -118,7 +118,8 @@ Deno.test("on demand: what is held stays within cacheBytes (least recently used 
       ? ((await store.read(repoIndexKey("repo0"))) as { bytes: Uint8Array }).bytes.byteLength
       : 0;
     assert.ok(size > 0);
-    const registry = onDemand(store, size * 3);
+    // Counted as MEMORY_PER_BYTE × the document (what one takes parsed): room for three.
+    const registry = onDemand(store, Math.ceil(size * MEMORY_PER_BYTE) * 3);
     await registry.load();
     for (let i = 0; i < 8; i++) await registry.lookup(`repo${i}`);
     const held = Array.from({ length: 8 }, (_, i) => registry.repo(`repo${i}`) !== undefined);
