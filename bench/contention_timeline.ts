@@ -13,9 +13,9 @@ import { startS3rver } from "../tests/helpers/s3rver.ts";
 import { S3Store } from "../lib/store/s3.ts";
 import { encodeDocument } from "../lib/layout/documents.ts";
 import { MARKER_KEY } from "../lib/layout/keys.ts";
+import { BUCKET, publishArgs } from "./publish_rows.ts";
 
 const K = 4;
-const BUCKET = "bench";
 const args = Deno.args;
 const rounds = Number(args[args.indexOf("--rounds") + 1]) || 1;
 const raw = args.includes("--raw");
@@ -46,16 +46,8 @@ try {
   }
   const run = async (src: string, ref: string, prefix: string): Promise<Ev[]> => {
     const r = await new Deno.Command("bun", {
-      args: [
-        `${root}bench/contention_trace.ts`,
-        `oci:${src}:v1`,
-        ref,
-        "--to",
-        `s3://${BUCKET}/${prefix}`,
-        "--config",
-        cfg,
-        "--json",
-      ],
+      // contention_trace.ts takes publish's arguments (without the command name).
+      args: [`${root}bench/contention_trace.ts`, ...publishArgs(src, ref, prefix, cfg).slice(1)],
       env,
       stdin: "null",
     }).output();

@@ -69,7 +69,7 @@ export const S3_ENV = {
 };
 
 /** `publish … --to s3://bench/<prefix> --config <cfg> --json` (the config holds the s3 settings). */
-function publishArgs(layout: string, ref: string, prefix: string, cfg: string) {
+export function publishArgs(layout: string, ref: string, prefix: string, cfg: string) {
   return [
     "publish",
     `oci:${layout}:v1`,

@@ -14,31 +14,18 @@ import { CATALOG_KEY, MARKER_KEY, repoIndexKey } from "../../lib/layout/keys.ts"
 import { OciError } from "../../lib/oci/errors.ts";
 import { DirStore } from "../../lib/store/dir.ts";
 import type { ReadResult, ReadStore } from "../../lib/store/store.ts";
+import { RecordingStore } from "../helpers/recording_store.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { publishFrom, withTemp } from "../publish/helpers.ts";
 
 /** Counts reads per key; can hide keys ("not found") or be down (every read throws). */
-class ScriptedStore implements ReadStore {
-  reads: string[] = [];
+class ScriptedStore extends RecordingStore {
   hidden = new Set<string>();
   down = false;
-  constructor(private inner: ReadStore) {}
-  get location() {
-    return this.inner.location;
-  }
-  async read(key: string, opts?: { etag?: string }): Promise<ReadResult> {
-    this.reads.push(key);
-    if (this.down) throw new Error("connect ECONNREFUSED 127.0.0.1:9");
-    if (this.hidden.has(key)) return { status: "missing" };
-    return await this.inner.read(key, opts);
-  }
-  stat(key: string) {
-    return this.inner.stat(key);
-  }
-  take(): string[] {
-    const r = this.reads;
-    this.reads = [];
-    return r;
+  protected override answer(key: string, opts?: { etag?: string }): Promise<ReadResult> {
+    if (this.down) return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:9"));
+    if (this.hidden.has(key)) return Promise.resolve({ status: "missing" });
+    return this.inner.read(key, opts);
   }
 }
 

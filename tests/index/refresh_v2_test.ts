@@ -14,33 +14,20 @@ import { encodeDocument } from "../../lib/layout/documents.ts";
 import { migrate } from "../../lib/lifecycle/migrate.ts";
 import { verifyStore } from "../../lib/publish/verify.ts";
 import { DirStore } from "../../lib/store/dir.ts";
-import type { ReadResult, ReadStore } from "../../lib/store/store.ts";
+import type { ReadResult } from "../../lib/store/store.ts";
+import { RecordingStore } from "../helpers/recording_store.ts";
 import { makeOciLayout } from "../helpers/image.ts";
 import { publishFrom, readDoc, withTemp } from "../publish/helpers.ts";
 
 /** Counts reads; can serve a frozen copy of chosen keys, as a lagging CDN would. */
-class CountingStore implements ReadStore {
-  reads: string[] = [];
+class CountingStore extends RecordingStore {
   frozen = new Map<string, ReadResult>();
-  constructor(private inner: ReadStore) {}
-  get location() {
-    return this.inner.location;
-  }
-  async read(key: string, opts?: { etag?: string }): Promise<ReadResult> {
-    this.reads.push(key);
+  protected override answer(key: string, opts?: { etag?: string }): Promise<ReadResult> {
     const stale = this.frozen.get(key);
     if (stale?.status === "ok") {
-      return opts?.etag === stale.meta.etag ? { status: "not-modified" } : stale;
+      return Promise.resolve(opts?.etag === stale.meta.etag ? { status: "not-modified" } : stale);
     }
-    return await this.inner.read(key, opts);
-  }
-  stat(key: string) {
-    return this.inner.stat(key);
-  }
-  take(): string[] {
-    const r = this.reads;
-    this.reads = [];
-    return r;
+    return this.inner.read(key, opts);
   }
 }
 
