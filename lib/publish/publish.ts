@@ -178,6 +178,12 @@ interface BlobCopies {
   t0: number;
 }
 
+/** How long the copy should still take, at the rate seen so far (ms). */
+function remainingMs({ done, total, t0 }: BlobCopies): number {
+  const elapsed = performance.now() - t0;
+  return done >= total ? 0 : done > 0 ? (total - done) * elapsed / done : Infinity;
+}
+
 /**
  * Step 2: copies the blobs the store lacks, `concurrency` at a time, largest first (the
  * longest job first: the copy does not end on one big layer started last), and starts
@@ -197,11 +203,7 @@ async function copyBlobs(
   const advance = (n: number) => {
     c.done += n;
     progress.advance(n);
-    const elapsed = performance.now() - c.t0;
-    const { done, total } = c;
-    c.locks?.startIfDue(
-      done >= total ? 0 : done > 0 ? (total - done) * elapsed / done : Infinity,
-    );
+    c.locks?.startIfDue(remainingMs(c));
   };
   progress.start({ blobs: blobs.length, bytes: c.total, items: blobs });
   const order = [...blobs].sort((x, y) => y.size - x.size);
@@ -311,6 +313,9 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, taken ahead too
     if (recorder) locks.alsoStart(() => recorder!.start());
     copies.locks = locks;
+    // The early copies may have gone past the lead time (or ended: every blob present)
+    // before the plan made the locks: due now, not at a next byte that may never come.
+    locks.startIfDue(remainingMs(copies));
     await early;
     // What the lookups added (signature and attestation layers).
     const rest = [...image.blobs.values()].filter((d) => !staged.image.blobs.has(d.digest));
