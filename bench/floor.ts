@@ -118,6 +118,8 @@ if (mode === "hono") {
     const kind = path.slice(prev + 1, last);
     const c: Ctx = { req, path, name: path.slice(4, prev), ref: path.slice(last + 1) };
     const route = families[kind];
+    // `/v2/` is the readiness probe (bench/proc.ts waitFor), as in the other modes.
+    if (path === "/v2/") return new Response(null, { status: 200 });
     if (!route) return new Response("{}", { status: 404 });
     let i = 0;
     const next = (): Response => i < chain.length ? chain[i++](c, next) : route(c);
