@@ -31,9 +31,9 @@ export type IndexLoad = { load: "all" } | { load: "on-demand"; cacheBytes: numbe
 
 /**
  * What a held view costs in resident memory per byte of its tag-index document, so that
- * `index.cacheBytes` bounds memory, not JSON. Measured on the compiled (Bun) binary with
- * 2,000 distinct tag indexes of 65 KB (bench/distinct_store.ts): 1.2× in JS heap, 2.2×
- * to 2.6× in RSS once the allocator's overhead is counted (Deno's V8: 1.6× heap).
+ * `index.cacheBytes` bounds memory, not JSON. Measured on Bun (the compiled binary's
+ * runtime) with 2,000 distinct tag indexes of 65 KB, `bun bench/repo_view_memory.ts`:
+ * 1.2× in JS heap, 2.1× to 2.6× in RSS once the allocator's overhead is counted.
  */
 export const MEMORY_PER_BYTE = 2.5;
 
@@ -120,7 +120,8 @@ export class HeldIndexes {
    * 128 MiB cache, 368 MB with 64 MiB, 150 MB with 4 MiB. Asking for a collection each
    * time evictions add up to a quarter of the cache took 64 MiB to 326 MB; a synchronous
    * full one (`Bun.gc(true)`) to 256 MB for 128 MiB, but at ~0.25 s of pause each, which
-   * doubled the time of the reads, so the hint does not wait.
+   * doubled the time of the reads, so the hint does not wait. Measure with
+   * `deno run -A bench/on_demand_churn.ts --cache-bytes N`.
    */
   #evicted(v: RepoView): void {
     this.#garbage += v.bytes * MEMORY_PER_BYTE;

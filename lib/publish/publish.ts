@@ -310,8 +310,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       ...(plan.repo ? [repoLock] : []),
       ...(plan.catalogAhead ? [CATALOG_LOCK] : []),
     ]);
-    recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, taken ahead too
-    if (recorder) locks.alsoStart(() => recorder!.start());
+    const r = recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, ahead too
+    if (r) locks.alsoStart(() => r.start());
     copies.locks = locks;
     // The early copies may have gone past the lead time (or ended: every blob present)
     // before the plan made the locks: due now, not at a next byte that may never come.
