@@ -24,6 +24,19 @@
  * store one link(2), an S3 store one lease (its settle delay), and only when something was
  * skipped. When the window is overrun (a stalled process) the publish repairs after the
  * fact: barrier, re-stat, copy again, and a warning.
+ *
+ * Passing the barrier AHEAD ({@link BarrierAhead}): on S3 the barrier's lease costs a
+ * settle delay (~0.6 s), which a re-tag (every object present) paid after taking its
+ * repository lock, on top of that lock's own. Nothing in the argument above needs the
+ * repository lock to be held when the barrier is passed: it needs the re-stat AFTER the
+ * barrier's release, and the tag index written within COMMIT_WINDOW_MS of it. So a
+ * publish may pass the barrier while its locks are being taken ahead (lock_ahead.ts); the
+ * commit, holding the repository lock, re-stats after that pass and counts it only when
+ * it was released at most {@link AHEAD_FRESH_MS} ago, else passes the barrier again then
+ * (a repository lock that took long: another publisher of the same repository). It takes
+ * the lock and releases it at once, as the commit's own pass does, so it never holds
+ * GC_LOCK while waiting for another lock (a publisher holding `repo:x` waits on GC_LOCK at
+ * its commit: holding GC_LOCK while waiting for `repo:x` would deadlock with it).
  */
 import type { Descriptor } from "../oci/mediatypes.ts";
 import type { WriteStore } from "../store/store.ts";
@@ -48,6 +61,11 @@ export const COMMIT_WINDOW_MS = 1_000;
 export const MIN_GRACE_MS = 10 * 60_000;
 /** Barrier passes before giving up when each one finds objects gone again. */
 const MAX_PASSES = 5;
+/**
+ * How recent a pass ahead must be, when the commit holds its repository lock, to count
+ * for it: half the window, the other half for the re-stat and the tag-index write.
+ */
+export const AHEAD_FRESH_MS = COMMIT_WINDOW_MS / 2;
 
 /**
  * What one publish found already present and what it wrote, and since when it runs: what
@@ -58,8 +76,12 @@ export class PresenceLedger implements PresenceRecorder {
   readonly #skipped = new Map<string, Descriptor>();
   readonly #written = new Map<string, Descriptor>();
 
+  /** Called after each object recorded as skipped ({@link BarrierAhead} listens). */
+  onSkipped?: () => void;
+
   skipped(d: Descriptor): void {
     this.#skipped.set(d.digest, d);
+    this.onSkipped?.();
   }
   wrote(d: Descriptor): void {
     this.#written.set(d.digest, d);
@@ -92,11 +114,68 @@ export interface CommitGuard {
 }
 
 /**
- * Wraps the repository lock's `acquire` so that, once it is held, the commit passes the gc
- * barrier (module doc). Returns the wrapped Acquire and `after()`, to call once the tag
- * index is written: it repairs when the write ended outside the window.
+ * The gc barrier passed while a publish's locks are taken ahead (module doc): {@link due}
+ * when the publish starts taking its locks; the pass starts once that happened and the
+ * ledger has an object found present (a publish that skipped nothing needs no barrier,
+ * and every pass is one more holder of the store-wide GC_LOCK, which on S3 publishers
+ * queue for). {@link abandon} stops a pass still waiting (a failed publish).
  */
-export function guardCommit(g: CommitGuard, acquire: Acquire): {
+export class BarrierAhead {
+  readonly #store: WriteStore;
+  readonly #ledger: PresenceLedger;
+  readonly #abort = new AbortController();
+  #due = false;
+  /** When the pass released GC_LOCK (performance.now()), or undefined when it failed. */
+  #pass?: Promise<number | undefined>;
+
+  constructor(store: WriteStore, ledger: PresenceLedger) {
+    this.#store = store;
+    this.#ledger = ledger;
+    ledger.onSkipped = () => this.#maybeStart();
+  }
+
+  /** The publish's locks are being taken ahead. */
+  due(): void {
+    this.#due = true;
+    this.#maybeStart();
+  }
+
+  #maybeStart(): void {
+    if (!this.#due || this.#pass || this.#ledger.skippedCount === 0) return;
+    this.#pass = (async () => {
+      try {
+        const release = await this.#store.lock(GC_LOCK, { signal: this.#abort.signal });
+        await release();
+        return performance.now();
+      } catch {
+        return undefined; // the commit passes the barrier itself, and reports its error
+      }
+    })();
+  }
+
+  /**
+   * When the pass ahead released GC_LOCK, if that was at most AHEAD_FRESH_MS ago (waiting
+   * for a pass still running); undefined: the commit must pass the barrier itself.
+   */
+  async fresh(): Promise<number | undefined> {
+    const at = await this.#pass;
+    return at !== undefined && performance.now() - at <= AHEAD_FRESH_MS ? at : undefined;
+  }
+
+  /** Stops a pass still waiting for GC_LOCK. Never throws. */
+  async abandon(): Promise<void> {
+    this.#abort.abort(new Error("publish ended before the gc barrier was needed"));
+    await this.#pass;
+  }
+}
+
+/**
+ * Wraps the repository lock's `acquire` so that, once it is held, the commit passes the gc
+ * barrier (module doc), or counts the pass of `ahead` when it is fresh. Returns the
+ * wrapped Acquire and `after()`, to call once the tag index is written: it repairs when
+ * the write ended outside the window.
+ */
+export function guardCommit(g: CommitGuard, acquire: Acquire, ahead?: BarrierAhead): {
   acquire: Acquire;
   after(): Promise<void>;
 } {
@@ -105,7 +184,7 @@ export function guardCommit(g: CommitGuard, acquire: Acquire): {
     acquire: async () => {
       const release = await acquire();
       try {
-        passedAt = await passBarrier(g);
+        passedAt = await passBarrier(g, await ahead?.fresh());
       } catch (e) {
         await release();
         throw e;
@@ -128,24 +207,18 @@ export function guardCommit(g: CommitGuard, acquire: Acquire): {
 /**
  * Takes and releases {@link GC_LOCK}, re-stats what the ledger says and restores whatever
  * is gone; again until a pass restores nothing (a restore can take long, and the window
- * must hold only stats). Resolves to when the last barrier was released
+ * must hold only stats). `passedAhead`: when a fresh pass ahead released it, which then
+ * stands for the first pass. Resolves to when the last barrier was released
  * (performance.now()), or undefined when nothing needed checking.
  */
-async function passBarrier(g: CommitGuard): Promise<number | undefined> {
+async function passBarrier(
+  g: CommitGuard,
+  passedAhead?: number,
+): Promise<number | undefined> {
   const objects = g.ledger.toRecheck();
   if (objects.length === 0) return undefined;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    try {
-      const release = await g.store.lock(GC_LOCK);
-      await release();
-    } catch (e) {
-      throw new Error(
-        `${g.what}: waiting for a garbage collection of ${g.store.location} (lock ` +
-          `"${GC_LOCK}") failed: ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
-    const passedAt = performance.now();
+    const passedAt = pass === 1 && passedAhead !== undefined ? passedAhead : await lockOnce(g);
     const missing = new Set<string>();
     await eachLimit(objects, 8, async (d) => {
       if (!await present(g.store, d)) missing.add(d.digest);
@@ -164,6 +237,21 @@ async function passBarrier(g: CommitGuard): Promise<number | undefined> {
     `${g.what}: objects kept disappearing after ${MAX_PASSES} passes of the gc barrier ` +
       `(is something deleting from ${g.store.location}?)`,
   );
+}
+
+/** Takes and at once releases {@link GC_LOCK}; resolves to when it was released. */
+async function lockOnce(g: CommitGuard): Promise<number> {
+  try {
+    const release = await g.store.lock(GC_LOCK);
+    await release();
+  } catch (e) {
+    throw new Error(
+      `${g.what}: waiting for a garbage collection of ${g.store.location} (lock ` +
+        `"${GC_LOCK}") failed: ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  return performance.now();
 }
 
 /**

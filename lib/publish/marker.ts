@@ -38,6 +38,16 @@ export interface MarkerOptions {
   newId?: () => string;
   /** The `created` time (tests); default now. */
   now?: () => Date;
+  /**
+   * The marker as read already ({@link readMarker}): a publish reads it beside its other
+   * documents instead of one round trip after them.
+   */
+  read?: Promise<Marker | null>;
+}
+
+/** Reads and checks the store's marker (null when there is none). */
+export function readMarker(store: WriteStore): Promise<Marker | null> {
+  return readDocument(store, MARKER_KEY, validateMarker);
 }
 
 /**
@@ -61,7 +71,7 @@ export async function checkMarker(
   store: WriteStore,
   opts: MarkerOptions = {},
 ): Promise<{ id: Promise<string> }> {
-  const found = await readDocument(store, MARKER_KEY, validateMarker);
+  const found = await (opts.read ?? readMarker(store));
   if (found?.id !== undefined) return { id: Promise.resolve(found.id) }; // no lock
   const id = writeId(store, opts);
   id.catch(() => {}); // observed by the caller's await; not an unhandled rejection first

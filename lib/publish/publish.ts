@@ -12,7 +12,8 @@
  *   3. every manifest at blobs/<alg>/<hex>, children before parents;
  *   4. under lock "repo:<name>": `repositories/<name>/_index.json` gains the manifests
  *      and the tag; first, when it skipped objects as present, the publish passes the gc
- *      barrier and re-checks them (gc_guard.ts: safe beside a running gc);
+ *      barrier (ahead, with its locks, when it can) and re-checks them (gc_guard.ts: safe
+ *      beside a running gc);
  *   5. under lock "catalog": `catalog.json` gains the name.
  *
  * Steps 4 and 5 are skipped, lock and all, when a read before the copy shows they would
@@ -41,7 +42,7 @@ import type { Logger } from "../log.ts";
 import type { Source } from "../sources/source.ts";
 import { type CollectOptions, collectStaged } from "./collect.ts";
 import { copyBlob, eachLimit, present, writeManifests } from "./copy.ts";
-import { guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
+import { BarrierAhead, guardCommit, PresenceLedger, restorer } from "./gc_guard.ts";
 import {
   CATALOG_LOCK,
   catalogRecorder,
@@ -54,7 +55,7 @@ import {
   updateRepoIndex,
 } from "./indexes.ts";
 import { LocksAhead } from "./lock_ahead.ts";
-import { checkMarker } from "./marker.ts";
+import { checkMarker, readMarker } from "./marker.ts";
 import { Interrupted } from "./interrupt.ts";
 import { noProgress, type PublishProgress } from "./progress.ts";
 
@@ -265,6 +266,8 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   // run while the image's own blobs download into temp files (issue 13: ~20 ms before
   // the first blob); the blobs are committed only once they passed (copyBlob's gate).
   const checks = (async () => {
+    const markerRead = readMarker(store); // beside the plan's reads: one round trip less
+    markerRead.catch(() => {}); // observed by checkMarker below
     const image = await staged.complete();
     log.debug({ source: source.description, root: image.root.digest }, "resolved source");
     const update = { ...indexUpdate(name, tag, image), noClobber: opts.noClobber };
@@ -272,7 +275,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     signal?.throwIfAborted();
     await removeStaleTemp(store, log);
     // Checked now; a new store's id is written while the blobs copy (before any document).
-    const marker = await checkMarker(store);
+    const marker = await checkMarker(store, { read: markerRead });
     return { image, update, plan, marker };
   })();
   checks.catch(() => {}); // awaited below, after the copies it gates settled
@@ -288,6 +291,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   let tagging = false;
   let locks: LocksAhead | undefined;
   let recorder: ReturnType<typeof catalogRecorder> | undefined;
+  let barrier: BarrierAhead | undefined;
   let marker: Awaited<typeof checks>["marker"] | undefined;
   try {
     const early = copyBlobs(copies, [...staged.image.blobs.values()], checks);
@@ -312,6 +316,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     ]);
     const r = recorder = catalogRecorder(store, name, plan); // v2: its catalog lock, ahead too
     if (r) locks.alsoStart(() => r.start());
+    // And the gc barrier, when the commit will need it (gc_guard.ts: a re-tag on S3 paid
+    // its lease after the repository lock's).
+    const b = barrier = plan.repo ? new BarrierAhead(store, ledger) : undefined;
+    if (b) locks.alsoStart(() => b.due());
     copies.locks = locks;
     // The early copies may have gone past the lead time (or ended: every blob present)
     // before the plan made the locks: due now, not at a next byte that may never come.
@@ -332,13 +340,17 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     if (plan.repo) {
       // gc runs beside publishers (lib/publish/gc_guard.ts): under the repository lock,
       // what was skipped as present is re-checked before the tag index names it.
-      const guard = guardCommit({
-        store,
-        ledger,
-        restore: restorer(source, store, image.manifests),
-        log,
-        what: `publish ${name}:${tag}`,
-      }, locks.take(repoLock));
+      const guard = guardCommit(
+        {
+          store,
+          ledger,
+          restore: restorer(source, store, image.manifests),
+          log,
+          what: `publish ${name}:${tag}`,
+        },
+        locks.take(repoLock),
+        barrier,
+      );
       // v2: the catalog request is written as soon as the index is (catalog_fold.ts),
       // beside the repository lock's release rather than after it.
       const w = await updateRepoIndex(store, name, update, guard.acquire, recorder?.request);
@@ -374,7 +386,12 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw e;
   } finally {
     stopProgress();
-    await Promise.all([locks?.abandon(), recorder?.abandon(), marker?.id.catch(() => {})]);
+    await Promise.all([
+      locks?.abandon(),
+      recorder?.abandon(),
+      barrier?.abandon(),
+      marker?.id.catch(() => {}),
+    ]);
   }
   if (result.moved) {
     const { from, to } = result.moved;

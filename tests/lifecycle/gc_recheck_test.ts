@@ -32,6 +32,26 @@ Deno.test("publish copies again what it skipped as present when it is gone befor
     assert.ok(await store.stat(blobKey(g.images.b.rootDigest)));
   }));
 
+/** SweptMeanwhile with an S3 lease's lock lead time: the publish passes the gc barrier ahead. */
+class SweptAhead extends SweptMeanwhile {
+  override lockLeadMs = 60_000;
+}
+
+Deno.test("with the gc barrier passed ahead, what a gc removes before the repository lock is copied again", () =>
+  withTemp(async (tmp) => {
+    const store = new SweptAhead(`${tmp}/store`);
+    const g = await makeGarbage(tmp, store);
+    // The victims go when the repository lock is asked for, which is after the barrier
+    // ahead started (lib/publish/gc_guard.ts BarrierAhead): the re-stat under the
+    // repository lock must still see them gone.
+    store.victims = [...g.garbage];
+    const r = await publishFrom(g.specs.b, store, "demo/app", "v2");
+    assert.equal(store.removed.length, 3, "the victims were removed mid-publish");
+    assert.equal(r.blobsSkipped, g.images.b.blobs.length);
+    assert.deepEqual(await missingReferenced(store), []);
+    assert.deepEqual(await verifyStore(store), []);
+  }));
+
 Deno.test("publish waits for a gc holding its lock before writing the tag index", () =>
   withTemp(async (tmp) => {
     const store = new DirStore(`${tmp}/store`);

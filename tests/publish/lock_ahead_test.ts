@@ -13,6 +13,9 @@ import { verifyStore } from "../../lib/publish/verify.ts";
 import { LocksAhead } from "../../lib/publish/lock_ahead.ts";
 import { publishFrom, RecordingStore, withTemp } from "./helpers.ts";
 import { encodeDocument } from "../../lib/layout/documents.ts";
+import { AHEAD_FRESH_MS } from "../../lib/publish/gc_guard.ts";
+import type { LockOptions } from "../../lib/store/store.ts";
+import { setTimeout as sleep } from "node:timers/promises";
 
 const REPO_LOCK = "repo:demo/hello";
 const firstIndex = (events: string[], p: (e: string) => boolean) => events.findIndex(p);
@@ -155,6 +158,60 @@ Deno.test("with a long lead time a new tag whose blobs are all present takes its
       `announced to the catalog lock's holder:\n${ev.join("\n")}`,
     );
     assert.deepEqual(await pendingRequests(store), [], "no request or intent left behind");
+  }));
+
+Deno.test("with a long lead time a re-tag passes the gc barrier ahead, with its locks, once", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 2 });
+    const store = new RecordingStore(`${tmp}/store`);
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    store.lockLeadMs = 60_000;
+    store.events = [];
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
+    const ev = store.events;
+    // Every object was present: the commit re-checks them after a gc barrier, which was
+    // passed while the locks were taken (lib/publish/gc_guard.ts BarrierAhead), not after
+    // the repository lock (on S3, one lease settle delay less for a re-tag).
+    assert.deepEqual(ev.filter((e) => e.endsWith(" gc")), ["lock gc", "unlock gc"], ev.join("\n"));
+    assert.ok(ev.indexOf("lock gc") < ev.indexOf(`lock ${REPO_LOCK}`), ev.join("\n"));
+    assert.ok(
+      ev.indexOf("unlock gc") < ev.indexOf("write repositories/demo/hello/_index.json"),
+      ev.join("\n"),
+    );
+  }));
+
+/** A RecordingStore whose repository lock is held only after `delayMs` ("held <name>"). */
+class SlowRepoLock extends RecordingStore {
+  delayMs = 0;
+  override async lock(name: string, opts?: LockOptions): Promise<() => Promise<void>> {
+    const release = await super.lock(name, opts);
+    if (name.startsWith("repo:")) {
+      await sleep(this.delayMs);
+      this.events.push(`held ${name}`);
+    }
+    return release;
+  }
+}
+
+Deno.test("a gc barrier passed ahead too long before the repository lock is held is passed again", () =>
+  withTemp(async (tmp) => {
+    await makeOciLayout(`${tmp}/src`, { layers: 2 });
+    const store = new SlowRepoLock(`${tmp}/store`);
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+    store.lockLeadMs = 60_000;
+    store.delayMs = AHEAD_FRESH_MS + 200;
+    store.events = [];
+    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
+    const ev = store.events;
+    // The pass ahead was over AHEAD_FRESH_MS old when the commit held the repository lock:
+    // the tag index must follow a barrier within the commit window, so it passes again.
+    assert.equal(ev.filter((e) => e === "lock gc").length, 2, ev.join("\n"));
+    const held = ev.indexOf(`held ${REPO_LOCK}`);
+    assert.ok(ev.indexOf("lock gc") < held && held < ev.lastIndexOf("lock gc"), ev.join("\n"));
+    assert.ok(
+      ev.lastIndexOf("unlock gc") < ev.indexOf("write repositories/demo/hello/_index.json"),
+      ev.join("\n"),
+    );
   }));
 
 Deno.test("a publish that fails after taking its locks early releases them", () =>
