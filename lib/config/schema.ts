@@ -302,7 +302,7 @@ export const ConfigSchema = Type.Object({
       maximum: 2 ** 40,
       default: 64 << 20,
       description: 'With load "on-demand": memory the held tag indexes may take, in ' +
-        "bytes (each counted as 2.5 times its document's size: what one takes once parsed).",
+        "bytes (each counted as 1.75 times its document's size: what one takes once parsed).",
     })),
   }, { ...closed, default: {} })),
   v1: Type.Optional(Type.Object({

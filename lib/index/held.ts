@@ -33,9 +33,11 @@ export type IndexLoad = { load: "all" } | { load: "on-demand"; cacheBytes: numbe
  * What a held view costs in resident memory per byte of its tag-index document, so that
  * `index.cacheBytes` bounds memory, not JSON. Measured on Bun (the compiled binary's
  * runtime) with 2,000 distinct tag indexes of 65 KB, `bun bench/repo_view_memory.ts`:
- * 1.2× in JS heap, 2.1× to 2.6× in RSS once the allocator's overhead is counted.
+ * 0.76× in JS heap, 1.48× in RSS once the allocator's overhead is counted (1.2× and
+ * 2.1–2.6× before validateRepoIndex adopted the parsed records and shared digest strings,
+ * lib/layout/rules.ts); the margin above 1.48 is for documents shaped otherwise.
  */
-export const MEMORY_PER_BYTE = 2.5;
+export const MEMORY_PER_BYTE = 1.75;
 
 /** How long a failed read answers for its repository before it is tried again (ms). */
 export const RETRY_MS = 5_000;
