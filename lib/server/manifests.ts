@@ -54,7 +54,9 @@ export function manifestsRoute(log: Logger) {
   // is (lib/server/blobs.ts; lib/server/middleware.ts adds none of its own). Only a cache
   // miss reads the store. Server CPU per manifest GET by tag on Bun (7 alternated wrk
   // rounds, medians): async handler 27.8 µs, synchronous 22.6 µs, plus prepared headers
-  // 19.5 µs (nginx serving the file: 32.5 µs).
+  // 19.5 µs (nginx serving the file: 32.5 µs). Another run of 7, with `c.length` (which
+  // spares observe reading the body, lib/server/context.ts): 25.2 µs before, 23.6 µs
+  // without it, 20.3 µs with it; 27.3k, 33.1k, 34.2k req/s (nginx static 25.5k).
   return function manifests(c: RequestContext): Reply {
     return withRepo(c, (repo) => manifest(c, repo));
   };
@@ -81,12 +83,16 @@ export function manifestsRoute(log: Logger) {
     if (req.method === "HEAD") return ok(entry, digest, null, entry.size);
     const registry = c.mount.registry;
     const cached = registry.cachedManifest(digest);
-    if (cached) return ok(entry, digest, cached, cached.byteLength);
+    if (cached) {
+      c.length = cached.byteLength;
+      return ok(entry, digest, cached, cached.byteLength);
+    }
     return registry.manifest(digest).then((bytes) => {
       if (!bytes) {
         log.warn({ name: c.name, digest }, "the index lists a manifest the store does not have");
         throw errors.manifestUnknown(ref);
       }
+      c.length = bytes.byteLength;
       return ok(entry, digest, bytes, bytes.byteLength);
     });
   }
