@@ -7,7 +7,7 @@
  *   deno run -A bench/main.ts [--quick] [--write] [--duration S] [--warmup S]
  *                             [--only serve,hot,tls,scale,publish,auth,pull,sync,refresh]
  *                             [--nginx-workers N]
- *                             [--compare BIN,...]   (with --only hot: more binaries, same run)
+ *                             [--compare BIN,...]   (with --only hot or tls: more binaries, same run)
  *   deno run -A bench/main.ts --profile   (CPU profiles of the 307 and manifest routes)
  *
  * `--write` puts the table, the command and the machine facts in docs/BENCHMARKS.md
@@ -133,7 +133,12 @@ async function main(argv: string[]) {
     if (opt.only.includes("tls")) {
       say("tls row (nginx ssl and static-registry tls, 307, alternated)…");
       try {
-        rows.push(...await serve(bin, workDir, opt.load, opt.nginxWorkers, undefined, true));
+        rows.push(
+          ...await serve(bin, workDir, opt.load, opt.nginxWorkers, undefined, [
+            bin,
+            ...opt.compare,
+          ]),
+        );
       } catch (e) {
         rows.push(errorRow("tls row", "", e));
       }
@@ -252,7 +257,7 @@ async function serve(
   load: LoadSettings,
   workers: number,
   hot?: string[],
-  tls = false,
+  tls?: string[],
 ) {
   const suffix = hot ? "-hot" : tls ? "-tls" : "";
   const layoutDir = `${workDir}/image${suffix}`;
@@ -293,7 +298,7 @@ async function serve(
       blobDigest: blob.digest,
       blobSize: blob.size,
     };
-    if (tls) return await tlsRows(fx, load, nginx, workers);
+    if (tls) return await tlsRows(fx, load, nginx, workers, tls);
     return hot ? await hotRows(fx, hot, load, nginx) : await serveRows(fx, load, nginx);
   } finally {
     await nginx.stop();

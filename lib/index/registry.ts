@@ -287,7 +287,7 @@ export class Registry {
    * cached or returned: a mismatch throws an INTERNAL OciError and nothing is served.
    */
   manifest(digest: string): Promise<Uint8Array | undefined> {
-    const hit = this.#cache.get(digest);
+    const hit = this.cachedManifest(digest);
     if (hit) return Promise.resolve(hit);
     let p = this.#inflight.get(digest);
     if (!p) {
@@ -295,6 +295,15 @@ export class Registry {
       this.#inflight.set(digest, p);
     }
     return p;
+  }
+
+  /**
+   * The bytes of manifest `digest` when the cache holds them (verified when they were
+   * read), else undefined: no promise, so a manifest GET of a cached manifest is answered
+   * synchronously (lib/server/manifests.ts). {@link manifest} reads the store otherwise.
+   */
+  cachedManifest(digest: string): Uint8Array | undefined {
+    return this.#cache.get(digest);
   }
 
   async #fetchManifest(digest: string): Promise<Uint8Array | undefined> {

@@ -26,6 +26,14 @@ export function observe(figures: RequestFigures, access?: AccessLog): Middleware
   }
 
   function finish(c: RequestContext, res: Response, start: number): Response {
+    // A length the route gave (RequestContext.length) spares reading `res.body`, which
+    // costs Bun a ReadableStream. It is the status the route answered with that it
+    // describes: a layer outside the route that answered instead (auth's 401) sets none.
+    const length = c.length;
+    if (length !== undefined && c.req.method !== "HEAD") {
+      done(c, res.status, length, start);
+      return res;
+    }
     if (c.req.method === "HEAD" || res.body === null) {
       done(c, res.status, 0, start);
       return res;
@@ -35,8 +43,8 @@ export function observe(figures: RequestFigures, access?: AccessLog): Middleware
       void piped.ended.then(() => done(c, res.status, piped.bytes, start));
       return res;
     }
-    const length = res.headers.get("content-length");
-    done(c, res.status, length === null ? 0 : Number(length), start);
+    const header = res.headers.get("content-length");
+    done(c, res.status, header === null ? 0 : Number(header), start);
     return res;
   }
 
