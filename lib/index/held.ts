@@ -4,9 +4,9 @@
  * repository's first request, kept in an LRU bounded by the bytes of the documents read
  * (`index.cacheBytes`), re-read by a refresh only while held (lib/index/snapshot.ts).
  *
- * Why: holding every tag index parsed costs about 1.4 KB per tag when tags share nothing
+ * Why: holding every tag index parsed costs about 0.9 KB per tag when tags share nothing
  * (each its own manifest, config and layer: 10k repositories × 100 CI-built tags took
- * 16.6 s to read and 1.35 GB at start, docs/BENCHMARKS.md). On demand, a start reads the
+ * 16.9 s to read and 943 MB at start, docs/BENCHMARKS.md). On demand, a start reads the
  * marker and the catalog only, and memory is bounded by the cache, whatever the store.
  *
  * The trade-off, which is why `"all"` stays the default: a repository not held when the
