@@ -16,41 +16,33 @@ import { COMMIT_WINDOW_MS } from "../../lib/publish/gc_guard.ts";
 import { publishFrom, withTemp } from "../publish/helpers.ts";
 import { blobKeys, makeGarbage, missingReferenced, SweptMeanwhile } from "./gc_fixture.ts";
 
-Deno.test("publish copies again what it skipped as present when it is gone before its tag index", () =>
-  withTemp(async (tmp) => {
-    const store = new SweptMeanwhile(`${tmp}/store`);
-    const g = await makeGarbage(tmp, store);
-    // Every garbage object (b's manifest, config, layer) is present, unreferenced, and
-    // skipped by this publish; then "gc" removes them before the tag index is written.
-    store.victims = [...g.garbage];
-    const r = await publishFrom(g.specs.b, store, "demo/app", "v2");
-    assert.equal(store.removed.length, 3, "the victims were removed mid-publish");
-    assert.equal(r.blobsSkipped, g.images.b.blobs.length);
-    assert.deepEqual(await missingReferenced(store), []);
-    assert.deepEqual(await verifyStore(store), []);
-    for (const k of g.garbage) assert.ok(await store.stat(k), `${k} is back`);
-    assert.ok(await store.stat(blobKey(g.images.b.rootDigest)));
-  }));
-
 /** SweptMeanwhile with an S3 lease's lock lead time: the publish passes the gc barrier ahead. */
 class SweptAhead extends SweptMeanwhile {
   override lockLeadMs = 60_000;
 }
 
-Deno.test("with the gc barrier passed ahead, what a gc removes before the repository lock is copied again", () =>
-  withTemp(async (tmp) => {
-    const store = new SweptAhead(`${tmp}/store`);
-    const g = await makeGarbage(tmp, store);
-    // The victims go when the repository lock is asked for, which is after the barrier
-    // ahead started (lib/publish/gc_guard.ts BarrierAhead): the re-stat under the
-    // repository lock must still see them gone.
-    store.victims = [...g.garbage];
-    const r = await publishFrom(g.specs.b, store, "demo/app", "v2");
-    assert.equal(store.removed.length, 3, "the victims were removed mid-publish");
-    assert.equal(r.blobsSkipped, g.images.b.blobs.length);
-    assert.deepEqual(await missingReferenced(store), []);
-    assert.deepEqual(await verifyStore(store), []);
-  }));
+// The victims go when the repository lock is asked for. With a lock lead time that is
+// after the barrier passed ahead (lib/publish/gc_guard.ts BarrierAhead): the re-stat under
+// the repository lock must still see them gone.
+for (
+  const [how, Store] of [["", SweptMeanwhile], [" (gc barrier passed ahead)", SweptAhead]] as const
+) {
+  Deno.test(`publish copies again what it skipped as present when it is gone before its tag index${how}`, () =>
+    withTemp(async (tmp) => {
+      const store = new Store(`${tmp}/store`);
+      const g = await makeGarbage(tmp, store);
+      // Every garbage object (b's manifest, config, layer) is present, unreferenced, and
+      // skipped by this publish; then "gc" removes them before the tag index is written.
+      store.victims = [...g.garbage];
+      const r = await publishFrom(g.specs.b, store, "demo/app", "v2");
+      assert.equal(store.removed.length, 3, "the victims were removed mid-publish");
+      assert.equal(r.blobsSkipped, g.images.b.blobs.length);
+      assert.deepEqual(await missingReferenced(store), []);
+      assert.deepEqual(await verifyStore(store), []);
+      for (const k of g.garbage) assert.ok(await store.stat(k), `${k} is back`);
+      assert.ok(await store.stat(blobKey(g.images.b.rootDigest)));
+    }));
+}
 
 Deno.test("publish waits for a gc holding its lock before writing the tag index", () =>
   withTemp(async (tmp) => {

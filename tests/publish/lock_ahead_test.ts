@@ -140,13 +140,8 @@ Deno.test("with a long lead time both locks are acquired while the blobs still c
 
 Deno.test("with a long lead time a new tag whose blobs are all present takes its locks ahead too", () =>
   withTemp(async (tmp) => {
-    await makeOciLayout(`${tmp}/src`, { layers: 2 });
     const store = new RecordingStore(`${tmp}/store`);
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
-    store.lockLeadMs = 60_000;
-    store.events = [];
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
-    const ev = store.events;
+    const ev = await retagAhead(tmp, store);
     // Every blob was present, so no byte advances the copy after the plan made the locks:
     // they are due at once (issue 13: this publisher's catalog lock was otherwise taken
     // only after its index write, a whole lease settle delay on the contention row).
@@ -162,13 +157,8 @@ Deno.test("with a long lead time a new tag whose blobs are all present takes its
 
 Deno.test("with a long lead time a re-tag passes the gc barrier ahead, with its locks, once", () =>
   withTemp(async (tmp) => {
-    await makeOciLayout(`${tmp}/src`, { layers: 2 });
     const store = new RecordingStore(`${tmp}/store`);
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
-    store.lockLeadMs = 60_000;
-    store.events = [];
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
-    const ev = store.events;
+    const ev = await retagAhead(tmp, store);
     // Every object was present: the commit re-checks them after a gc barrier, which was
     // passed while the locks were taken (lib/publish/gc_guard.ts BarrierAhead), not after
     // the repository lock (on S3, one lease settle delay less for a re-tag).
@@ -179,6 +169,19 @@ Deno.test("with a long lead time a re-tag passes the gc barrier ahead, with its 
       ev.join("\n"),
     );
   }));
+
+/**
+ * Publishes a 2-layer image as demo/hello:v1, then, with a long lock lead time, the same
+ * image as v2 (every object present: a re-tag); returns the events of the second.
+ */
+async function retagAhead(tmp: string, store: RecordingStore): Promise<string[]> {
+  await makeOciLayout(`${tmp}/src`, { layers: 2 });
+  await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
+  store.lockLeadMs = 60_000;
+  store.events = [];
+  await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
+  return store.events;
+}
 
 /** A RecordingStore whose repository lock is held only after `delayMs` ("held <name>"). */
 class SlowRepoLock extends RecordingStore {
@@ -195,14 +198,9 @@ class SlowRepoLock extends RecordingStore {
 
 Deno.test("a gc barrier passed ahead too long before the repository lock is held is passed again", () =>
   withTemp(async (tmp) => {
-    await makeOciLayout(`${tmp}/src`, { layers: 2 });
     const store = new SlowRepoLock(`${tmp}/store`);
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v1");
-    store.lockLeadMs = 60_000;
     store.delayMs = AHEAD_FRESH_MS + 200;
-    store.events = [];
-    await publishFrom(`oci:${tmp}/src`, store, "demo/hello", "v2");
-    const ev = store.events;
+    const ev = await retagAhead(tmp, store);
     // The pass ahead was over AHEAD_FRESH_MS old when the commit held the repository lock:
     // the tag index must follow a barrier within the commit window, so it passes again.
     assert.equal(ev.filter((e) => e === "lock gc").length, 2, ev.join("\n"));
