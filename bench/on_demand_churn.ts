@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { startRegistry } from "./registry.ts";
 import { rssMB } from "./proc.ts";
 import { writeDistinctStore } from "./distinct_store.ts";
+import { readEveryRepository } from "./scale_rows.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,20 +37,7 @@ try {
   }, { timeoutMs: 600_000 });
   try {
     const start = rssMB(reg.proc.pid);
-    let peak = start;
-    const sampler = setInterval(() => peak = Math.max(peak, rssMB(reg.proc.pid)), 100);
-    const t0 = performance.now();
-    let next = 0;
-    let failed = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < repositories) {
-        const res = await fetch(`${reg.url}/v2/${name(next++)}/tags/list?n=1`);
-        await res.body?.cancel();
-        if (res.status !== 200) failed++;
-      }
-    }));
-    clearInterval(sampler);
-    const took = performance.now() - t0;
+    const { peak, took, failed } = await readEveryRepository(reg, repositories, name);
     console.log(
       `cacheBytes ${cacheBytes}: RSS ${start.toFixed(0)} MB at start, peak ${
         peak.toFixed(0)

@@ -251,13 +251,16 @@ async function distinctRows(
   }
 }
 
-/** Reads every repository's tags/list once (16 at a time): peak RSS and the time per read. */
-async function everyRepositoryOnce(
+/**
+ * Reads repositories 0 … `repositories`-1 (`name(r)`) once each, tags/list, 16 at a time:
+ * the server's peak RSS (MB) meanwhile, how long it took (ms) and how many were not 200.
+ * Also bench/on_demand_churn.ts's measurement.
+ */
+export async function readEveryRepository(
   reg: Awaited<ReturnType<typeof startRegistry>>,
   repositories: number,
   name: (r: number) => string,
-  tags: number,
-): Promise<Row> {
+): Promise<{ peak: number; took: number; failed: number }> {
   const sampler = sampleRss(reg.proc.pid);
   const t0 = performance.now();
   let next = 0;
@@ -271,8 +274,18 @@ async function everyRepositoryOnce(
   }));
   const took = performance.now() - t0;
   sampler.stop();
+  return { peak: sampler.peak(), took, failed };
+}
+
+/** The row of {@link readEveryRepository}: peak RSS and the time per read. */
+async function everyRepositoryOnce(
+  reg: Awaited<ReturnType<typeof startRegistry>>,
+  repositories: number,
+  name: (r: number) => string,
+  tags: number,
+): Promise<Row> {
+  const { peak, took, failed } = await readEveryRepository(reg, repositories, name);
   const target = RSS_LOAD_TARGET[tags];
-  const peak = sampler.peak();
   return {
     name: `RSS reading every repository once, ${label(tags)} tags sharing nothing, on demand`,
     value: mb(peak),
