@@ -118,6 +118,7 @@ export function recordThroughHolder(
 export class CatalogRecorder {
   readonly #store: SweepStore;
   readonly #takeLock: LockTaker;
+  readonly #name: string;
   readonly #key: string;
   readonly #stop = new AbortController();
   #lock?: Promise<Release>;
@@ -130,10 +131,18 @@ export class CatalogRecorder {
   #serving?: Promise<boolean>;
   /** The lock was won (then #serving ends by releasing it). */
   #held = false;
+  /**
+   * Our tag index was written while we held the lock: our own serving loop records it at
+   * its next pass, without a request (see {@link request}).
+   */
+  #own = false;
+  /** Cuts the serving loop's poll interval short (our own index is waiting). */
+  #wake = () => {};
 
   constructor(store: SweepStore, name: string, takeLock: LockTaker) {
     this.#store = store;
     this.#takeLock = takeLock;
+    this.#name = name;
     this.#key = requestKey(name);
   }
 
@@ -142,7 +151,7 @@ export class CatalogRecorder {
     if (this.#lock) return;
     if (intent) {
       this.#intent = this.#store.write(this.#key + INTENT, new Uint8Array(), EMPTY);
-      this.#intent.catch(() => {}); // best effort: awaited (and its error ignored) at the end
+      this.#intent.then(() => this.#intentStored = true, () => {}); // best effort
     }
     this.#lock = this.#takeLock(this.#stop.signal);
     this.#serving = this.#lock.then((release) => {
@@ -159,7 +168,12 @@ export class CatalogRecorder {
   async record(): Promise<boolean> {
     await this.request();
     this.start({ intent: false });
-    const gone = waitGone(this.#store, this.#key, this.#stop.signal);
+    // No request written (our own loop records us): nothing to see gone.
+    const gone = this.#own
+      ? new Promise<void>(() => {})
+      : waitGone(this.#store, this.#key, this.#stop.signal).then(() => {
+        this.#recordedByHolder = true;
+      });
     // A failed acquisition, or a failed pass of our serving loop, rejects the race.
     const failed = this.#serving!.then(() => new Promise<void>(() => {}));
     try {
@@ -174,13 +188,32 @@ export class CatalogRecorder {
    * Writes this publisher's request (once): call it only AFTER the tag-index write (the
    * argument in the module doc); {@link record} calls it if nobody did. A bound function,
    * to be passed as a callback (indexes.ts updateRepoIndex's `written`).
+   *
+   * When this publisher already holds the lock (taken ahead: the usual case on S3, and
+   * every publish that is alone) no request is written: its serving loop is woken and
+   * records the index at its next pass, read after this call. A request would put a
+   * write, a listing, a poll interval and a removal between the tag-index write and the
+   * publish's end (issue 13's contention row: v2 paid ~0.1 s per publish over v1).
    */
   readonly request = (): Promise<void> => {
-    this.#requested ??= this.#store.write(this.#key, new Uint8Array(), EMPTY);
-    this.#requested.catch(() => {}); // awaited by record()
+    if (!this.#requested && this.#held && !this.#done) {
+      this.#own = true;
+      this.#wake();
+      this.#requested = Promise.resolve();
+    }
+    if (!this.#requested) {
+      this.#intentFirst = this.#intentStored;
+      this.#requested = this.#store.write(this.#key, new Uint8Array(), EMPTY);
+      this.#requested.catch(() => {}); // awaited by record()
+    }
     return this.#requested;
   };
   #requested?: Promise<void>;
+  /** Our intent's write had completed when our request's began. */
+  #intentFirst = false;
+  #intentStored = false;
+  /** Another holder recorded our request (it is gone). */
+  #recordedByHolder = false;
 
   /** Frees what {@link start} took: a failed publish. Never throws. */
   async abandon(): Promise<void> {
@@ -202,10 +235,10 @@ export class CatalogRecorder {
     this.#done = true;
     this.#stop.abort(new Error("the request was recorded"));
     // A holder that recorded our request removed our intent with it (recordPass).
-    if (this.#intent && !this.#servedByUs) {
-      await this.#intent.catch(() => {});
-      await this.#store.remove(this.#key + INTENT).catch(() => {});
-    }
+    // A holder that recorded our request removed our intent with it (recordPass), when
+    // the intent was stored before the request; ours did, when it served us.
+    const removedWithRequest = this.#servedByUs || (this.#recordedByHolder && this.#intentFirst);
+    if (!removedWithRequest) await this.#removeIntent();
     try {
       await this.#serving;
     } catch (e) {
@@ -218,15 +251,26 @@ export class CatalogRecorder {
   async #serve(release: Release): Promise<boolean> {
     const firstSeen = new Map<string, number>();
     let changed = false;
-    let catalog: Catalog | undefined;
+    // Read at once, beside the first listing: every catalog writer holds the lock (publish,
+    // delete, migrate), so what is read now stays the stored catalog while we hold it.
+    let catalog: Catalog | Promise<Catalog> = readCatalog(this.#store);
+    catalog.catch(() => {}); // awaited by the first pass that records; unhandled otherwise
+    let intentGone: Promise<void> | undefined;
+    /** The last pass's removals: awaited before listing again, or beside the release. */
+    let removing: Promise<unknown> = Promise.resolve();
     try {
       // Ends: every publish reaches record() or abandon() (publish.ts), which set #done.
       for (;;) {
-        const pass = await recordPass(this.#store, catalog);
+        await removing;
+        const own = this.#own ? this.#name : undefined;
+        const pass = await recordPass(this.#store, catalog, own);
+        removing = pass.removing;
         const { recorded, removed, intents } = pass;
-        catalog = pass.catalog;
+        catalog = pass.catalog ?? catalog;
         changed ||= recorded;
-        if (removed.includes(this.#key)) {
+        if (own !== undefined) this.#own = false;
+        if (own !== undefined || removed.includes(this.#key)) {
+          if (own !== undefined) intentGone = this.#removeIntent();
           this.#servedByUs = true;
           this.#served();
         }
@@ -243,16 +287,35 @@ export class CatalogRecorder {
         // after this pass's listing is its publisher's to record (it waits for the lock
         // too), so this only decides who records it, never whether it is.
         if ((this.#done || this.#servedByUs) && waitFor === 0) break;
-        if (removed.length === 0) await sleep(POLL_MS);
+        if (removed.length === 0 && !this.#own) await this.#nap(POLL_MS);
       }
     } finally {
-      await release();
+      // Beside the release: a request still listed after it is recorded again by the next
+      // holder (the same digest: no write) and removed then, never lost. A failed removal
+      // costs its waiter the lock of its own.
+      await Promise.all([removing.catch(() => {}), intentGone, release()]);
     }
     return changed;
   }
-}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Our intent, once its write is done (a removal racing the write would leave it). */
+  async #removeIntent(): Promise<void> {
+    if (!this.#intent) return;
+    await this.#intent.catch(() => {});
+    await this.#store.remove(this.#key + INTENT).catch(() => {});
+  }
+
+  /** Sleeps `ms`, or less when {@link request} wakes the loop. */
+  #nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+}
 
 /** Resolves once `key` is gone; stops (never resolving) when `signal` aborts. */
 function waitGone(store: SweepStore, key: string, signal: AbortSignal): Promise<void> {
@@ -275,7 +338,8 @@ function waitGone(store: SweepStore, key: string, signal: AbortSignal): Promise<
 export async function recordPending(store: SweepStore): Promise<boolean> {
   let changed = false;
   for (let pass = 0; pass < 100; pass++) {
-    const { recorded, removed } = await recordPass(store);
+    const { recorded, removed, removing } = await recordPass(store);
+    await removing;
     changed ||= recorded;
     if (removed.length === 0) break;
   }
@@ -287,42 +351,78 @@ export async function recordPending(store: SweepStore): Promise<boolean> {
  * every request's repository as it is NOW (after the listing, so after the request was
  * written, so after its index write), stores the catalog if that changes it, then removes
  * exactly the requests listed, with their publishers' intents; other intents are returned.
- * `known`: the catalog this holder read or wrote in an earlier pass of the same hold —
+ * `known`: the catalog this holder read when it got the lock or wrote in an earlier pass —
  * every catalog writer holds the lock (publish, delete, migrate), so it is still the
  * stored one, and re-reading it would be one GET per pass for nothing.
+ * `own`: the holder's own repository, whose index it wrote before this pass (no request):
+ * read beside the listing, unless a request for it is listed too, whose index write may
+ * have come after that read.
  */
 async function recordPass(
   store: SweepStore,
-  known?: Catalog,
-): Promise<{ recorded: boolean; removed: string[]; intents: string[]; catalog?: Catalog }> {
+  known?: Catalog | Promise<Catalog>,
+  own?: string,
+): Promise<
+  {
+    recorded: boolean;
+    removed: string[];
+    /** The removals of the requests recorded (not awaited: the caller decides when). */
+    removing: Promise<unknown>;
+    intents: string[];
+    catalog?: Catalog;
+  }
+> {
   const keys: string[] = [];
   let intents: string[] = [];
-  for await (const o of store.list(PENDING_PREFIX)) {
-    (o.key.endsWith(INTENT) ? intents : keys).push(o.key);
+  const listing = (async () => {
+    for await (const o of store.list(PENDING_PREFIX)) {
+      (o.key.endsWith(INTENT) ? intents : keys).push(o.key);
+    }
+  })();
+  const ownRead = own === undefined ? undefined : indexDigest(store, own);
+  ownRead?.catch(() => {}); // awaited below, unless a listed request makes it moot
+  await listing;
+  if (keys.length === 0 && own === undefined) {
+    return {
+      recorded: false,
+      removed: keys,
+      removing: Promise.resolve(),
+      intents,
+      catalog: await known,
+    };
   }
-  if (keys.length === 0) return { recorded: false, removed: keys, intents, catalog: known };
-  let catalog = known ?? await readCatalog(store);
+  let catalog = await (known ?? readCatalog(store));
   if (catalog.version !== 2) {
     throw new Error(`store ${store.location}: ${CATALOG_KEY} is not layout version 2`);
   }
-  const names = [...new Set(keys.map(nameOf))].sort();
-  const digests = await pMap(names, async (name) => {
-    const res = await store.read(repoIndexKey(name));
-    return res.status === "ok" ? tagIndexDigest(res.bytes) : undefined;
-  }, { concurrency: 16 });
+  const listed = new Set(keys.map(nameOf));
+  const names = [...listed];
+  const digests = new Map<string, string | undefined>(
+    await pMap(names, async (name) => [name, await indexDigest(store, name)] as const, {
+      concurrency: 16,
+    }),
+  );
+  if (own !== undefined && !listed.has(own)) digests.set(own, await ownRead);
   const before = catalog;
-  names.forEach((name, i) => {
-    const d = digests[i];
+  for (const [name, d] of digests) {
     // A request whose index is gone (a repository deleted since) records nothing.
     if (d !== undefined && catalogDigest(catalog, name) !== d) {
       catalog = withRepository(catalog, name, d);
     }
-  });
+  }
   if (catalog !== before) await writeDocument(store, CATALOG_KEY, catalog, validateCatalog);
-  // A recorded publisher's intent goes with its request: the holder need not list again
-  // until that publisher removes it (its own removal is then a no-op).
+  // A recorded publisher's intent goes with its request, listed or not (a lagging listing
+  // may show the request without it; removing a missing key is a no-op): its publisher,
+  // which wrote the intent before the request, need not remove it (#end).
   const done = new Set(keys.map((k) => k + INTENT));
-  await Promise.all([...keys, ...intents.filter((k) => done.has(k))].map((k) => store.remove(k)));
+  const removing = Promise.all([...keys, ...done].map((k) => store.remove(k)));
+  removing.catch(() => {}); // observed by the caller
   intents = intents.filter((k) => !done.has(k));
-  return { recorded: catalog !== before, removed: keys, intents, catalog };
+  return { recorded: catalog !== before, removed: keys, removing, intents, catalog };
+}
+
+/** The digest of repository `name`'s tag index as stored now, undefined when it has none. */
+async function indexDigest(store: SweepStore, name: string): Promise<string | undefined> {
+  const res = await store.read(repoIndexKey(name));
+  return res.status === "ok" ? tagIndexDigest(res.bytes) : undefined;
 }

@@ -207,3 +207,78 @@ async function indexBytes(store: DirStore, name: string, tag: string): Promise<U
   index.tags[tag] = Object.values(index.tags)[0];
   return new TextEncoder().encode(JSON.stringify(index) + "\n");
 }
+
+/**
+ * A directory store that records the requests written under `.catalog/pending/`, and can
+ * order a race: once armed, the first read of `key` runs `meanwhile` before it returns,
+ * and listings wait for that (at most 500 ms, so a pass that reads nothing goes on).
+ */
+class PendingStore extends DirStore {
+  requestsWritten: string[] = [];
+  #gate?: { key: string; meanwhile: () => Promise<void>; done: PromiseWithResolvers<void> };
+  arm(key: string, meanwhile: () => Promise<void>): void {
+    this.#gate = { key, meanwhile, done: Promise.withResolvers() };
+  }
+  override write(key: string, bytes: Uint8Array, meta: Parameters<DirStore["write"]>[2]) {
+    if (key.startsWith(PENDING_PREFIX) && !key.endsWith(".intent")) this.requestsWritten.push(key);
+    return super.write(key, bytes, meta);
+  }
+  override async read(key: string, opts?: Parameters<DirStore["read"]>[1]) {
+    const res = await super.read(key, opts);
+    const g = this.#gate;
+    if (g && key === g.key) {
+      this.#gate = undefined;
+      await g.meanwhile();
+      g.done.resolve();
+    }
+    return res;
+  }
+  override async *list(prefix: string) {
+    const g = this.#gate;
+    if (g) await Promise.race([g.done.promise, delay(500)]);
+    yield* super.list(prefix);
+  }
+}
+
+Deno.test("CatalogRecorder: a holder records its own tag index without writing a request", () =>
+  withTemp(async (tmp) => {
+    const store = new PendingStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "x", "v1");
+    store.requestsWritten = [];
+    const a = new CatalogRecorder(store, "x", (signal) => store.lock("catalog", { signal }));
+    a.start();
+    await delay(100); // the lock is held: what a lock taken ahead of the index write is
+    await store.write(repoIndexKey("x"), await indexBytes(store, "x", "v2"), JSON_OPTS);
+    assert.equal(await a.record(), true);
+    assert.deepEqual(store.requestsWritten, [], "no request: the holder's own loop recorded it");
+    assert.deepEqual(await pending(store), [], "its intent is gone");
+    assert.deepEqual(await verifyStore(store), [], "its digest is recorded");
+  }));
+
+Deno.test("CatalogRecorder: a holder's own index read before a listed request of the same repository is read again", () =>
+  withTemp(async (tmp) => {
+    const store = new PendingStore(`${tmp}/store`);
+    await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
+    await publishFrom(`oci:${tmp}/a:v1`, store, "x", "v1");
+    const a = new CatalogRecorder(store, "x", (signal) => store.lock("catalog", { signal }));
+    a.start();
+    await delay(100);
+    await store.write(repoIndexKey("x"), await indexBytes(store, "x", "v2"), JSON_OPTS);
+    // Right after the holder's read of its own index (v2), another publisher of x writes
+    // v3 and its request, which the same pass lists: v3 must be what is recorded.
+    const v3 = await indexBytes(store, "x", "v3");
+    store.arm(repoIndexKey("x"), async () => {
+      await store.write(repoIndexKey("x"), v3, JSON_OPTS);
+      await store.write(
+        `${PENDING_PREFIX}x.00000000-0000-4000-8000-000000000001`,
+        new Uint8Array(),
+        JSON_OPTS,
+      );
+    });
+    assert.equal(await a.record(), true);
+    const catalog = (await readDocument(store, "catalog.json", validateCatalog))!;
+    assert.equal(catalogDigest(catalog, "x"), tagIndexDigest(v3), "the later index is recorded");
+    assert.deepEqual(await pending(store), []);
+    assert.deepEqual(await verifyStore(store), []);
+  }));
