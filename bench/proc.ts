@@ -16,6 +16,17 @@ export interface Proc {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * CPU seconds the whole machine has spent busy since boot (/proc/stat: user, nice, system,
+ * irq, softirq, steal): the difference over an interval is what every process on it used,
+ * the s3rver and the publishers of a contention round alike.
+ */
+export function machineCpuSeconds(): number {
+  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100; // USER_HZ is 100 on Linux
+}
+
 /** A free TCP port on 127.0.0.1 (the kernel picks; the small race is accepted). */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
