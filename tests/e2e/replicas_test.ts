@@ -161,25 +161,36 @@ Deno.test({
       );
 
       await t.step("SIGKILL of one replica during a pull loop costs no pull", async () => {
+        // The kill is placed by the loop's progress, not by a timer: on a fast machine three
+        // loops of a dozen pulls finished before a 150 ms timer fired, so no pull met the dead
+        // replica (CI, 2026-12-02). Each loop pulls until it has made 8 pulls after the kill.
         let pulls = 0;
+        let killed = false;
+        let afterKill = 0;
         const failures: string[] = [];
         const loop = async () => {
-          for (let i = 0; i < 12; i++) {
+          let mine = 0;
+          for (let i = 0; mine < 8 && i < 500; i++) {
+            const wasKilled = killed;
             try {
               await pull(lb.url, i % 2 ? "team/a" : "team/b", "v1");
               pulls++;
+              if (wasKilled) afterKill++;
             } catch (e) {
               failures.push((e as Error).message);
             }
+            if (wasKilled) mine++;
           }
         };
         const loops = [loop(), loop(), loop()];
-        await new Promise((r) => setTimeout(r, 150));
+        const { value: started } = await poll(() => Promise.resolve(pulls >= 3), 10_000, 5);
+        assert.ok(started, "the pull loops made progress before the kill");
         Deno.kill(replicas[1].pid, "SIGKILL");
+        killed = true;
         await Promise.all(loops);
         assert.deepEqual(failures, []);
-        assert.equal(pulls, 36);
-        // nginx saw the dead replica (its error log says so): the kill happened mid-loop.
+        assert.equal(afterKill, 24, "every pull begun after the kill succeeded");
+        // nginx saw the dead replica (its error log says so): pulls did meet it.
         const errors = await Deno.readTextFile(`${lb.dir}/error.log`);
         assert.match(
           errors,
