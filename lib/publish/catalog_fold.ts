@@ -123,7 +123,7 @@ export class CatalogRecorder {
   readonly #stop = new AbortController();
   #lock?: Promise<Release>;
   #intent?: Promise<void>;
-  /** Resolved by the serving loop when it removed this publisher's request. */
+  /** Resolved when this publisher's request is known recorded: removed by our serving loop, or found gone on acquiring the lock. */
   #served!: () => void;
   readonly #servedHere = new Promise<void>((r) => this.#served = r);
   /** Set once this publisher's request is recorded (or it failed): serving may end. */
@@ -154,7 +154,11 @@ export class CatalogRecorder {
       this.#intent.then(() => this.#intentStored = true, () => {}); // best effort
     }
     this.#lock = this.#takeLock(this.#stop.signal);
-    this.#serving = this.#lock.then((release) => {
+    this.#serving = this.#lock.then(async (release) => {
+      if (await this.#servedWhileWaiting()) {
+        await release();
+        return false;
+      }
       this.#held = true;
       return this.#serve(release);
     });
@@ -290,12 +294,35 @@ export class CatalogRecorder {
         if (removed.length === 0 && !this.#own) await this.#nap(POLL_MS);
       }
     } finally {
-      // Beside the release: a request still listed after it is recorded again by the next
-      // holder (the same digest: no write) and removed then, never lost. A failed removal
-      // costs its waiter the lock of its own.
-      await Promise.all([removing.catch(() => {}), intentGone, release()]);
+      // The requests recorded are removed BEFORE the release: a waiter that gets the lock
+      // next then sees its request gone and releases at once (#servedWhileWaiting) instead
+      // of serving. Removed beside the release, the lock was sometimes free while the
+      // request was still there (CI, 2026-12-03). A failed removal costs its waiter a pass
+      // of its own (the same digest: no catalog write), never a lost record.
+      await removing.catch(() => {});
+      await Promise.all([intentGone, release()]);
     }
     return changed;
+  }
+
+  /**
+   * Just acquired the lock after writing our request: did a holder record it meanwhile?
+   * A holder removes the requests it recorded BEFORE it releases (#serve), so a request
+   * gone now was recorded; our poll (waitGone) may simply not have looked yet. One HEAD
+   * instead of a pass (listing, catalog read) under a lock nobody needs. A request still
+   * there, or a HEAD that fails, is served as usual.
+   */
+  async #servedWhileWaiting(): Promise<boolean> {
+    if (!this.#requested || this.#own) return false;
+    try {
+      await this.#requested; // the HEAD must come after the request's write
+      if (await this.#store.stat(this.#key) !== null) return false;
+    } catch {
+      return false;
+    }
+    this.#recordedByHolder = true;
+    this.#served();
+    return true;
   }
 
   /** Our intent, once its write is done (a removal racing the write would leave it). */

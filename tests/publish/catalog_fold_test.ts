@@ -138,7 +138,35 @@ Deno.test("v2: a publish reads the catalog twice (the plan, then the holder), no
     assert.deepEqual(await verifyStore(store), []);
   }));
 
-Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publisher that announced itself, which never takes the lock", () =>
+/**
+ * One publisher's view of a shared directory store (a process of its own would have its
+ * own instance): counts what it does under the catalog lock.
+ */
+class ServingCountStore extends DirStore {
+  pendingLists = 0;
+  catalogReads = 0;
+  catalogWrites = 0;
+  override list(prefix: string) {
+    if (prefix === PENDING_PREFIX) this.pendingLists++;
+    return super.list(prefix);
+  }
+  override read(key: string, opts?: Parameters<DirStore["read"]>[1]) {
+    if (key === "catalog.json") this.catalogReads++;
+    return super.read(key, opts);
+  }
+  override write(...args: Parameters<DirStore["write"]>) {
+    if (args[0] === "catalog.json") this.catalogWrites++;
+    return super.write(...args);
+  }
+  /** A removal that takes as long as a DELETE round trip to a distant store. */
+  removeMs = 0;
+  override async remove(key: string) {
+    await delay(this.removeMs);
+    return super.remove(key);
+  }
+}
+
+Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publisher that announced itself, which never serves", () =>
   withTemp(async (tmp) => {
     const store = new DirStore(`${tmp}/store`);
     await makeOciLayout(`${tmp}/a`, { tag: "v1", layers: 1 });
@@ -146,13 +174,29 @@ Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publish
     await publishFrom(`oci:${tmp}/a:v1`, store, "x", "v1");
     await publishFrom(`oci:${tmp}/a:v1`, store, "y", "v1");
     const held: string[] = [];
-    const taker = (who: string) => async (signal: AbortSignal) => {
-      const release = await store.lock("catalog", { signal });
+    const taker = (who: string, s: DirStore) => async (signal: AbortSignal) => {
+      const release = await s.lock("catalog", { signal });
       held.push(who);
       return release;
     };
-    const a = new CatalogRecorder(store, "x", taker("a"));
-    const b = new CatalogRecorder(store, "y", taker("b"));
+    const storeA = new ServingCountStore(`${tmp}/store`);
+    storeA.removeMs = 40; // a release that did not wait for the removals would free the lock first
+    // b retries the lock every few ms (a lock timeout of 1 ms, retried), far sooner than
+    // its 25 ms poll of its request: it wins the lock as soon as a releases, the race CI
+    // met once in a run (2026-12-03), here every time.
+    const storeB = new ServingCountStore(`${tmp}/store`, { lockTimeoutMs: 1 });
+    const eager = (signal: AbortSignal) =>
+      (async () => {
+        for (;;) {
+          try {
+            return await storeB.lock("catalog", { signal });
+          } catch (e) {
+            if (signal.aborted) throw e;
+          }
+        }
+      })().then((release) => (held.push("b"), release));
+    const a = new CatalogRecorder(storeA, "x", taker("a", storeA));
+    const b = new CatalogRecorder(storeB, "y", eager);
     a.start(); // both copying, both taking the lock ahead: a gets it
     await delay(50);
     b.start();
@@ -168,7 +212,16 @@ Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publish
     await store.write(repoIndexKey("y"), await indexBytes(store, "y", "v2"), JSON_OPTS);
     assert.equal(await b.record(), true);
     assert.equal(await aRecord, true);
-    assert.deepEqual(held, ["a"], "b was recorded by a, without a lock of its own");
+    assert.equal(held[0], "a");
+    // b's lock attempts keep running until it sees its request gone; one may win the lock
+    // just as a releases (a directory lock is one link(2)), but then b finds its request
+    // recorded and releases without serving: no listing, no catalog read or write.
+    assert.deepEqual(
+      { lists: storeB.pendingLists, reads: storeB.catalogReads, writes: storeB.catalogWrites },
+      { lists: 0, reads: 0, writes: 0 },
+      `b was recorded by a and never served (locks taken: ${held.join(", ")})`,
+    );
+    assert.ok(storeA.catalogWrites >= 1, "a wrote the catalog (its own index, then b's)");
     assert.deepEqual(await pending(store), [], "requests and intents are gone");
     assert.deepEqual(await verifyStore(store), [], "both digests recorded");
     // The lock is free again.
