@@ -123,7 +123,10 @@ export class CatalogRecorder {
   readonly #stop = new AbortController();
   #lock?: Promise<Release>;
   #intent?: Promise<void>;
-  /** Resolved when this publisher's request is known recorded: removed by our serving loop, or found gone on acquiring the lock. */
+  /**
+   * Resolved once this publisher's request is known recorded: by our serving loop, or
+   * found gone when we won the lock (#servedWhileWaiting).
+   */
   #served!: () => void;
   readonly #servedHere = new Promise<void>((r) => this.#served = r);
   /** Set once this publisher's request is recorded (or it failed): serving may end. */
@@ -238,7 +241,6 @@ export class CatalogRecorder {
   async #end(): Promise<void> {
     this.#done = true;
     this.#stop.abort(new Error("the request was recorded"));
-    // A holder that recorded our request removed our intent with it (recordPass).
     // A holder that recorded our request removed our intent with it (recordPass), when
     // the intent was stored before the request; ours did, when it served us.
     const removedWithRequest = this.#servedByUs || (this.#recordedByHolder && this.#intentFirst);
@@ -260,7 +262,7 @@ export class CatalogRecorder {
     let catalog: Catalog | Promise<Catalog> = readCatalog(this.#store);
     catalog.catch(() => {}); // awaited by the first pass that records; unhandled otherwise
     let intentGone: Promise<void> | undefined;
-    /** The last pass's removals: awaited before listing again, or beside the release. */
+    /** The last pass's removals: awaited before listing again, and before the release. */
     let removing: Promise<unknown> = Promise.resolve();
     try {
       // Ends: every publish reaches record() or abandon() (publish.ts), which set #done.
