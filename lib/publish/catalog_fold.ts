@@ -315,7 +315,8 @@ export class CatalogRecorder {
    * there, or a HEAD that fails, is served as usual.
    */
   async #servedWhileWaiting(): Promise<boolean> {
-    if (!this.#requested || this.#own) return false;
+    // No request yet: we took the lock ahead (our index is recorded by our own loop).
+    if (!this.#requested) return false;
     try {
       await this.#requested; // the HEAD must come after the request's write
       if (await this.#store.stat(this.#key) !== null) return false;

@@ -181,9 +181,10 @@ Deno.test("CatalogRecorder: the holder that took the lock ahead serves a publish
     };
     const storeA = new ServingCountStore(`${tmp}/store`);
     storeA.removeMs = 40; // a release that did not wait for the removals would free the lock first
-    // b retries the lock every few ms (a lock timeout of 1 ms, retried), far sooner than
-    // its 25 ms poll of its request: it wins the lock as soon as a releases, the race CI
-    // met once in a run (2026-12-03), here every time.
+    // b retries the lock every few ms (a lock timeout of 1 ms, retried), sooner than its
+    // 25 ms poll of its request: it usually wins the lock as soon as a releases, the race
+    // CI met once in a run (2026-12-03). Without either half of the fix this test failed
+    // every run (6/6 and 3/3).
     const storeB = new ServingCountStore(`${tmp}/store`, { lockTimeoutMs: 1 });
     const eager = (signal: AbortSignal) =>
       (async () => {
