@@ -262,8 +262,15 @@ export class CatalogRecorder {
     let catalog: Catalog | Promise<Catalog> = readCatalog(this.#store);
     catalog.catch(() => {}); // awaited by the first pass that records; unhandled otherwise
     let intentGone: Promise<void> | undefined;
-    /** The last pass's removals: awaited before listing again, and before the release. */
+    /** The last pass's removals of requests: awaited before listing again, and before the release. */
     let removing: Promise<unknown> = Promise.resolve();
+    /**
+     * The recorded publishers' intents, being removed: awaited only before returning (so
+     * none is left for the next holder to linger on), not before the release, and ignored
+     * when a later listing still shows one.
+     */
+    const intentRemovals: Promise<unknown>[] = [];
+    const recordedIntents = new Set<string>();
     try {
       // Ends: every publish reaches record() or abandon() (publish.ts), which set #done.
       for (;;) {
@@ -271,7 +278,10 @@ export class CatalogRecorder {
         const own = this.#own ? this.#name : undefined;
         const pass = await recordPass(this.#store, catalog, own);
         removing = pass.removing;
-        const { recorded, removed, intents } = pass;
+        intentRemovals.push(pass.intentsRemoving);
+        for (const k of pass.removed) recordedIntents.add(k + INTENT);
+        const { recorded, removed } = pass;
+        const intents = pass.intents.filter((k) => !recordedIntents.has(k));
         catalog = pass.catalog ?? catalog;
         changed ||= recorded;
         if (own !== undefined) this.#own = false;
@@ -300,9 +310,12 @@ export class CatalogRecorder {
       // next then sees its request gone and releases at once (#servedWhileWaiting) instead
       // of serving. Removed beside the release, the lock was sometimes free while the
       // request was still there (CI, 2026-12-03). A failed removal costs its waiter a pass
-      // of its own (the same digest: no catalog write), never a lost record.
+      // of its own (the same digest: no catalog write), never a lost record. Intents need
+      // not go first (a waiter that wins the lock never looks at them), so their removals
+      // overlap the release: on s3rver under load that took a store round trip off the
+      // last publisher's exit (bench/contention_timeline.ts).
       await removing.catch(() => {});
-      await Promise.all([intentGone, release()]);
+      await Promise.all([intentGone, release(), ...intentRemovals.map((p) => p.catch(() => {}))]);
     }
     return changed;
   }
@@ -368,8 +381,8 @@ function waitGone(store: SweepStore, key: string, signal: AbortSignal): Promise<
 export async function recordPending(store: SweepStore): Promise<boolean> {
   let changed = false;
   for (let pass = 0; pass < 100; pass++) {
-    const { recorded, removed, removing } = await recordPass(store);
-    await removing;
+    const { recorded, removed, removing, intentsRemoving } = await recordPass(store);
+    await Promise.all([removing, intentsRemoving]);
     changed ||= recorded;
     if (removed.length === 0) break;
   }
@@ -398,6 +411,8 @@ async function recordPass(
     removed: string[];
     /** The removals of the requests recorded (not awaited: the caller decides when). */
     removing: Promise<unknown>;
+    /** The removals of their publishers' intents (likewise). */
+    intentsRemoving: Promise<unknown>;
     intents: string[];
     catalog?: Catalog;
   }
@@ -417,6 +432,7 @@ async function recordPass(
       recorded: false,
       removed: keys,
       removing: Promise.resolve(),
+      intentsRemoving: Promise.resolve(),
       intents,
       catalog: await known,
     };
@@ -445,10 +461,19 @@ async function recordPass(
   // may show the request without it; removing a missing key is a no-op): its publisher,
   // which wrote the intent before the request, need not remove it (#end).
   const done = new Set(keys.map((k) => k + INTENT));
-  const removing = Promise.all([...keys, ...done].map((k) => store.remove(k)));
+  const removing = Promise.all(keys.map((k) => store.remove(k)));
+  const intentsRemoving = Promise.all([...done].map((k) => store.remove(k)));
   removing.catch(() => {}); // observed by the caller
+  intentsRemoving.catch(() => {});
   intents = intents.filter((k) => !done.has(k));
-  return { recorded: catalog !== before, removed: keys, removing, intents, catalog };
+  return {
+    recorded: catalog !== before,
+    removed: keys,
+    removing,
+    intentsRemoving,
+    intents,
+    catalog,
+  };
 }
 
 /** The digest of repository `name`'s tag index as stored now, undefined when it has none. */
