@@ -45,8 +45,21 @@ const SECTIONS = [
   "refresh",
 ] as const;
 
+/** A bad command line: reported without a stack, exit 2 (the project's usage exit code). */
+class UsageError extends Error {}
+
 function options(argv: string[]) {
-  const { values } = parseArgs({
+  let parsed;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (scripts/bench --help lists the options)`);
+  }
+  return settings(parsed.values);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     options: {
       quick: { type: "boolean" },
@@ -59,11 +72,14 @@ function options(argv: string[]) {
       compare: { type: "string" },
     },
   });
+}
+
+function settings(values: ReturnType<typeof parse>["values"]) {
   const int = (name: string, v: string | undefined, def: number) => {
     const n = v === undefined ? def : Number(v);
     // wrk takes whole seconds only.
     if (!Number.isInteger(n) || n < 0) {
-      throw new Error(`--${name} must be a whole number of seconds, not "${v}"`);
+      throw new UsageError(`--${name} must be a whole number of seconds, not "${v}"`);
     }
     return n;
   };
@@ -72,7 +88,7 @@ function options(argv: string[]) {
   const only = values.only?.split(",") ?? SECTIONS.filter((s) => s !== "hot");
   for (const s of only) {
     if (!(SECTIONS as readonly string[]).includes(s)) {
-      throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(", ")})`);
+      throw new UsageError(`--only: unknown section "${s}" (sections: ${SECTIONS.join(", ")})`);
     }
   }
   const load: LoadSettings = {
@@ -81,7 +97,7 @@ function options(argv: string[]) {
     durationS: int("duration", values.duration, quick ? 1 : 5),
     warmupS: int("warmup", values.warmup, quick ? 0 : 1),
   };
-  if (load.durationS < 1) throw new Error("--duration must be at least 1 second");
+  if (load.durationS < 1) throw new UsageError("--duration must be at least 1 second");
   return {
     quick,
     write: values.write ?? false,
@@ -168,10 +184,11 @@ async function main(argv: string[]) {
       try {
         rows.push(
           ...await pullRows(bin, workDir, {
-            // A skopeo pull is ~0.5 s and varies ±7 % run to run: a median of 3 cannot judge
+            // A skopeo pull is ~0.45 s and varies ±7 % run to run: a median of 3 cannot judge
             // a 5 % target (2026-12-03: 0.50/0.49/0.46 s vs the floor's 0.51/0.47/0.46 s
-            // read as 1.05×). 9 rounds cost ~15 s more.
-            rounds: opt.quick ? 1 : 9,
+            // read as 1.05×), and medians of 9 read the same code 1.04× and 1.06× on one
+            // day. 15 rounds of the four pulls take ~30 s.
+            rounds: opt.quick ? 1 : 15,
             dockerRounds: opt.quick ? 1 : 7,
             layers: 20,
             layerSize: opt.quick ? 1 << 20 : 5 << 20,
@@ -351,6 +368,10 @@ async function writeDoc(
 
 if (import.meta.main) {
   main(Deno.args).then(Deno.exit, (e) => {
+    if (e instanceof UsageError) {
+      console.error(`bench: ${e.message}`);
+      Deno.exit(2);
+    }
     console.error(`bench: ${e?.stack ?? e}`);
     Deno.exit(1);
   });
