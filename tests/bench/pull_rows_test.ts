@@ -10,14 +10,24 @@ import { alternated, checkDockerPull, fetchPhase, pullRow } from "../../bench/pu
 Deno.test("alternated: every system once per round, the first one rotated each round", async () => {
   const order: string[] = [];
   const pull = (k: string, ms: number) => () => (order.push(k), Promise.resolve(ms));
-  const t = await alternated(3, { floor: pull("f", 1), sr: pull("s", 2), dist: pull("d", 3) });
-  assert.deepEqual(order, ["f", "s", "d", "s", "d", "f", "d", "f", "s"]);
-  assert.deepEqual(t, { floor: [1, 1, 1], sr: [2, 2, 2], dist: [3, 3, 3] });
+  const t = await alternated(4, {
+    floor: pull("f", 1),
+    redirect: pull("r", 4),
+    sr: pull("s", 2),
+    dist: pull("d", 3),
+  });
+  assert.deepEqual(order.join(""), "frsd" + "rsdf" + "sdfr" + "dfrs");
+  assert.deepEqual(t, {
+    floor: [1, 1, 1, 1],
+    redirect: [4, 4, 4, 4],
+    sr: [2, 2, 2, 2],
+    dist: [3, 3, 3, 3],
+  });
 });
 
-Deno.test("pullRow: PASS only within 1.05× the floor's median and under distribution's", () => {
-  const row = (sr: number[], floor: number[], dist: number[]) =>
-    pullRow("r", { sr, floor, dist }, "how");
+Deno.test("pullRow: PASS only within 1.05× the floor's median and under distribution's; the nginx 307 reference is reported, not judged", () => {
+  const row = (sr: number[], floor: number[], dist: number[], redirect = [1200, 1200, 1200]) =>
+    pullRow("r", { sr, floor, dist, redirect }, "how");
   const ok = row([1040, 900, 5000], [1000, 990, 1010], [2000, 2000, 2000]);
   assert.equal(ok.pass, true);
   assert.deepEqual(ok.ratios, ["1.04×", "0.52×"]);
@@ -25,6 +35,10 @@ Deno.test("pullRow: PASS only within 1.05× the floor's median and under distrib
   assert.equal(row([1060, 1060, 1060], [1000, 1000, 1000], [2000, 2000, 2000]).pass, false);
   assert.equal(row([1000, 1000, 1000], [1000, 1000, 1000], [999, 999, 999]).pass, false);
   assert.match(ok.note ?? "", /^how; static-registry 1\.04, 0\.90, 5\.00 s, floor/);
+  assert.match(ok.note ?? "", /return 307 to the same file: 1\.20 s, 1\.20× the floor/);
+  // However slow or fast the reference, the verdict is the same.
+  assert.equal(row([1040, 900, 5000], [1000, 990, 1010], [2000, 2000, 2000], [900]).pass, true);
+  assert.equal(row([1060, 1060, 1060], [1000, 1000, 1000], [2000, 2000, 2000], [2000]).pass, false);
 });
 
 const DIGEST = `sha256:${"ab".repeat(32)}`;
