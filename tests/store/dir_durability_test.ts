@@ -38,8 +38,18 @@ Deno.test("dir store: objects' directories are synced before a document's rename
     const lines = (await Deno.readTextFile(trace)).split("\n");
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     const rename = (key: string) => at(new RegExp(`rename.*"${store}/${key}"`));
-    const fsyncDir = (dir: string, from: number) =>
-      lines.findIndex((l, i) => i > from && new RegExp(`fsync\\(\\d+<${dir}>\\)`).test(l));
+    // The line where an fsync of `dir` that began after line `from` ENDED. Under -f, strace
+    // splits a call that another thread's call interrupts into `PID fsync(FD<dir> <unfinished
+    // ...>` and, later, `PID <... fsync resumed>) = 0`; the whole call is one line otherwise.
+    // (CI, 2026-12-03: a split fsync matched neither half of the old one-line pattern.)
+    const fsyncDir = (dir: string, from: number) => {
+      const start = lines.findIndex((l, i) =>
+        i > from && new RegExp(`fsync\\(\\d+<${dir}>(\\)| <unfinished)`).test(l)
+      );
+      if (start < 0 || !lines[start].includes("<unfinished")) return start;
+      const pid = lines[start].split(" ")[0];
+      return lines.findIndex((l, i) => i > start && l.startsWith(`${pid} <... fsync resumed>`));
+    };
     const index = rename("repositories/demo/hello/_index.json");
     const catalog = rename("catalog.json");
     const lastBlob = lines.findLastIndex((l) => new RegExp(`rename.*"${store}/blobs/`).test(l));
