@@ -262,7 +262,7 @@ export class CatalogRecorder {
     let catalog: Catalog | Promise<Catalog> = readCatalog(this.#store);
     catalog.catch(() => {}); // awaited by the first pass that records; unhandled otherwise
     let intentGone: Promise<void> | undefined;
-    /** The last pass's removals of requests: awaited before listing again, and before the release. */
+    /** The last pass's request removals: awaited before listing again and before the release. */
     let removing: Promise<unknown> = Promise.resolve();
     /**
      * The recorded publishers' intents, being removed: awaited only before returning (so
@@ -277,10 +277,10 @@ export class CatalogRecorder {
         await removing;
         const own = this.#own ? this.#name : undefined;
         const pass = await recordPass(this.#store, catalog, own);
+        const { recorded, removed } = pass;
         removing = pass.removing;
         intentRemovals.push(pass.intentsRemoving);
-        for (const k of pass.removed) recordedIntents.add(k + INTENT);
-        const { recorded, removed } = pass;
+        for (const k of removed) recordedIntents.add(k + INTENT);
         const intents = pass.intents.filter((k) => !recordedIntents.has(k));
         catalog = pass.catalog ?? catalog;
         changed ||= recorded;
